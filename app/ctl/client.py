@@ -1,0 +1,65 @@
+"""The CLI side of the control channel: a blocking client (no asyncio needed in the CLI)."""
+
+from __future__ import annotations
+
+import base64
+import socket
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO, Any
+
+from app.ctl.protocol import CtlError, decode, encode
+
+
+def _connect(path: Path) -> tuple[socket.socket, str | None]:
+    if path.is_file():
+        kind, addr, token = path.read_text().split()
+        host, _, port = addr.rpartition(":")
+        return socket.create_connection((host, int(port))), token
+    if not hasattr(socket, "AF_UNIX"):
+        raise CtlError(f"no control socket at {path}")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(str(path))
+    except OSError as e:
+        s.close()
+        raise CtlError(f"cannot connect to the running server at {path}: {e.strerror or e} (is it running?)")
+    return s, None
+
+
+def call(
+    path: Path,
+    cmd: str,
+    args: list[Any] | None = None,
+    out: IO[str] | None = None,
+    data: Iterable[bytes] | Callable[[], Iterable[bytes]] | None = None,
+) -> Any:
+    """Run a control command; print its output to ``out``; return its result or raise CtlError."""
+    out = out or sys.stdout
+    sock, token = _connect(path)
+    with sock:
+        f = sock.makefile("rwb")
+        if token is not None:
+            f.write(encode({"token": token}))
+        f.write(encode({"cmd": cmd, "args": args or []}))
+        f.flush()
+        while True:
+            line = f.readline()
+            if not line:
+                raise CtlError("server closed the control connection")
+            frame = decode(line)
+            if "out" in frame:
+                out.write(str(frame["out"]))
+                out.flush()
+            elif frame.get("need") == "data":
+                chunks = data() if callable(data) else (data or [])
+                for chunk in chunks:
+                    for i in range(0, len(chunk), 1 << 20):
+                        f.write(encode({"data": base64.b64encode(chunk[i : i + (1 << 20)]).decode()}))
+                f.write(encode({"eof": True}))
+                f.flush()
+            elif "error" in frame:
+                raise CtlError(str(frame["error"]))
+            elif frame.get("ok"):
+                return frame.get("result")
