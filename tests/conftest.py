@@ -32,3 +32,6 @@ def interop() -> Path:
     if not INTEROP.is_dir():
         pytest.fail(f"shared interop files not found at {INTEROP}")
     return INTEROP
+
+
+pytest_plugins = ["tests.harness"]

@@ -11,7 +11,8 @@ import importlib
 from app.cli.command import Command
 
 MODULES = [
-    "app.cli.cmd_base",  # help, version, serve, localserve, stop, loglevels
+    "app.cli.cmd_base",  # help, version
+    "app.cli.cmd_serve",  # serve, localserve
     "app.cli.cmd_config",  # config test/describe-*, config account/address/domain/alias/tlspubkey
     "app.cli.cmd_message",  # message parse
     "app.cli.cmd_store",  # import, export, backup, verifydata, setaccountpassword, mailbox maintenance
@@ -19,6 +20,7 @@ MODULES = [
     "app.cli.cmd_queue",  # queue ..., sendmail
     "app.cli.cmd_smtp",  # cid, smtp dial
     "app.cli.cmd_imap",  # admin imapserve
+    "app.cli.cmd_accounts",  # config account/address/domain/alias/tlspubkey, setaccountpassword
 ]
 
 
