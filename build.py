@@ -116,7 +116,7 @@ def pinned_requirements(target: str | None) -> list[str]:
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())
     reqs: list[str] = []
     for dep in data["project"]["dependencies"]:
-        spec, _, marker = dep.partition(";")
+        spec, _, _marker = dep.partition(";")
         if "uvloop" in spec and (target == "win_amd64" or (target is None and sys.platform == "win32")):
             continue
         reqs.append(spec.strip())
@@ -140,7 +140,9 @@ def copy_app(site: Path) -> None:
     )
     assets = ROOT / "assets"
     if assets.is_dir():
-        shutil.copytree(assets, site / "app" / "assets", ignore=shutil.ignore_patterns("node_modules"), dirs_exist_ok=True)
+        shutil.copytree(
+            assets, site / "app" / "assets", ignore=shutil.ignore_patterns("node_modules"), dirs_exist_ok=True
+        )
 
 
 def compile_site(site: Path) -> None:

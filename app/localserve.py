@@ -100,7 +100,9 @@ def make_dkim_key(path: Path) -> None:
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
     key = ed25519.Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     _write_private(path, pem)
 
 
@@ -119,11 +121,20 @@ def static_text(ip: str, ports: dict[str, int]) -> str:
         svc.append(f"\t\t{name}:\n\t\t\tEnabled: true\n\t\t\tPort: {ports[key]}\n")
         if name == "Submission":
             svc.append("\t\t\tNoRequireSTARTTLS: true\n")
-    svc.append(f"\t\tIMAP:\n\t\t\tEnabled: true\n\t\t\tPort: {ports['IMAP']}\n\t\t\tNoRequireSTARTTLS: true\n")
+    svc.append(
+        f"\t\tIMAP:\n\t\t\tEnabled: true\n\t\t\tPort: {ports['IMAP']}\n\t\t\tNoRequireSTARTTLS: true\n"
+    )
     svc.append(f"\t\tIMAPS:\n\t\t\tEnabled: true\n\t\t\tPort: {ports['IMAPS']}\n")
-    for web, path in (("Account", "/"), ("Admin", "/admin/"), ("Webmail", "/webmail/"), ("WebAPI", "/webapi/")):
+    for web, path in (
+        ("Account", "/"),
+        ("Admin", "/admin/"),
+        ("Webmail", "/webmail/"),
+        ("WebAPI", "/webapi/"),
+    ):
         svc.append(f"\t\t{web}HTTP:\n\t\t\tEnabled: true\n\t\t\tPort: {ports['HTTP']}\n\t\t\tPath: {path}\n")
-        svc.append(f"\t\t{web}HTTPS:\n\t\t\tEnabled: true\n\t\t\tPort: {ports['HTTPS']}\n\t\t\tPath: {path}\n")
+        svc.append(
+            f"\t\t{web}HTTPS:\n\t\t\tEnabled: true\n\t\t\tPort: {ports['HTTPS']}\n\t\t\tPath: {path}\n"
+        )
     svc.append(f"\t\tMetricsHTTP:\n\t\t\tEnabled: true\n\t\t\tPort: {ports['Metrics']}\n")
     ip_lines = "".join(f"\t\t\t- {a}\n" for a in ips)
     return (
@@ -138,7 +149,9 @@ def static_text(ip: str, ports: dict[str, int]) -> str:
         "Listeners:\n"
         "\tlocal:\n"
         "\t\tIPs:\n" + ip_lines + "\t\tTLS:\n\t\t\tKeyCerts:\n\t\t\t\t-\n"
-        "\t\t\t\t\tCertFile: localhost.crt\n\t\t\t\t\tKeyFile: localhost.key\n" + "".join(svc) + "Postmaster:\n\tAccount: mox\n\tMailbox: Inbox\n"
+        "\t\t\t\t\tCertFile: localhost.crt\n\t\t\t\t\tKeyFile: localhost.key\n"
+        + "".join(svc)
+        + "Postmaster:\n\tAccount: mox\n\tMailbox: Inbox\n"
     )
 
 

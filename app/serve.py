@@ -67,9 +67,14 @@ class Mox:
             keycerts = list(getattr(tls, "KeyCerts", None) or []) if tls is not None else []
             if not keycerts:
                 continue
-            kcs = [KeyCert(self.config.resolve_path(kc.CertFile), self.config.resolve_path(kc.KeyFile)) for kc in keycerts]
+            kcs = [
+                KeyCert(self.config.resolve_path(kc.CertFile), self.config.resolve_path(kc.KeyFile))
+                for kc in keycerts
+            ]
             hostname = getattr(lst, "Hostname", "") or self.config.static.Hostname
-            self.tls_contexts[name] = server_context(kcs, getattr(tls, "MinVersion", "") or "", default_name=hostname)
+            self.tls_contexts[name] = server_context(
+                kcs, getattr(tls, "MinVersion", "") or "", default_name=hostname
+            )
 
     def tls_context(self, listener: str) -> ssl.SSLContext | None:
         return self.tls_contexts.get(listener)
@@ -83,7 +88,9 @@ class Mox:
     # --- on the event loop ---
 
     async def start(self) -> None:
-        self.services = await build_services(self.config, self.options.localserve, self.options.resolver, self.tls_context)
+        self.services = await build_services(
+            self.config, self.options.localserve, self.options.resolver, self.tls_context
+        )
         handlers = self.services.handlers
         for lis in self.listening:
             ep = lis.service.endpoint
@@ -96,7 +103,9 @@ class Mox:
             if lis.service.implicit_tls:
                 ctx = self.tls_context(ep.listener)
                 if ctx is None:
-                    log.error("implicit TLS service without TLS config", listener=ep.listener, service=ep.service)
+                    log.error(
+                        "implicit TLS service without TLS config", listener=ep.listener, service=ep.service
+                    )
                     lis.bound.close()
                     continue
             for sock in lis.bound.socks:
@@ -108,7 +117,13 @@ class Mox:
                     limit=1 << 16,
                 )
                 lis.servers.append(srv)
-            log.info("listening", listener=ep.listener, service=ep.service, addr=ep.addr, tls=lis.service.implicit_tls)
+            log.info(
+                "listening",
+                listener=ep.listener,
+                service=ep.service,
+                addr=ep.addr,
+                tls=lis.service.implicit_tls,
+            )
         await self.services.start()
         self._tasks.append(asyncio.create_task(self._reload_loop()))
 

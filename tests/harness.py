@@ -130,10 +130,7 @@ def start_server(
     from app.runtime import new_event_loop
     from app.serve import Mox, Options
 
-    if (d / "mox.conf").exists():
-        ports = {}
-    else:
-        ports = write_config(d, domains_text, static_text)
+    ports = {} if (d / "mox.conf").exists() else write_config(d, domains_text, static_text)
     config = load(d / "mox.conf")
     ls.ensure_account(config)
     rs = RunningServer(dir=d, config=config, ports=ports)

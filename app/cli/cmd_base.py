@@ -28,11 +28,18 @@ def cmd_version(ctx: Context, args: list[str]) -> int:
 
     if args:
         raise UsageError("")
-    ctx.stdout.write(f"moxpy {__version__}\npython {platform.python_version()} {platform.system().lower()}/{platform.machine()}\n")
+    ctx.stdout.write(
+        f"moxpy {__version__}\npython {platform.python_version()} {platform.system().lower()}/{platform.machine()}\n"
+    )
     return 0
 
 
 COMMANDS: list[Command] = [
-    Command(("help",), cmd_help, "Print the list of subcommands, or the usage of matching commands.", "[COMMAND ...]"),
+    Command(
+        ("help",),
+        cmd_help,
+        "Print the list of subcommands, or the usage of matching commands.",
+        "[COMMAND ...]",
+    ),
     Command(("version",), cmd_version, "Print the version of moxpy and of the Python it runs on."),
 ]

@@ -151,7 +151,9 @@ def cmd_localserve(ctx: Context, args: list[str]) -> int:
 
 
 COMMANDS: list[Command] = [
-    Command(("serve",), cmd_serve, "Start moxpy, serving SMTP, submission and IMAP as configured in mox.conf."),
+    Command(
+        ("serve",), cmd_serve, "Start moxpy, serving SMTP, submission and IMAP as configured in mox.conf."
+    ),
     Command(
         ("localserve",),
         cmd_localserve,

@@ -14,7 +14,7 @@ from app.ctl.protocol import CtlError, decode, encode
 
 def _connect(path: Path) -> tuple[socket.socket, str | None]:
     if path.is_file():
-        kind, addr, token = path.read_text().split()
+        _kind, addr, token = path.read_text().split()
         host, _, port = addr.rpartition(":")
         return socket.create_connection((host, int(port))), token
     if not hasattr(socket, "AF_UNIX"):

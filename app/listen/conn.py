@@ -90,5 +90,5 @@ class Conn:
         try:
             self.writer.close()
             await asyncio.wait_for(self.writer.wait_closed(), 3)
-        except (OSError, asyncio.TimeoutError, ssl.SSLError):
+        except (TimeoutError, OSError, ssl.SSLError):
             pass

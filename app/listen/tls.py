@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.x509.oid import ExtensionOID, NameOID
+from cryptography.x509.oid import NameOID
 
 from app import mlog
 
@@ -42,7 +42,7 @@ def cert_names(cert_file: Path) -> list[str]:
         raise TLSConfigError(f"{cert_file}: cannot read certificate: {e}") from None
     names: list[str] = []
     try:
-        san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         names = [str(n).lower() for n in san.get_values_for_type(x509.DNSName)]
     except x509.ExtensionNotFound:
         pass
@@ -65,7 +65,9 @@ def _load(ctx: ssl.SSLContext, kc: KeyCert) -> None:
     try:
         ctx.load_cert_chain(str(kc.cert_file), str(kc.key_file))
     except (OSError, ssl.SSLError, ValueError) as e:
-        raise TLSConfigError(f"{kc.cert_file} / {kc.key_file}: cannot load certificate and key: {e}") from None
+        raise TLSConfigError(
+            f"{kc.cert_file} / {kc.key_file}: cannot load certificate and key: {e}"
+        ) from None
 
 
 def server_context(

@@ -59,7 +59,9 @@ def main() -> None:
             colds.append(_time(cmd, env))
         warms = [_time(cmd, env) for _ in range(10)]
         print(f"cold start (unpack): median {statistics.median(colds):.3f} s")
-        print(f"warm start: median {statistics.median(warms):.3f} s, min {min(warms):.3f} s (target <= 0.5 s)")
+        print(
+            f"warm start: median {statistics.median(warms):.3f} s, min {min(warms):.3f} s (target <= 0.5 s)"
+        )
         d = Path(tmp) / "ls"
         proc = subprocess.Popen(
             [sys.executable, str(PYZ), "localserve", "-dir", str(d)],

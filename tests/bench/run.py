@@ -23,7 +23,9 @@ def main() -> int:
     names = sorted(p.stem for p in HERE.glob("bench_*.py"))
     if wanted:
         names = [n for n in names if n.removeprefix("bench_") in wanted or n in wanted]
-    print(f"# moxpy benchmarks on {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"# moxpy benchmarks on {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     failed = 0
     for name in names:
         print(f"\n## {name.removeprefix('bench_')}", flush=True)
