@@ -1,0 +1,163 @@
+"""MockResolver: answers from zone-file text (RFC 1035 §5 master file format) without network.
+
+Used by tests and by localserve. Names may be marked authentic (as if DNSSEC-validated), failing
+(SERVFAIL → DNSTemporary) or timing out (DNSTimeout). CNAMEs are followed (at most 10 deep, loops
+detected), wildcards (``*.example.``) answer for names that do not exist otherwise (RFC 4592, simplified
+to "closest enclosing wildcard").
+
+Example::
+
+    r = MockResolver.from_zone('''
+    example.com.        MX  10 mail.example.com.
+    mail.example.com.   A   192.0.2.1
+    example.com.        TXT "v=spf1 mx -all"
+    ''', authentic={"example.com"}, fail={"broken.example"})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import dns.exception
+import dns.rdata
+import dns.rdataset
+import dns.rdatatype
+import dns.zone
+
+from app.dns.errors import DNSNoData, DNSNotFound, DNSPermanent, DNSTemporary, DNSTimeout
+from app.dns.resolver import BaseResolver, RawAnswer, normalize_name
+
+MAX_CNAME_CHAIN = 10
+
+
+def _under(name: str, names: set[str]) -> bool:
+    """Whether ``name`` equals or is below one of ``names``."""
+    while True:
+        if name in names:
+            return True
+        if "." not in name:
+            return "" in names
+        name = name.split(".", 1)[1]
+
+
+def _selectors(items: Iterable[str]) -> set[tuple[str, str]]:
+    """``"name"`` or ``"name TYPE"`` into (name, type) pairs; type "" means every type."""
+    out: set[tuple[str, str]] = set()
+    for it in items:
+        parts = it.split()
+        name = normalize_name(parts[0]) if parts[0] not in (".", "") else ""
+        out.add((name, parts[1].upper() if len(parts) > 1 else ""))
+    return out
+
+
+class MockResolver(BaseResolver):
+    """A Resolver over in-memory records; see the module docstring."""
+
+    def __init__(
+        self,
+        records: dict[str, dict[str, list[dns.rdata.Rdata]]] | None = None,
+        authentic: bool | Iterable[str] = False,
+        fail: Iterable[str] = (),
+        timeout: Iterable[str] = (),
+        ttl: int = 300,
+    ) -> None:
+        self.records: dict[str, dict[str, list[dns.rdata.Rdata]]] = records or {}
+        self._all_authentic = authentic is True
+        self._authentic: set[str] = set() if isinstance(authentic, bool) else {normalize_name(n) for n in authentic}
+        self._fail = _selectors(fail)
+        self._timeout = _selectors(timeout)
+        self.ttl = ttl
+        self.queries: list[tuple[str, str]] = []
+        self._reindex()
+
+    @classmethod
+    def from_zone(
+        cls,
+        text: str,
+        origin: str = ".",
+        authentic: bool | Iterable[str] = False,
+        fail: Iterable[str] = (),
+        timeout: Iterable[str] = (),
+    ) -> MockResolver:
+        """Load zone-file text; relative names are relative to ``origin``. Raises ValueError on bad text."""
+        try:
+            zone = dns.zone.from_text(
+                "$TTL 300\n" + text, origin=origin, relativize=False, check_origin=False
+            )
+        except dns.exception.DNSException as e:
+            raise ValueError(f"parsing zone text: {e}") from e
+        records: dict[str, dict[str, list[dns.rdata.Rdata]]] = {}
+        for name, node in zone.nodes.items():
+            key = name.to_text(omit_final_dot=True).lower()
+            for rds in node.rdatasets:
+                records.setdefault(key, {})[dns.rdatatype.to_text(rds.rdtype)] = list(rds)
+        return cls(records, authentic=authentic, fail=fail, timeout=timeout)
+
+    def add(self, name: str, rdtype: str, *rdata_texts: str) -> None:
+        """Add records given in presentation format, e.g. ``add("x.example", "TXT", '"v=spf1 -all"')``."""
+        t = dns.rdatatype.from_text(rdtype)
+        rds = [dns.rdata.from_text(dns.rdataclass.IN, t, s, origin=dns.name.root) for s in rdata_texts]
+        self.records.setdefault(normalize_name(name), {}).setdefault(rdtype.upper(), []).extend(rds)
+        self._reindex()
+
+    def _reindex(self) -> None:
+        # Every ancestor of an owner name exists (empty non-terminals answer NODATA, not NXDOMAIN).
+        self._exists: set[str] = set()
+        for name in self.records:
+            n = name
+            while n and n not in self._exists:
+                self._exists.add(n)
+                n = n.split(".", 1)[1] if "." in n else ""
+
+    def is_authentic(self, name: str) -> bool:
+        return self._all_authentic or _under(name, self._authentic)
+
+    def _check_failures(self, name: str, rdtype: str) -> None:
+        for sel, kind in ((self._timeout, DNSTimeout), (self._fail, DNSTemporary)):
+            if (name, "") in sel or (name, rdtype) in sel:
+                raise kind(f"simulated failure looking up {rdtype} {name}", name, rdtype)
+
+    def _node(self, name: str) -> dict[str, list[dns.rdata.Rdata]] | None:
+        node = self.records.get(name)
+        if node is not None or name in self._exists:
+            return node or {}
+        # Wildcard: the closest existing ancestor's "*" child.
+        parent = name
+        while "." in parent:
+            parent = parent.split(".", 1)[1]
+            wild = self.records.get("*." + parent)
+            if wild is not None:
+                return wild
+            if parent in self._exists:
+                return None
+        return self.records.get("*")
+
+    def _query_sync(self, name: str, rdtype: str) -> RawAnswer:
+        if rdtype not in dns.rdatatype.RdataType.__members__ and not rdtype.startswith("TYPE"):
+            raise DNSPermanent(f"unknown record type {rdtype!r}", name, rdtype)
+        cnames: list[str] = []
+        seen = {name}
+        current = name
+        authentic = self.is_authentic(name)
+        while True:
+            self.queries.append((current, rdtype))
+            self._check_failures(current, rdtype)
+            node = self._node(current)
+            if node is None:
+                raise DNSNotFound(f"no such domain {current}", name, rdtype, authentic)
+            rds = node.get(rdtype)
+            if rds:
+                return RawAnswer(list(rds), authentic, self.ttl, cnames)
+            cn = node.get("CNAME")
+            if not cn or rdtype == "CNAME":
+                raise DNSNoData(f"no {rdtype} records for {current}", name, rdtype, authentic)
+            target = cn[0].target.to_text(omit_final_dot=True).lower()  # type: ignore[attr-defined]
+            if target in seen or len(cnames) >= MAX_CNAME_CHAIN:
+                raise DNSTemporary(f"cname loop or too long chain at {current}", name, rdtype)
+            seen.add(target)
+            cnames.append(target)
+            current = target
+            authentic = authentic and self.is_authentic(target)
+
+    async def _query(self, name: str, rdtype: str) -> RawAnswer:
+        return self._query_sync(name, rdtype)
