@@ -1,0 +1,95 @@
+"""Content-Transfer-Encoding decoding (RFC 2045 section 6) and decoded text of text parts.
+
+``decode_binary`` is what IMAP BINARY (RFC 3516) returns; an encoding other than 7bit, 8bit,
+binary, base64 or quoted-printable raises ``UnknownCTE`` so the server can answer
+``[UNKNOWN-CTE]``. ``decoded_text`` converts the charset (unknown charsets degrade, never raise).
+``text_for_search`` gathers header and body text of a whole message for SEARCH and indexing.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+
+from app.message.encoded import decode_bytes, decode_rfc2047, header_text
+from app.message.headers import iter_fields, unfold
+from app.message.parser import as_buffer
+from app.message.part import Buffer, Part
+
+IDENTITY = ("", "7bit", "8bit", "binary")
+_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.S | re.I)
+_ENTITY = {"&nbsp;": " ", "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'"}
+
+
+class UnknownCTE(ValueError):
+    """The part's Content-Transfer-Encoding is not one this library decodes."""
+
+    def __init__(self, cte: str) -> None:
+        super().__init__(f"unknown content-transfer-encoding {cte!r}")
+        self.cte = cte
+
+
+def decode_raw(raw: bytes, cte: str) -> bytes:
+    """Decode body bytes for a transfer encoding; raises UnknownCTE."""
+    if cte in IDENTITY:
+        return raw
+    if cte == "base64":
+        try:
+            return binascii.a2b_base64(raw, strict_mode=False)
+        except binascii.Error:
+            # Bad padding: drop the incomplete final group rather than fail.
+            clean = re.sub(rb"[^A-Za-z0-9+/]", b"", raw)
+            clean = clean[: len(clean) - len(clean) % 4]
+            return binascii.a2b_base64(clean, strict_mode=False) if clean else b""
+    if cte == "quoted-printable":
+        return binascii.a2b_qp(raw.replace(b"=\r\n", b"=\n"))
+    raise UnknownCTE(cte)
+
+
+def decode_binary(data: Buffer, part: Part, limit: int | None = None) -> bytes:
+    """The decoded body of a (non-multipart) part; ``limit`` caps the raw bytes read."""
+    buf = as_buffer(data)
+    end = part.body_end if limit is None else min(part.body_end, part.body_start + limit)
+    raw = bytes(buf[part.body_start : end])
+    if limit is not None and end < part.body_end and part.cte == "base64":
+        raw = raw[: raw.rfind(b"\n") + 1] or raw[: len(raw) - len(raw) % 4]
+    return decode_raw(raw, part.cte)
+
+
+def decoded_text(data: Buffer, part: Part, limit: int | None = None) -> str:
+    """Body text of a text part as str; an unknown transfer encoding yields the raw bytes."""
+    try:
+        b = decode_binary(data, part, limit)
+    except UnknownCTE:
+        b = bytes(as_buffer(data)[part.body_start : part.body_end])
+    return decode_bytes(b, part.charset)
+
+
+def html_to_text(s: str) -> str:
+    """Crude HTML → text for search and previews: tags removed, common entities replaced."""
+    s = _TAG.sub(" ", s)
+    for k, v in _ENTITY.items():
+        s = s.replace(k, v)
+    return s
+
+
+def header_text_of(data: Buffer, part: Part) -> str:
+    out = []
+    for name, raw in iter_fields(data, part.header_start, part.body_start):
+        out.append(f"{name}: {decode_rfc2047(unfold(header_text(raw)).strip())}")
+    return "\n".join(out)
+
+
+def text_for_search(data: Buffer, part: Part) -> str:
+    """Decoded headers and text parts of the message (nested messages included)."""
+    out: list[str] = []
+    roots = {id(part)}
+    for p in part.walk():
+        if p.message is not None:
+            roots.add(id(p.message))
+        if id(p) in roots:
+            out.append(header_text_of(data, p))
+        if p.media_type == "text" and not p.parts and p.message is None:
+            t = decoded_text(data, p)
+            out.append(html_to_text(t) if p.media_subtype == "html" else t)
+    return "\n".join(out)

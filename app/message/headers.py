@@ -1,0 +1,77 @@
+"""Header fields on raw message bytes: iteration, lookup, unfolding and folding (RFC 5322 2.2).
+
+Lookups work directly on the message buffer between two offsets (a part's header section), with
+compiled regular expressions given ``pos``/``endpos``, so a 10 MB header is never copied whole
+except for the field asked for. Names compare case-insensitively. Values come back undecoded
+(no RFC 2047); use ``app.message.encoded`` for that.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from app.message.encoded import header_text
+from app.message.part import Buffer, Part
+
+# One field: name, optional WSP (obsolete syntax), colon, value with continuation lines.
+_FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:([^\n]*+(?:\n[ \t][^\n]*+)*+)(?:\n|\Z)", re.M)
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+
+
+def _bufs(data: Buffer) -> Buffer:
+    return data.obj if isinstance(data, memoryview) and isinstance(data.obj, bytes) else data
+
+
+def raw_fields(data: Buffer, start: int, end: int) -> Iterator[tuple[str, int, int]]:
+    """(lower-case name, field start, field end including the line ending) for each field."""
+    for m in _FIELD.finditer(_bufs(data), start, end):
+        yield m.group(1).decode("ascii").lower(), m.start(), m.end()
+
+
+def iter_fields(data: Buffer, start: int, end: int) -> Iterator[tuple[str, bytes]]:
+    """(name as written, raw value bytes after the colon, folding kept, no final CRLF)."""
+    for m in _FIELD.finditer(_bufs(data), start, end):
+        v: bytes = m.group(2)
+        if v.endswith(b"\r"):
+            v = v[:-1]
+        yield m.group(1).decode("ascii"), v
+
+
+def unfold(s: str) -> str:
+    """Remove the CRLF of folded lines (RFC 5322 2.2.3), keeping the whitespace after them."""
+    return _FOLD.sub("", s)
+
+
+def header_values(data: Buffer, part: Part, name: str) -> list[str]:
+    """Unfolded, stripped values of every field ``name`` in the part's header, in order."""
+    want = name.lower().encode("ascii")
+    out: list[str] = []
+    for n, v in iter_fields(data, part.header_start, part.body_start):
+        if n.lower().encode("ascii") == want:
+            out.append(unfold(header_text(v)).strip())
+    return out
+
+
+def header_value(data: Buffer, part: Part, name: str) -> str | None:
+    """The first value of field ``name``, unfolded and stripped, or None."""
+    vals = header_values(data, part, name)
+    return vals[0] if vals else None
+
+
+def fold(name: str, value: str, maxlen: int = 78) -> str:
+    """``Name: value\\r\\n`` folded at spaces so that lines stay within ``maxlen`` when possible.
+
+    The value must not contain CR or LF (callers check for header injection first).
+    """
+    words = value.split(" ")
+    lines: list[str] = []
+    cur = name + ":"
+    for w in words:
+        if w and len(cur) + 1 + len(w) > maxlen and cur != name + ":":
+            lines.append(cur)
+            cur = " " + w
+        else:
+            cur += " " + w
+    lines.append(cur)
+    return "\r\n".join(lines) + "\r\n"
