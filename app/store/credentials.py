@@ -1,0 +1,181 @@
+"""Account credentials in the account database: setting a password and reading the stored
+secrets for SASL and web login (see app/sasl/stored.py for what is stored and why).
+
+Setting a password (as mox): the password is normalized with PRECIS OpaqueString
+(RFC 8265), then SCRAM-SHA-1 and SCRAM-SHA-256 secrets (RFC 5802, RFC 7677: salt, iteration
+count, StoredKey, ServerKey) and the CRAM-MD5 HMAC-MD5 inner/outer states (RFC 2195) are
+derived and stored. No plaintext and no reversible form of the password is kept; PLAIN and
+LOGIN are verified by rederiving the SCRAM-SHA-256 StoredKey.
+
+Storage: one row in the table ``credentials`` of the account database, created on demand
+with ``CREATE TABLE IF NOT EXISTS`` (the table belongs to this module, so it does not depend
+on the order of the store's numbered migrations). Secrets are kept as JSON text with base64
+fields so they can be inspected and migrated.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import apsw
+
+from app.sasl import md5state
+from app.sasl.precis import PasswordError, normalize_password, normalize_username
+from app.sasl.stored import (
+    DEFAULT_ITERATIONS,
+    CramMD5Secret,
+    HashName,
+    ScramSecret,
+    StoredCredentials,
+    derive_credentials,
+)
+
+__all__ = [
+    "PasswordError",
+    "clear_password",
+    "decode_credentials",
+    "encode_credentials",
+    "ensure_table",
+    "load_credentials",
+    "make_lookup",
+    "normalize_password",
+    "normalize_username",
+    "set_password",
+    "verify_password",
+]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS credentials (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    secrets TEXT NOT NULL,      -- JSON, see encode_credentials
+    updated INTEGER NOT NULL    -- unix time of the last password change
+)
+"""
+
+
+def _b64(b: bytes) -> str:
+    return base64.b64encode(b).decode("ascii")
+
+
+def _scram_json(s: ScramSecret | None) -> dict[str, Any] | None:
+    if s is None:
+        return None
+    return {
+        "salt": _b64(s.salt),
+        "iterations": s.iterations,
+        "storedkey": _b64(s.stored_key),
+        "serverkey": _b64(s.server_key),
+    }
+
+
+def _scram_from(hash_name: HashName, d: Any) -> ScramSecret | None:
+    if d is None:
+        return None
+    return ScramSecret(
+        hash_name,
+        base64.b64decode(d["salt"]),
+        int(d["iterations"]),
+        base64.b64decode(d["storedkey"]),
+        base64.b64decode(d["serverkey"]),
+    )
+
+
+def encode_credentials(creds: StoredCredentials) -> str:
+    """JSON text: ``{"scramsha1": {...}, "scramsha256": {...}, "crammd5": {"ipad", "opad"}}``."""
+    cram = None
+    if creds.cram_md5 is not None:
+        cram = {
+            "ipad": _b64(md5state.pack_state(creds.cram_md5.inner)),
+            "opad": _b64(md5state.pack_state(creds.cram_md5.outer)),
+        }
+    return json.dumps(
+        {
+            "scramsha1": _scram_json(creds.scram_sha1),
+            "scramsha256": _scram_json(creds.scram_sha256),
+            "crammd5": cram,
+        },
+        sort_keys=True,
+    )
+
+
+def decode_credentials(text: str) -> StoredCredentials:
+    """Inverse of encode_credentials; raises ValueError on malformed data."""
+    try:
+        d = json.loads(text)
+        cram = d.get("crammd5")
+        return StoredCredentials(
+            scram_sha1=_scram_from("sha1", d.get("scramsha1")),
+            scram_sha256=_scram_from("sha256", d.get("scramsha256")),
+            cram_md5=(
+                CramMD5Secret(
+                    md5state.unpack_state(base64.b64decode(cram["ipad"])),
+                    md5state.unpack_state(base64.b64decode(cram["opad"])),
+                )
+                if cram
+                else None
+            ),
+        )
+    except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"malformed stored credentials: {exc}") from None
+
+
+def ensure_table(conn: apsw.Connection) -> None:
+    conn.execute(SCHEMA)
+
+
+def set_password(conn: apsw.Connection, password: str, iterations: int = DEFAULT_ITERATIONS) -> None:
+    """Derive and store new secrets for ``password`` (fresh salts). Raises PasswordError
+    when OpaqueString refuses the password (empty, control characters)."""
+    creds = derive_credentials(password, iterations)
+    ensure_table(conn)
+    with conn:
+        conn.execute(
+            "INSERT INTO credentials (id, secrets, updated) VALUES (1, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET secrets = excluded.secrets, updated = excluded.updated",
+            (encode_credentials(creds), int(time.time())),
+        )
+
+
+def clear_password(conn: apsw.Connection) -> None:
+    """Remove the stored secrets: password logins fail until a new password is set."""
+    ensure_table(conn)
+    with conn:
+        conn.execute("DELETE FROM credentials")
+
+
+def load_credentials(conn: apsw.Connection) -> StoredCredentials | None:
+    """The stored secrets, or None when no password was ever set."""
+    ensure_table(conn)
+    for (text,) in conn.execute("SELECT secrets FROM credentials WHERE id = 1"):
+        return decode_credentials(str(text))
+    return None
+
+
+def verify_password(conn: apsw.Connection, password: str) -> bool:
+    """Check a plaintext password (web login, PLAIN) against the stored secrets."""
+    creds = load_credentials(conn)
+    return creds is not None and creds.verify_password(password)
+
+
+def make_lookup(
+    account_for_login: Callable[[str], str | None],
+    account_connection: Callable[[str], apsw.Connection],
+) -> Callable[[str], StoredCredentials | None]:
+    """The SASL credential lookup ``(username) -> StoredCredentials | None`` for servers.
+
+    ``account_for_login`` maps an NFC-normalized login address to its account name (config:
+    address lookup, disabled accounts give None); ``account_connection`` returns a readable
+    connection to that account's database.
+    """
+
+    def lookup(username: str) -> StoredCredentials | None:
+        account = account_for_login(normalize_username(username))
+        if account is None:
+            return None
+        return load_credentials(account_connection(account))
+
+    return lookup
