@@ -45,6 +45,9 @@ class SMTPTestServer:
     greeting: str = "220 test.example ESMTP"
     messages: list[Received] = field(default_factory=list)
     connections: int = 0
+    active: int = 0
+    peak_active: int = 0
+    data_delay: float = 0.0
     transcript: list[bytes] = field(default_factory=list)
     port: int = 0
     _server: asyncio.AbstractServer | None = None
@@ -75,6 +78,8 @@ class SMTPTestServer:
         assert task is not None
         self._conns.add(task)
         self.connections += 1
+        self.active += 1
+        self.peak_active = max(self.peak_active, self.active)
         tls = False
         user = ""
         mail: tuple[str, str] | None = None
@@ -164,10 +169,13 @@ class SMTPTestServer:
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
             return
         finally:
+            self.active -= 1
             self._conns.discard(task)
             writer.close()
 
     async def _finish(self, mail: tuple[str, str], rcpts: list[tuple[str, str]], data: bytes, tls: bool, user: str, send: object) -> None:
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         reply = self.data_replies.pop(0) if self.data_replies else "250 2.0.0 queued"
         if reply.startswith("250"):
             good = [r for r in rcpts if self.rcpt_reply(r[0]).startswith("250")]
