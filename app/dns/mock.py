@@ -2,7 +2,7 @@
 
 Used by tests and by localserve. Names may be marked authentic (as if DNSSEC-validated), failing
 (SERVFAIL → DNSTemporary) or timing out (DNSTimeout). CNAMEs are followed (at most 10 deep, loops
-detected), wildcards (``*.example.``) answer for names that do not exist otherwise (RFC 4592, simplified
+detected and answered as no data), wildcards (``*.example.``) answer for names that do not exist otherwise (RFC 4592, simplified
 to "closest enclosing wildcard").
 
 Example::
@@ -153,7 +153,8 @@ class MockResolver(BaseResolver):
                 raise DNSNoData(f"no {rdtype} records for {current}", name, rdtype, authentic)
             target = cn[0].target.to_text(omit_final_dot=True).lower()  # type: ignore[attr-defined]
             if target in seen or len(cnames) >= MAX_CNAME_CHAIN:
-                raise DNSTemporary(f"cname loop or too long chain at {current}", name, rdtype)
+                # As dnspython's stub resolver: a looping or over-long chain has no answer.
+                raise DNSNoData(f"cname loop or too long chain at {current}", name, rdtype, authentic)
             seen.add(target)
             cnames.append(target)
             current = target

@@ -1,0 +1,253 @@
+"""DKIM verification and signing (RFC 6376) with dkimpy, keys looked up through our Resolver.
+
+Verification gives a result per DKIM-Signature (at most MAX_SIGNATURES are evaluated), with mox's
+policy on top of RFC 6376: signatures with ``l=`` are refused (body length limits let anyone append
+content), the Subject header must be signed, rsa-sha1 fails (RFC 8301 §3.1), RSA keys under 1024
+bits fail (RFC 8301 §3.2), and the key record's ``h=``, ``k=``, ``s=`` and ``t=s`` are honoured
+(RFC 6376 §3.6.1). Statuses are RFC 8601's: none, pass, fail, policy, neutral, temperror, permerror.
+
+Signing follows mox: per-selector canonicalization and hash, header "sealing" (each signed header
+is listed once more than it occurs so none can be added later), and optional ``x=`` expiration.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import dkim as dkimpy
+import nacl.encoding
+import nacl.signing
+from dkim.canonicalization import CanonicalizationPolicy
+from dkim.crypto import parse_pem_private_key
+
+from app.dns.errors import DNSError, DNSTemporary, is_not_found
+from app.dns.resolver import Resolver
+from app.mailauth.dkimkeys import DKIMKeyError, KeyRecord, PrivateKey, parse_key_record
+
+NONE = "none"
+PASS = "pass"
+FAIL = "fail"
+POLICY = "policy"
+NEUTRAL = "neutral"
+TEMPERROR = "temperror"
+PERMERROR = "permerror"
+
+MAX_SIGNATURES = 10
+
+# mox's default signed headers.
+DEFAULT_HEADERS: tuple[str, ...] = (
+    "From", "To", "Cc", "Bcc", "Reply-To", "References", "In-Reply-To", "Subject", "Date", "Message-Id",
+    "Content-Type",
+)
+
+_quiet = logging.getLogger("moxpy.dkimpy")
+_quiet.addHandler(logging.NullHandler())
+_quiet.propagate = False
+
+
+class DKIMSignError(Exception):
+    """Signing failed (bad key, message without From header, ...)."""
+
+
+@dataclass(frozen=True)
+class DKIMResult:
+    """Outcome of verifying one DKIM-Signature header.
+
+    ``header_b`` is a prefix of the signature (RFC 6008) to tell signatures apart in
+    Authentication-Results; ``authentic`` whether the key record was DNSSEC-validated.
+    """
+
+    status: str
+    domain: str = ""
+    selector: str = ""
+    identity: str = ""
+    algorithm: str = ""
+    header_b: str = ""
+    reason: str = ""
+    authentic: bool = False
+    record: KeyRecord | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASS
+
+
+def _loose_tags(value: bytes) -> dict[str, str]:
+    """Best-effort tag parse of a broken signature, only for reporting d=/s=/b=."""
+    out: dict[str, str] = {}
+    for part in value.decode("utf-8", "replace").split(";"):
+        k, sep, v = part.partition("=")
+        if sep:
+            out.setdefault(k.strip(), "".join(v.split()))
+    return out
+
+
+def _text(v: bytes | None) -> str:
+    return v.decode("utf-8", "replace") if v else ""
+
+
+def _verify_one(resolver: Resolver, d: dkimpy.DKIM, idx: int, raw: bytes) -> DKIMResult:
+    loose = _loose_tags(raw)
+    base = DKIMResult(PERMERROR, loose.get("d", "").lower(), loose.get("s", ""), loose.get("i", ""),
+                      loose.get("a", ""), loose.get("b", "")[:12])
+    try:
+        prep = d.verify_headerprep(idx)
+    except dkimpy.DKIMException as e:
+        return replace(base, status=PERMERROR, reason=f"invalid signature: {e}")
+    except Exception as e:  # malformed header values can trip dkimpy in unexpected ways
+        return replace(base, status=PERMERROR, reason=f"invalid signature: {type(e).__name__}")
+    sig, include_headers, sigheaders = prep
+    domain = _text(sig[b"d"]).lower().rstrip(".")
+    selector = _text(sig[b"s"])
+    algorithm = _text(sig[b"a"]).lower()
+    identity = _text(sig.get(b"i"))
+    base = replace(base, domain=domain, selector=selector, identity=identity, algorithm=algorithm)
+
+    # mox's policy (dkim/policy.go) and RFC 8301.
+    if b"l" in sig:
+        return replace(base, status=POLICY, reason="l= body length limit not accepted")
+    if b"subject" not in include_headers:
+        return replace(base, status=POLICY, reason="subject header not signed")
+    if algorithm == "rsa-sha1":
+        return replace(base, status=FAIL, reason="rsa-sha1 not accepted (RFC 8301)")
+
+    name = f"{selector}._domainkey.{domain}"
+    try:
+        ans = resolver.lookup_txt_sync(name)
+    except DNSTemporary as e:
+        return replace(base, status=TEMPERROR, reason=f"key lookup: {e}")
+    except DNSError as e:
+        why = "no key record" if is_not_found(e) else f"key lookup: {e}"
+        return replace(base, status=PERMERROR, reason=why, authentic=e.authentic)
+    records = [r for r in ans.records if r.strip()]
+    if len(records) != 1:
+        return replace(base, status=PERMERROR, reason=f"{len(records)} key records, need exactly one", authentic=ans.authentic)
+    txt = records[0]
+    try:
+        rec = parse_key_record(txt)
+    except DKIMKeyError as e:
+        return replace(base, status=PERMERROR, reason=f"key record: {e}", authentic=ans.authentic)
+    base2 = replace(base, authentic=ans.authentic, record=rec)
+    if rec.revoked:
+        return replace(base2, status=PERMERROR, reason="key revoked")
+    keytype, _, hashname = algorithm.partition("-")
+    if rec.key_type != keytype:
+        return replace(base2, status=PERMERROR, reason=f"key type {rec.key_type} does not match a={algorithm}")
+    if not rec.allows_hash(hashname):
+        return replace(base2, status=PERMERROR, reason=f"hash {hashname} not allowed by key record h=")
+    if "*" not in rec.services and "email" not in rec.services:
+        return replace(base2, status=PERMERROR, reason="key record not for email (s=)")
+    if "s" in rec.flags and identity:
+        idom = identity.rsplit("@", 1)[-1].lower().rstrip(".")
+        if idom != domain:
+            return replace(base2, status=PERMERROR, reason="i= domain must equal d= for key with t=s")
+    try:
+        d.pk, d.keysize, d.ktag, d.seqtlsrpt = dkimpy.evaluate_pk(name.encode(), txt.encode("utf-8", "replace"))
+    except (dkimpy.DKIMException, ValueError, TypeError) as e:
+        return replace(base2, status=PERMERROR, reason=f"public key: {e}")
+    try:
+        ok = d.verify_sig_process(sig, include_headers, sigheaders[idx], None)
+    except dkimpy.KeyFormatError as e:
+        return replace(base2, status=POLICY, reason=f"weak key: {e}")
+    except dkimpy.ValidationError as e:
+        return replace(base2, status=FAIL, reason=str(e)[:200])
+    except dkimpy.DKIMException as e:
+        return replace(base2, status=PERMERROR, reason=str(e)[:200])
+    except Exception as e:
+        return replace(base2, status=PERMERROR, reason=f"verifying: {type(e).__name__}")
+    if ok:
+        return replace(base2, status=PASS)
+    return replace(base2, status=FAIL, reason="signature did not verify")
+
+
+def verify(resolver: Resolver, data: bytes) -> list[DKIMResult]:
+    """Verify each DKIM-Signature in a message (CRLF or LF line endings); [] when there is none."""
+    try:
+        d = dkimpy.DKIM(data, logger=_quiet, minkey=1024)
+    except Exception as e:
+        if re.search(rb"(?im)^dkim-signature\s*:", data[:65536]):
+            return [DKIMResult(PERMERROR, reason=f"parsing message: {type(e).__name__}")]
+        return []
+    sigheaders = [v for k, v in d.headers if k.lower() == b"dkim-signature"]
+    results = [_verify_one(resolver, d, i, v) for i, v in enumerate(sigheaders[:MAX_SIGNATURES])]
+    for v in sigheaders[MAX_SIGNATURES:]:
+        t = _loose_tags(v)
+        results.append(DKIMResult(POLICY, t.get("d", ""), t.get("s", ""), reason="too many signatures"))
+    return results
+
+
+@dataclass(frozen=True)
+class SignSelector:
+    """One signing configuration (mox's domains.conf ``DKIM.Selectors.<name>``)."""
+
+    name: str
+    key: PrivateKey
+    hash: str = "sha256"
+    header_relaxed: bool = True
+    body_relaxed: bool = True
+    headers: tuple[str, ...] = DEFAULT_HEADERS
+    seal: bool = True
+    expiration: int = 0  # seconds; 0 means no x=
+
+
+def _include_headers(present: list[bytes], sel: SignSelector) -> list[bytes]:
+    counts: dict[bytes, int] = {}
+    for h in present:
+        counts[h.lower()] = counts.get(h.lower(), 0) + 1
+    out: list[bytes] = []
+    for name in sel.headers:
+        h = name.lower().encode()
+        n = counts.get(h, 0) + (1 if sel.seal else 0)
+        out.extend([h] * n)
+    return out
+
+
+def sign(data: bytes, domain: str, selectors: Sequence[SignSelector], now: float | None = None) -> bytes:
+    """DKIM-Signature header lines (CRLF-terminated) to prepend to ``data``, one per selector.
+
+    Raises DKIMSignError when the message cannot be signed (no From header, bad key).
+    """
+    t = int(now if now is not None else time.time())
+    out = b""
+    for sel in selectors:
+        if sel.key.algorithm == "ed25519":
+            algo = b"ed25519-sha256"
+        elif sel.hash.lower() == "sha1":
+            algo = b"rsa-sha1"
+        else:
+            algo = b"rsa-sha256"
+        try:
+            d = dkimpy.DKIM(data, logger=_quiet, signature_algorithm=algo, linesep=b"\r\n")
+        except Exception as e:
+            raise DKIMSignError(f"parsing message: {e}") from None
+        include = _include_headers([k for k, _ in d.headers], sel)
+        if b"from" not in include or not any(k.lower() == b"from" for k, _ in d.headers):
+            raise DKIMSignError("message has no From header to sign")
+        c = (b"relaxed" if sel.header_relaxed else b"simple") + b"/" + (b"relaxed" if sel.body_relaxed else b"simple")
+        canon = CanonicalizationPolicy.from_c_value(c)
+        d.hasher = dkimpy.HASH_ALGORITHMS[algo]
+        bh = d.hasher()
+        bh.update(canon.canonicalize_body(d.body))
+        fields: list[tuple[bytes, bytes]] = [
+            (b"v", b"1"), (b"a", algo), (b"c", c), (b"d", domain.lower().encode("idna")),
+            (b"s", sel.name.encode()), (b"t", str(t).encode()),
+        ]
+        if sel.expiration > 0:
+            fields.append((b"x", str(t + sel.expiration).encode()))
+        fields += [(b"h", b" : ".join(include)), (b"bh", base64.b64encode(bh.digest())), (b"b", b"0" * 60)]
+        try:
+            pk: object
+            if sel.key.algorithm == "ed25519":
+                pk = nacl.signing.SigningKey(sel.key.dkimpy_key, encoder=nacl.encoding.Base64Encoder)
+            else:
+                pk = parse_pem_private_key(sel.key.dkimpy_key)
+            value = d.gen_header(fields, include, canon, b"DKIM-Signature", pk)
+        except (dkimpy.DKIMException, ValueError) as e:
+            raise DKIMSignError(f"signing with selector {sel.name}: {e}") from None
+        out += b"DKIM-Signature: " + value.lstrip()
+    return out
