@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from app import mlog
+from app.sasl import PasswordError, ScramClient, ScramError
 from app.smtpclient import sasl
 from app.smtpclient.reply import Reply, SMTPClientError, read_reply
 
@@ -240,18 +241,18 @@ class Client:
         self.tls_verified = ctx.verify_mode == ssl.CERT_REQUIRED
         self.extensions = {}
 
-    def tls_unique(self) -> bytes | None:
+    def server_cert(self) -> bytes | None:
         obj = self.writer.get_extra_info("ssl_object")
-        if not isinstance(obj, ssl.SSLObject) or obj.version() == "TLSv1.3":
+        if not isinstance(obj, ssl.SSLObject):
             return None
         try:
-            return obj.get_channel_binding("tls-unique")
+            return obj.getpeercert(binary_form=True)
         except (ValueError, ssl.SSLError):
             return None
 
     async def _auth(self, username: str, password: str, mechanisms: tuple[str, ...]) -> None:
         offered = self.extensions.get("AUTH", "").split()
-        mech = sasl.choose(offered, mechanisms, username, password, self.tls_unique())
+        mech = sasl.choose(offered, mechanisms, username, password, self.server_cert())
         if mech is None:
             raise SMTPClientError(True, "auth", f"no usable authentication mechanism (server offers {offered})")
         first = mech.start()
@@ -264,14 +265,18 @@ class Client:
                 try:
                     challenge = base64.b64decode(r.text.strip(), validate=True)
                 except ValueError:
-                    raise sasl.SASLError("invalid base64 in server challenge") from None
-                if isinstance(mech, sasl.Scram) and mech.state == 2:
-                    mech.finish(challenge)
-                    r = await self.cmd("")
-                    continue
+                    raise ScramError("invalid base64 in server challenge") from None
                 r = await self.cmd(base64.b64encode(mech.step(challenge)).decode())
-        except sasl.SASLError as e:
-            await self.command("*")
+            if r.code == 235 and isinstance(mech, ScramClient) and not mech.verified:
+                # Server-final may come as additional data of the 235 reply; without it the
+                # server has not proven it knows the password.
+                try:
+                    mech.finish(base64.b64decode(r.text.split()[-1] if r.text else "", validate=True))
+                except ValueError:
+                    raise ScramError("server did not send its SCRAM signature") from None
+        except (ScramError, PasswordError, UnicodeError) as e:
+            if r.code == 334:
+                await self.command("*")
             self.broken = True
             raise SMTPClientError(True, "auth", f"authentication: {e}") from None
         if r.code != 235:

@@ -221,6 +221,25 @@ def test_auth_mechanisms(mechs: tuple[str, ...], expect: str) -> None:
     run(SMTPTestServer(tls_context=server_tls(), users={"mjl": "s3cret"}), t)
 
 
+def test_auth_scram_plus_channel_binding() -> None:
+    import base64 as b64
+
+    der = ssl.PEM_cert_to_DER_cert(CERT.cert_chain_pems[0].bytes().decode())
+
+    async def t(srv: SMTPTestServer) -> None:
+        c = await connect(srv, TLSMode.REQUIRED, client_tls(), auth=("mjl", "s3cret", ()))
+        await c.close()
+        auth = next(x for x in srv.transcript if x.startswith(b"C: AUTH "))
+        assert auth.split()[2] == b"SCRAM-SHA-256-PLUS"
+        assert b64.b64decode(auth.split()[3]).startswith(b"p=tls-server-end-point,,")
+        with pytest.raises(SMTPClientError) as e:
+            await connect(srv, TLSMode.REQUIRED, client_tls(), auth=("mjl", "bad", ()))
+        assert e.value.kind == "auth"
+
+    srv = SMTPTestServer(tls_context=server_tls(), users={"mjl": "s3cret"}, auth_mechs=["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"], cert_der=der)
+    run(srv, t)
+
+
 def test_auth_plain_not_used_by_default_and_bad_password() -> None:
     async def t(srv: SMTPTestServer) -> None:
         with pytest.raises(SMTPClientError) as e:

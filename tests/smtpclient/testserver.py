@@ -15,6 +15,7 @@ import hmac
 import os
 import ssl
 from dataclasses import dataclass, field
+from typing import Any
 
 
 def _path(s: str) -> tuple[str, str]:
@@ -38,6 +39,7 @@ class SMTPTestServer:
         default_factory=lambda: ["PIPELINING", "8BITMIME", "SIZE 10000000", "ENHANCEDSTATUSCODES", "SMTPUTF8", "DSN"]
     )
     tls_context: ssl.SSLContext | None = None
+    cert_der: bytes | None = None  # for channel binding with -PLUS mechanisms
     users: dict[str, str] = field(default_factory=dict)
     auth_mechs: list[str] = field(default_factory=lambda: ["PLAIN", "CRAM-MD5", "SCRAM-SHA-256"])
     data_replies: list[str] = field(default_factory=list)  # popped per DATA; default 250
@@ -183,6 +185,33 @@ class SMTPTestServer:
         assert callable(send)
         await send(reply)
 
+    async def _auth_plus(self, mech: str, initial: str, reader: asyncio.StreamReader, send: Any) -> str:
+        # SCRAM -PLUS through app.sasl's server, bound to our certificate (tls-server-end-point).
+        from app import sasl
+
+        creds = {u: sasl.derive_credentials(p, 4096) for u, p in self.users.items()}
+        assert self.cert_der is not None
+        server = sasl.new_server(
+            mech, creds.get, channel_bindings={"tls-server-end-point": sasl.tls_server_end_point(self.cert_der)}
+        )
+        assert server is not None
+        resp: bytes | None = base64.b64decode(initial) if initial else None
+        while True:
+            out = server.step(resp)
+            if isinstance(out, sasl.Challenge):
+                await send("334 " + base64.b64encode(out.data).decode())
+                line = (await reader.readline()).strip()
+                if line == b"*":
+                    await send("501 5.0.0 cancelled")
+                    return ""
+                resp = base64.b64decode(line)
+            elif isinstance(out, sasl.Success):
+                await send("235 2.7.0 authenticated")
+                return out.username
+            else:
+                await send("535 5.7.8 bad credentials")
+                return ""
+
     async def _auth(self, arg: str, reader: asyncio.StreamReader, send: object) -> str:
         assert callable(send)
         mech, _, initial = arg.partition(" ")
@@ -193,6 +222,8 @@ class SMTPTestServer:
             line = (await reader.readline()).strip()
             return base64.b64decode(line)
 
+        if mech.endswith("-PLUS"):
+            return await self._auth_plus(mech, initial, reader, send)
         if mech == "PLAIN":
             _, u, p = base64.b64decode(initial).split(b"\0")
             ok = self.users.get(u.decode()) == p.decode()
