@@ -41,6 +41,7 @@ from app.mailauth import (
     arc,
     authres,
     dkim,
+    dkimconf,
     dkimkeys,
     dmarc,
     dnsbl,
@@ -48,8 +49,24 @@ from app.mailauth import (
     mtasts,
     orgdomain,
     spf,
+    spfrecord,
     tlsa,
     tlsrpt,
 )
 
-__all__ = ["arc", "authres", "dkim", "dkimkeys", "dmarc", "dnsbl", "iprev", "mtasts", "orgdomain", "spf", "tlsa", "tlsrpt"]
+__all__ = [
+    "arc",
+    "authres",
+    "dkim",
+    "dkimconf",
+    "dkimkeys",
+    "dmarc",
+    "dnsbl",
+    "iprev",
+    "mtasts",
+    "orgdomain",
+    "spf",
+    "spfrecord",
+    "tlsa",
+    "tlsrpt",
+]
