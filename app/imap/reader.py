@@ -98,6 +98,13 @@ class CommandReader:
         """Buffered bytes not yet consumed (for the STARTTLS injection check)."""
         return len(self._buf) - self._pos + len(self._cmd)
 
+    def take_pending(self) -> bytes:
+        """Remove and return the unconsumed input (when the stream changes, e.g. COMPRESS)."""
+        rest = bytes(self._buf[self._pos :])
+        self._buf = bytearray()
+        self._pos = 0
+        return rest
+
     def in_command(self) -> bool:
         return bool(self._cmd) or self._literal_left > 0
 

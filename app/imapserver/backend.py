@@ -1,0 +1,40 @@
+"""Conversions between the store's types and what the IMAP commands use."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from app import message, store
+from app.imapserver.msginfo import MsgInfo
+
+_ORDER = {"\\seen": 0, "\\answered": 1, "\\flagged": 2, "\\deleted": 3, "\\draft": 4}
+
+
+def sorted_flags(flags: frozenset[str] | set[str] | list[str]) -> list[str]:
+    return sorted(flags, key=lambda f: (_ORDER.get(f.lower(), 9), f.lower()))
+
+
+def to_datetime(ts: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).replace(microsecond=0)
+
+
+def msg_info(m: store.MessageMeta) -> MsgInfo:
+    return MsgInfo(
+        uid=m.uid,
+        flags=sorted_flags(m.flags),
+        modseq=m.modseq,
+        internal_date=to_datetime(m.received),
+        save_date=to_datetime(m.savedate) if m.savedate else None,
+        size=m.size,
+        ref=m,
+    )
+
+
+def make_loader(account: Any) -> Any:
+    """A loader for fetchrender/searcheval: the message bytes and the stored structure."""
+
+    def load(m: MsgInfo) -> tuple[bytes, message.Part]:
+        return account.read(m.ref), account.parsed(m.ref)
+
+    return load

@@ -1,0 +1,110 @@
+"""Telling a session about changes made by others (RFC 9051 section 7: unsolicited EXISTS,
+EXPUNGE and FETCH; RFC 7162 section 3.2.10 VANISHED with QRESYNC), fed by the store's change
+broadcast.
+
+Changes are taken from the subscription at the end of a command (and during IDLE). After a
+FETCH, STORE or SEARCH with sequence numbers nothing is sent, because an EXPUNGE then would
+shift numbers under the client (RFC 9051 section 7.5.1); the changes wait for the next command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from app.imap import format_numbers, writer
+from app.imapserver import recent
+from app.imapserver.errors import Bye
+from app.imapserver.session import Session
+from app.store import ChangeAddUID, ChangeFlags, ChangeRemoveUIDs
+
+HOLD_BACK = frozenset({"FETCH", "STORE", "SEARCH"})
+
+
+def subscribe(s: Session) -> None:
+    loop = asyncio.get_running_loop()
+    s.subscription = s.account.subscribe(notify=s.wake.set, loop=loop)
+
+
+def unsubscribe(s: Session) -> None:
+    sub = s.subscription
+    s.subscription = None
+    if sub is not None:
+        try:
+            sub.close()
+        except Exception as e:
+            s.log.debug("closing subscription", err=e)
+
+
+def enable_condstore(s: Session) -> None:
+    """CONDSTORE enabled while a mailbox is selected: the client now wants HIGHESTMODSEQ."""
+    v = s.selected
+    if v is not None:
+        s.untagged(f"OK [HIGHESTMODSEQ {s.account.highest_modseq()}] modseq now tracked")
+
+
+def flags_line(s: Session, seq: int, uid: int, flags: frozenset[str] | list[str], modseq: int) -> bytes:
+    v = s.selected
+    names = sorted(flags, key=_flag_order)
+    if v is not None and v.is_recent(uid) and not s.rev2:
+        names.insert(0, "\\Recent")
+    out = b"%d FETCH (UID %d FLAGS " % (seq, uid) + writer.atoms(names)
+    if s.condstore:
+        out += b" MODSEQ (%d)" % modseq
+    return out + b")"
+
+
+def _flag_order(f: str) -> tuple[int, str]:
+    return (0 if f.startswith("\\") else 1, f.lower())
+
+
+async def deliver(s: Session, command: str) -> None:
+    """Send pending changes for the selected mailbox, unless the command forbids it."""
+    sub = s.subscription
+    if sub is None or command in HOLD_BACK:
+        return
+    pending, overflow = sub.take()
+    s.wake.clear()
+    if overflow:
+        raise Bye("too many changes, please reconnect and resynchronize")
+    v = s.selected
+    if v is None or not pending:
+        return
+    exists_due = False
+    vanished: list[int] = []
+    claim_recent = not v.readonly and not s.rev2
+    for ch in pending:
+        if getattr(ch, "mailbox_id", None) != v.mailbox_id:
+            continue
+        if isinstance(ch, ChangeAddUID):
+            is_recent = False
+            if claim_recent:
+                prev = recent.claim(s.account_name, v.mailbox_id, ch.uid)
+                is_recent = ch.uid > prev
+            if v.add(ch.uid, is_recent):
+                exists_due = True
+        elif isinstance(ch, ChangeRemoveUIDs):
+            if exists_due:
+                s.untagged(f"{v.count} EXISTS")
+                exists_due = False
+            for uid in ch.uids:
+                seq = v.remove(uid)
+                if not seq:
+                    continue
+                if s.qresync:
+                    vanished.append(uid)
+                else:
+                    s.untagged(f"{seq} EXPUNGE")
+        elif isinstance(ch, ChangeFlags):
+            seq = v.seq_of(ch.uid)
+            if not seq:
+                continue
+            if exists_due:
+                s.untagged(f"{v.count} EXISTS")
+                exists_due = False
+            s.untagged(flags_line(s, seq, ch.uid, ch.flags, ch.modseq))
+    if vanished:
+        s.untagged("VANISHED " + format_numbers(sorted(vanished)))
+    if exists_due:
+        s.untagged(f"{v.count} EXISTS")
+        if not s.rev2:
+            s.untagged(f"{v.recent_count()} RECENT")

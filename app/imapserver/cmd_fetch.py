@@ -1,0 +1,140 @@
+"""FETCH and UID FETCH (RFC 9051 section 6.4.5, RFC 7162 CHANGEDSINCE and VANISHED).
+
+Messages are rendered in batches in the worker pool and written as they are ready, so memory
+stays bounded however many messages are fetched.
+"""
+
+from __future__ import annotations
+
+from app import store
+from app.imap import NumSet, Parser, format_numbers
+from app.imap.fetchatt import FetchAtt, parse_atts
+from app.imapserver import fetchrender
+from app.imapserver.backend import make_loader, msg_info
+from app.imapserver.cmd_mailbox import store_error
+from app.imapserver.errors import Bad
+from app.imapserver.msginfo import MsgInfo
+from app.imapserver.session import Session
+from app.runtime import run_blocking
+
+BATCH = 200
+
+
+async def cmd_fetch(s: Session, p: Parser, tag: str) -> str:
+    return await _fetch(s, p, False)
+
+
+async def cmd_uid_fetch(s: Session, p: Parser, tag: str) -> str:
+    return await _fetch(s, p, True)
+
+
+async def _fetch(s: Session, p: Parser, is_uid: bool) -> str:
+    p.sp()
+    ns = p.numset()
+    p.sp()
+    atts = parse_atts(p)
+    changedsince: int | None = None
+    vanished = False
+    if p.take_sp():
+        p.expect(b"(")
+        while not p.take(b")"):
+            mod = p.atom_upper()
+            if mod == "CHANGEDSINCE":
+                p.sp()
+                changedsince = p.mod_sequence()
+            elif mod == "VANISHED":
+                vanished = True
+            else:
+                raise Bad(f"unknown fetch modifier {mod}")
+            p.take_sp()
+    p.end()
+    if vanished and (not is_uid or not s.qresync or changedsince is None):
+        raise Bad("VANISHED needs UID FETCH, QRESYNC enabled and CHANGEDSINCE")
+    if changedsince is not None:
+        s.enabled.add("CONDSTORE")
+    v = s.selected
+    assert v is not None
+    if is_uid and not any(a.name == "UID" for a in atts):
+        atts = [FetchAtt("UID"), *atts]
+    with_modseq = changedsince is not None or (s.condstore and any(a.name == "MODSEQ" for a in atts))
+    pairs = v.resolve(ns, is_uid, s.search_result)
+    if vanished and changedsince is not None:
+        await _vanished(s, ns, changedsince)
+    set_seen = not v.readonly and any(a.sets_seen() for a in atts)
+    loader = make_loader(s.account)
+    need_body = fetchrender.needs_body(atts)
+    for i in range(0, len(pairs), BATCH):
+        batch = pairs[i : i + BATCH]
+        try:
+            metas = await run_blocking(s.account.message_meta, v.mailbox_id, [u for _, u in batch])
+        except store.StoreError as e:
+            raise store_error(e)
+        infos = {m.uid: msg_info(m) for m in metas}
+        if changedsince is not None:
+            infos = {u: m for u, m in infos.items() if m.modseq > changedsince}
+        seen_added: set[int] = set()
+        if set_seen:
+            seen_added = await _mark_seen(s, v.mailbox_id, infos)
+        lines = await run_blocking(_render_batch, s, batch, infos, atts, loader, with_modseq, seen_added, need_body)
+        for line in lines:
+            s.send(line)
+        await s.maybe_flush()
+    return ("UID FETCH" if is_uid else "FETCH") + " completed"
+
+
+def _render_batch(
+    s: Session,
+    batch: list[tuple[int, int]],
+    infos: dict[int, MsgInfo],
+    atts: list[FetchAtt],
+    loader: fetchrender.Loader,
+    with_modseq: bool,
+    seen_added: set[int],
+    need_body: bool,
+) -> list[bytes]:
+    v = s.selected
+    assert v is not None
+    out: list[bytes] = []
+    for seq, uid in batch:
+        m = infos.get(uid)
+        if m is None:
+            continue
+        my_atts = atts
+        if uid in seen_added and not any(a.name == "FLAGS" for a in atts):
+            my_atts = [*atts, FetchAtt("FLAGS")]
+        try:
+            data = fetchrender.render(
+                m, my_atts, loader, recent=v.is_recent(uid) and not s.rev2, utf8=s.utf8, with_modseq=with_modseq
+            )
+        except store.MessageGone:
+            continue
+        out.append(b"* %d FETCH " % seq + data)
+    return out
+
+
+async def _mark_seen(s: Session, mailbox_id: int, infos: dict[int, MsgInfo]) -> set[int]:
+    todo = [u for u, m in infos.items() if not any(f.lower() == "\\seen" for f in m.flags)]
+    if not todo:
+        return set()
+    try:
+        res = await run_blocking(s.account.set_flags, mailbox_id, todo, "add", ["\\Seen"], origin=s.subscription)
+    except store.StoreError as e:
+        raise store_error(e)
+    from app.imapserver.backend import sorted_flags
+
+    for fc in res.changed:
+        m = infos.get(fc.uid)
+        if m is not None:
+            m.flags = sorted_flags(fc.flags)
+            m.modseq = fc.modseq
+    return {fc.uid for fc in res.changed}
+
+
+async def _vanished(s: Session, ns: NumSet, changedsince: int) -> None:
+    v = s.selected
+    assert v is not None
+    gone: list[int] = await run_blocking(s.account.expunged_since, v.mailbox_id, changedsince)
+    largest = max([*gone, v.last_uid()]) if gone or v.uids else 0
+    gone = [u for u in gone if ns.contains(u, largest)] if not ns.search_result else []
+    if gone:
+        s.untagged("VANISHED (EARLIER) " + format_numbers(sorted(gone)))

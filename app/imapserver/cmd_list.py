@@ -1,0 +1,164 @@
+"""LIST (RFC 9051 section 6.3.9, RFC 5258 LIST-EXTENDED, RFC 6154 SPECIAL-USE, RFC 5819
+LIST-STATUS, RFC 3348 CHILDREN) and LSUB (RFC 3501 section 6.3.9), plus STATUS item rendering.
+"""
+
+from __future__ import annotations
+
+from app import store
+from app.imap import Parser, writer
+from app.imapserver import recent
+from app.imapserver.errors import Bad
+from app.imapserver.names import from_client, pattern_regex, to_client
+from app.imapserver.session import Session
+from app.runtime import run_blocking
+
+STATUS_ITEMS = {"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT", "HIGHESTMODSEQ",
+                "APPENDLIMIT"}  # fmt: skip
+
+
+def status_items(s: Session, st: store.MailboxStatus, items: list[str]) -> bytes:
+    out: list[bytes] = []
+    for it in items:
+        if it not in STATUS_ITEMS:
+            raise Bad(f"unknown status item {it}")
+        if it == "MESSAGES":
+            v = st.counts.total
+        elif it == "UIDNEXT":
+            v = st.uidnext
+        elif it == "UIDVALIDITY":
+            v = st.uidvalidity
+        elif it == "UNSEEN":
+            v = st.counts.unseen
+        elif it == "DELETED":
+            v = st.counts.deleted
+        elif it == "SIZE":
+            v = st.counts.size
+        elif it == "HIGHESTMODSEQ":
+            v = st.highest_modseq
+        elif it == "APPENDLIMIT":
+            v = s.deps.append_limit
+        else:  # RECENT: messages above the claimed UID (nobody has seen them yet)
+            v = max(0, st.uidnext - 1 - recent.peek(s.account_name, st.id)) if st.counts.total else 0
+            v = min(v, st.counts.total)
+        out.append(it.encode() + b" " + writer.number(v))
+    return writer.plist(out)
+
+
+def _parse_patterns(s: Session, p: Parser) -> list[str]:
+    if p.take(b"("):
+        pats = [p.list_mailbox()]
+        while not p.take(b")"):
+            p.sp()
+            pats.append(p.list_mailbox())
+        return pats
+    return [p.list_mailbox()]
+
+
+async def cmd_list(s: Session, p: Parser, tag: str) -> str:
+    p.sp()
+    select_opts: list[str] = []
+    if p.peek_byte() == 0x28:
+        select_opts = [x.upper() for x in p.paren_list()]
+        p.sp()
+    ref = p.astring()
+    p.sp()
+    raw_patterns = _parse_patterns(s, p)
+    return_opts: list[str] = []
+    status_req: list[str] = []
+    if p.take_sp():
+        p.expect(b"RETURN ")
+        p.expect(b"(")
+        while not p.take(b")"):
+            opt = p.atom_upper()
+            if opt == "STATUS":
+                p.sp()
+                status_req = [x.upper() for x in p.paren_list()]
+            return_opts.append(opt)
+            p.take_sp()
+    p.end()
+    for o in select_opts:
+        if o not in ("SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"):
+            raise Bad(f"unknown list selection option {o}")
+    if "RECURSIVEMATCH" in select_opts and select_opts == ["RECURSIVEMATCH"]:
+        raise Bad("RECURSIVEMATCH needs another selection option")
+    for o in return_opts:
+        if o not in ("SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS", "MYRIGHTS", "METADATA"):
+            raise Bad(f"unknown list return option {o}")
+    if len(raw_patterns) == 1 and raw_patterns[0] == "" and not select_opts:
+        s.untagged('LIST (\\Noselect) "/" ""')
+        return "LIST completed"
+    ref = from_client(s, ref) if ref else ""
+    patterns = [from_client(s, x) if x not in ("*", "%") else x for x in raw_patterns]
+    await _list(s, ref, patterns, select_opts, return_opts, status_req, lsub=False)
+    return "LIST completed"
+
+
+async def cmd_lsub(s: Session, p: Parser, tag: str) -> str:
+    p.sp()
+    ref = p.astring()
+    p.sp()
+    pattern = p.list_mailbox()
+    p.end()
+    if pattern == "":
+        s.untagged('LSUB (\\Noselect) "/" ""')
+        return "LSUB completed"
+    await _list(s, from_client(s, ref) if ref else "", [from_client(s, pattern)], ["SUBSCRIBED"], [], [], lsub=True)
+    return "LSUB completed"
+
+
+async def _list(
+    s: Session,
+    ref: str,
+    patterns: list[str],
+    select_opts: list[str],
+    return_opts: list[str],
+    status_req: list[str],
+    lsub: bool,
+) -> None:
+    acct = s.account
+    mailboxes: list[store.Mailbox] = await run_blocking(acct.list_mailboxes)
+    subscribed: set[str] = set(await run_blocking(acct.subscriptions))
+    by_name = {m.name: m for m in mailboxes}
+    names = set(by_name)
+    want_subscribed = "SUBSCRIBED" in select_opts
+    if want_subscribed:
+        names |= subscribed
+    rxs = [pattern_regex(ref, pat) for pat in patterns]
+    has_children = {n.rsplit("/", 1)[0] for n in by_name if "/" in n}
+    for n in list(by_name):
+        parts = n.split("/")
+        for i in range(1, len(parts)):
+            has_children.add("/".join(parts[:i]))
+    sub_children = set()
+    for n in subscribed:
+        parts = n.split("/")
+        for i in range(1, len(parts)):
+            sub_children.add("/".join(parts[:i]))
+    recursive = "RECURSIVEMATCH" in select_opts
+    for name in sorted(names, key=lambda x: (x != "Inbox", x)):
+        if not any(rx.match(name) for rx in rxs):
+            continue
+        mb = by_name.get(name)
+        is_sub = name in subscribed
+        attrs: list[str] = []
+        extra = b""
+        if want_subscribed and not is_sub:
+            if not (recursive and name in sub_children):
+                continue
+            extra = b' ("CHILDINFO" ("SUBSCRIBED"))'
+        if "SPECIAL-USE" in select_opts and (mb is None or not mb.special_use):
+            continue
+        if mb is None:
+            attrs.append("\\NonExistent")
+        if not lsub:
+            attrs.append("\\HasChildren" if name in has_children else "\\HasNoChildren")
+        if is_sub and (want_subscribed or "SUBSCRIBED" in return_opts) and not lsub:
+            attrs.append("\\Subscribed")
+        if mb is not None and mb.special_use and ((not select_opts and not return_opts) or "SPECIAL-USE" in select_opts or "SPECIAL-USE" in return_opts):
+            attrs.append(mb.special_use)
+        verb = "LSUB" if lsub else "LIST"
+        s.untagged(f"{verb} ({' '.join(attrs)}) \"/\" ".encode() + to_client(s, name) + extra)
+        if status_req and mb is not None:
+            st = await run_blocking(acct.mailbox_status, mb.id)
+            s.untagged(b"STATUS " + to_client(s, name) + b" " + status_items(s, st, status_req))
+        await s.maybe_flush()

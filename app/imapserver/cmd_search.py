@@ -1,0 +1,137 @@
+"""SEARCH and UID SEARCH (RFC 9051 section 6.4.4) with ESEARCH return options (RFC 4731),
+SEARCHRES SAVE (RFC 5182) and CONDSTORE MODSEQ results (RFC 7162 section 3.1.5).
+
+BODY and TEXT keys that every match must satisfy are first narrowed with the store's
+full-text index; every candidate is then checked exactly.
+"""
+
+from __future__ import annotations
+
+from app import store
+from app.imap import Parser, format_numbers
+from app.imap.search import SearchKey, parse_program
+from app.imapserver import searcheval
+from app.imapserver.backend import make_loader, msg_info
+from app.imapserver.cmd_mailbox import store_error
+from app.imapserver.errors import Bad, No
+from app.imapserver.session import Session
+from app.runtime import run_blocking
+
+RETURN_OPTS = ("MIN", "MAX", "ALL", "COUNT", "SAVE")
+BATCH = 1000
+
+
+async def cmd_search(s: Session, p: Parser, tag: str) -> str:
+    return await _search(s, p, tag, False)
+
+
+async def cmd_uid_search(s: Session, p: Parser, tag: str) -> str:
+    return await _search(s, p, tag, True)
+
+
+def _required_texts(key: SearchKey) -> list[str]:
+    """Needles of BODY/TEXT keys every match must contain (top-level conjuncts)."""
+    keys = key.keys if key.op == "AND" else [key]
+    out = []
+    for k in keys:
+        if k.op in ("BODY", "TEXT") and len(k.text) >= 3:
+            out.append(k.text)
+        elif k.op == "AND":
+            out.extend(_required_texts(k))
+    return out
+
+
+async def _search(s: Session, p: Parser, tag: str, is_uid: bool) -> str:
+    p.sp()
+    ret: list[str] | None = None
+    if p.take(b"RETURN "):
+        ret = [x.upper() for x in p.paren_list()]
+        for r in ret:
+            if r not in RETURN_OPTS:
+                raise Bad(f"unknown search return option {r}")
+        if not ret:
+            ret = ["ALL"]
+        p.sp()
+    prog = parse_program(p)
+    p.end()
+    if prog.charset not in ("", "US-ASCII", "UTF-8"):
+        raise No("unsupported charset", "BADCHARSET (US-ASCII UTF-8)")
+    v = s.selected
+    assert v is not None
+    key = prog.key
+    if searcheval.uses_modseq(key):
+        s.enabled.add("CONDSTORE")
+    uids = list(v.uids)
+    for needle in _required_texts(key):
+        try:
+            found = await run_blocking(s.account.search_text, v.mailbox_id, needle)
+        except store.StoreError as e:
+            raise store_error(e)
+        if found is not None:
+            uids = [u for u in uids if u in found]
+    ctx = searcheval.EvalContext(
+        largest_seq=v.count,
+        largest_uid=v.last_uid(),
+        recent=v.is_recent if not s.rev2 else (lambda _u: False),
+        search_result=s.search_result,
+        load=make_loader(s.account),
+    )
+    matched: list[tuple[int, int, int]] = []  # (seq, uid, modseq)
+    for i in range(0, len(uids), BATCH):
+        chunk = uids[i : i + BATCH]
+        try:
+            metas = await run_blocking(s.account.message_meta, v.mailbox_id, chunk)
+        except store.StoreError as e:
+            raise store_error(e)
+        matched.extend(await run_blocking(_eval_batch, s, key, metas, ctx))
+    nums = [u if is_uid else q for q, u, _ in matched]
+    max_modseq = max((m for _, _, m in matched), default=0)
+    with_modseq = searcheval.uses_modseq(key) and bool(matched)
+    if ret is None:
+        line = "SEARCH" + "".join(f" {n}" for n in nums)
+        if with_modseq:
+            line += f" (MODSEQ {max_modseq})"
+        s.untagged(line)
+        return ("UID SEARCH" if is_uid else "SEARCH") + " completed"
+    if "SAVE" in ret:
+        saved = matched
+        if ("MIN" in ret or "MAX" in ret) and "ALL" not in ret and "COUNT" not in ret and matched:
+            saved = [x for i, x in enumerate(matched) if ("MIN" in ret and i == 0) or ("MAX" in ret and i == len(matched) - 1)]
+        s.search_result = [u for _, u, _ in saved]
+        if ret == ["SAVE"]:
+            return ("UID SEARCH" if is_uid else "SEARCH") + " completed"
+    parts = [f'(TAG "{tag}")']
+    if is_uid:
+        parts.append("UID")
+    if nums:
+        if "MIN" in ret:
+            parts.append(f"MIN {nums[0]}")
+        if "MAX" in ret:
+            parts.append(f"MAX {nums[-1]}")
+        if "ALL" in ret:
+            parts.append("ALL " + format_numbers(nums))
+    if "COUNT" in ret:
+        parts.append(f"COUNT {len(nums)}")
+    if with_modseq:
+        parts.append(f"MODSEQ {max_modseq}")
+    s.untagged("ESEARCH " + " ".join(parts))
+    return ("UID SEARCH" if is_uid else "SEARCH") + " completed"
+
+
+def _eval_batch(
+    s: Session, key: SearchKey, metas: list[store.MessageMeta], ctx: searcheval.EvalContext
+) -> list[tuple[int, int, int]]:
+    v = s.selected
+    assert v is not None
+    out = []
+    for m in metas:
+        seq = v.seq_of(m.uid)
+        if not seq:
+            continue
+        info = msg_info(m)
+        try:
+            if searcheval.matches(key, info, seq, ctx):
+                out.append((seq, m.uid, m.modseq))
+        except store.MessageGone:
+            continue
+    return out

@@ -1,0 +1,85 @@
+"""STORE and UID STORE (RFC 9051 section 6.4.6) with CONDSTORE UNCHANGEDSINCE and MODIFIED
+(RFC 7162 section 3.1.3)."""
+
+from __future__ import annotations
+
+from app import store
+from app.imap import Parser, format_numbers
+from app.imapserver.changes import flags_line
+from app.imapserver.cmd_mailbox import store_error
+from app.imapserver.errors import Bad, No
+from app.imapserver.session import Session
+from app.runtime import run_blocking
+
+BATCH = 5000
+
+
+async def cmd_store(s: Session, p: Parser, tag: str) -> str:
+    return await _store(s, p, False)
+
+
+async def cmd_uid_store(s: Session, p: Parser, tag: str) -> str:
+    return await _store(s, p, True)
+
+
+async def _store(s: Session, p: Parser, is_uid: bool) -> str:
+    p.sp()
+    ns = p.numset()
+    p.sp()
+    unchanged_since: int | None = None
+    if p.take(b"("):
+        mod = p.atom_upper()
+        if mod != "UNCHANGEDSINCE":
+            raise Bad(f"unknown store modifier {mod}")
+        p.sp()
+        unchanged_since = p.mod_sequence()
+        p.expect(b")")
+        p.sp()
+        s.enabled.add("CONDSTORE")
+    item = p.atom_upper()
+    mode = {"FLAGS": "replace", "+FLAGS": "add", "-FLAGS": "remove"}
+    silent = item.endswith(".SILENT")
+    base = item.removesuffix(".SILENT")
+    if base not in mode:
+        raise Bad(f"unknown store item {item}")
+    p.sp()
+    if p.peek_byte() == 0x28:
+        flags = p.flag_list()
+    else:
+        flags = [p.flag()]
+        while p.take_sp():
+            flags.append(p.flag())
+    p.end()
+    v = s.selected
+    assert v is not None
+    if v.readonly:
+        raise No("mailbox is read-only", "READ-ONLY")
+    pairs = v.resolve(ns, is_uid, s.search_result)
+    seq_of = dict((u, q) for q, u in pairs)
+    modified: list[int] = []
+    for i in range(0, len(pairs), BATCH):
+        uids = [u for _, u in pairs[i : i + BATCH]]
+        try:
+            res = await run_blocking(
+                s.account.set_flags, v.mailbox_id, uids, mode[base], flags,
+                unchanged_since=unchanged_since, origin=s.subscription,
+            )  # fmt: skip
+        except store.StoreError as e:
+            raise store_error(e)
+        report = list(res.changed) if silent else sorted([*res.changed, *res.unchanged], key=lambda c: c.uid)
+        for fc in report:
+            seq = seq_of.get(fc.uid) or v.seq_of(fc.uid)
+            if not seq:
+                continue
+            if silent:
+                if s.condstore:
+                    s.untagged(b"%d FETCH (UID %d MODSEQ (%d))" % (seq, fc.uid, fc.modseq))
+                continue
+            s.untagged(flags_line(s, seq, fc.uid, fc.flags, fc.modseq))
+        modified.extend(res.modified)
+        await s.maybe_flush()
+    name = "UID STORE" if is_uid else "STORE"
+    if modified:
+        nums = sorted(modified) if is_uid else sorted(seq_of[u] for u in modified if u in seq_of)
+        return f"[MODIFIED {format_numbers(nums)}] conditional {name} completed"
+    return f"{name} completed"

@@ -1,0 +1,163 @@
+"""The read loop of one IMAP connection: greeting, reading commands with the wire limits,
+continuation requests for synchronizing literals, dispatch, and turning NO/BAD/BYE and
+unexpected failures into responses in one place (RFC 9051 sections 2.2, 7.1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from app import mlog
+from app.imap import Command, CommandReader, ContinuationNeeded, Fatal, Parser, TooBig
+from app.imap.parser import ParseError
+from app.imapserver import capabilities, changes
+from app.imapserver.deps import IMAPDeps
+from app.imapserver.dispatch import lookup
+from app.imapserver.errors import Bad, Bye, IMAPError, No
+from app.imapserver.session import ConnectionClosed, Session, State
+from app.listen.conn import Conn
+
+log = mlog.get("imapserver")
+
+MAX_LINE_NOTAUTH = 2 * 1024
+MAX_LINE = 64 * 1024
+
+
+def new_session(conn: Conn, deps: IMAPDeps) -> Session:
+    return Session(
+        conn=conn,
+        deps=deps,
+        log=log.with_(cid=f"{conn.cid:x}"),
+        reader=CommandReader(max_line=MAX_LINE_NOTAUTH, max_message=deps.append_limit),
+    )
+
+
+def capability_list(s: Session) -> list[str]:
+    authed = s.state in (State.AUTH, State.SELECTED)
+    return capabilities.advertised(
+        tls=s.conn.tls,
+        tls_available=s.deps.tls_context(s.conn.listener) is not None,
+        require_tls=require_tls(s),
+        authenticated=authed,
+        client_cert=bool(s.client_cert_account),
+        append_limit=s.deps.append_limit,
+        disabled=s.disabled_caps if authed else (),
+    )
+
+
+def require_tls(s: Session) -> bool:
+    """Whether plaintext authentication must wait for TLS (unless NoRequireSTARTTLS)."""
+    if s.deps.require_starttls is not None:
+        return s.deps.require_starttls
+    cfg = s.deps.config
+    try:
+        lst = cfg.static.Listeners[s.conn.listener]
+        return not bool(lst.IMAP.NoRequireSTARTTLS)
+    except (AttributeError, KeyError, TypeError):
+        return True
+
+
+async def serve(s: Session) -> None:
+    """Serve the connection until LOGOUT, BYE or the peer leaves; never raises."""
+    s.log.debug("new connection", remote=f"{s.conn.remote_ip}:{s.conn.remote_port}", tls=s.conn.tls)
+    try:
+        try:
+            greet(s)
+            await loop(s)
+        except Bye as e:
+            s.untagged(f"BYE {e.text}")
+        except ConnectionClosed:
+            return
+        except Exception as e:  # a server fault: log it, tell the client nothing specific
+            s.log.exception("unhandled error", e)
+            s.untagged("BYE internal server error")
+        try:
+            await s.flush()
+        except ConnectionClosed:
+            pass
+    finally:
+        changes.unsubscribe(s)
+        await s.conn.close()
+        s.log.debug("connection closed")
+
+
+def greet(s: Session) -> None:
+    caps = " ".join(capability_list(s))
+    if s.preauth:
+        s.untagged(f"PREAUTH [CAPABILITY {caps}] moxpy imap ready, logged in as {s.username}")
+    else:
+        s.untagged(f"OK [CAPABILITY {caps}] moxpy imap")
+
+
+async def loop(s: Session) -> None:
+    while s.state is not State.LOGOUT:
+        ev = s.reader.next_event()
+        if ev is None:
+            timeout = s.deps.idle_timeout if s.state is not State.NOTAUTH else s.deps.preauth_timeout
+            if not await s.read_more(timeout):
+                if s.reader.in_command() or s.reader.pending():
+                    s.log.debug("connection ended inside a command")
+                raise ConnectionClosed("eof")
+            continue
+        if isinstance(ev, ContinuationNeeded):
+            s.send(b"+ ready for literal data")
+            await s.flush()
+        elif isinstance(ev, TooBig):
+            s.send(No(ev.message, "TOOBIG").line(ev.tag))
+        elif isinstance(ev, Fatal):
+            raise Bye(ev.message)
+        else:
+            await execute(s, ev)
+
+
+async def execute(s: Session, cmd: Command) -> None:
+    first = s.commands_seen == 0
+    s.commands_seen += 1
+    tag = cmd.tag
+    s.log.trace("command", tag=tag, cmd=cmd.name)
+    p = Parser(cmd.raw, utf8=True)
+    handler: Any = None
+    name = cmd.name
+    try:
+        try:
+            p.tag()
+            p.sp()
+            name = p.atom_upper()
+            if name == "UID":
+                p.sp()
+                name += " " + p.atom_upper()
+        except ParseError:
+            raise Bad("invalid tag or missing command")
+        handler = lookup(s.state, name)
+        if handler is None:
+            raise Bad(f"unknown command or not allowed in this state: {name}")
+        result = await handler(s, p, tag)
+        await changes.deliver(s, name)
+        s.send(f"{tag} OK {result or (name + ' done')}".encode())
+        if s.after_ok is not None:
+            hook, s.after_ok = s.after_ok, None
+            await s.flush()
+            await hook()
+    except ParseError as e:
+        if first and handler is None:
+            raise Bye("that does not look like IMAP")
+        await changes.deliver(s, "")
+        s.send(Bad(str(e), e.code).line(tag))
+    except (No, Bad) as e:
+        if first and handler is None:
+            raise Bye("that does not look like IMAP")
+        await changes.deliver(s, name)
+        s.send(e.line(tag))
+    except (Bye, ConnectionClosed):
+        raise
+    except IMAPError as e:
+        s.send(e.line(tag))
+    except asyncio.CancelledError:
+        raise
+    except Exception as e:
+        s.log.exception("command failed", e, cmd=name)
+        s.send(No("internal server error", "SERVERBUG").line(tag))
+    if s.state is not State.NOTAUTH:
+        s.reader.max_line = MAX_LINE
+    await s.maybe_flush()

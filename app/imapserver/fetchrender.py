@@ -1,0 +1,152 @@
+"""Rendering FETCH response data for one message (RFC 9051 section 7.5.2; RFC 3516 BINARY;
+RFC 7162 MODSEQ; RFC 8514 SAVEDATE; RFC 8970 PREVIEW; RFC 8474 EMAILID/THREADID).
+
+Synchronous and free of I/O besides the ``load`` callback that produces the message bytes and
+parsed structure, so it runs in the worker pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app import message
+from app.imap import format_datetime, writer
+from app.imap.fetchatt import FetchAtt
+from app.imapserver.errors import No
+from app.imapserver.msginfo import MsgInfo
+
+Loader = Callable[[MsgInfo], tuple[bytes, message.Part]]
+
+
+class Rendered:
+    """One message's FETCH items, in request order, as encoded bytes."""
+
+    def __init__(self) -> None:
+        self.items: list[bytes] = []
+
+    def add(self, name: str, value: bytes) -> None:
+        self.items.append(name.encode() + b" " + value)
+
+
+def needs_body(atts: list[FetchAtt]) -> bool:
+    cheap = {"UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "MODSEQ", "SAVEDATE", "EMAILID", "THREADID"}
+    return any(a.name not in cheap for a in atts)
+
+
+def flags_bytes(m: MsgInfo, recent: bool) -> bytes:
+    flags = list(m.flags)
+    if recent:
+        flags.insert(0, "\\Recent")
+    return writer.atoms(flags)
+
+
+def _partial(data: bytes, att: FetchAtt) -> bytes:
+    if att.partial is None:
+        return data
+    off, count = att.partial
+    return data[off : off + count]
+
+
+def render(
+    m: MsgInfo,
+    atts: list[FetchAtt],
+    load: Loader,
+    *,
+    recent: bool,
+    utf8: bool,
+    with_modseq: bool,
+) -> bytes:
+    """The parenthesized data of ``* n FETCH (...)`` for this message."""
+    out = Rendered()
+    loaded: tuple[bytes, message.Part] | None = None
+
+    def get() -> tuple[bytes, message.Part]:
+        nonlocal loaded
+        if loaded is None:
+            loaded = load(m)
+        return loaded
+
+    seen_names: set[str] = set()
+    for att in atts:
+        name = att.response_name()
+        if name in seen_names:
+            continue
+        seen_names.add(name)
+        n = att.name
+        if n == "UID":
+            out.add(n, writer.number(m.uid))
+        elif n == "FLAGS":
+            out.add(n, flags_bytes(m, recent))
+        elif n == "INTERNALDATE":
+            out.add(n, b'"' + format_datetime(m.internal_date).encode() + b'"')
+        elif n == "SAVEDATE":
+            out.add(n, b'"' + format_datetime(m.save_date).encode() + b'"' if m.save_date else b"NIL")
+        elif n == "RFC822.SIZE":
+            out.add(n, writer.number(m.size))
+        elif n == "MODSEQ":
+            out.add(n, b"(" + writer.number(m.modseq) + b")")
+        elif n == "EMAILID":
+            out.add(n, b"(" + m.email_id.encode() + b")")
+        elif n == "THREADID":
+            out.add(n, b"(" + m.thread_id.encode() + b")" if m.thread_id else b"NIL")
+        elif n == "ENVELOPE":
+            data, part = get()
+            out.add(n, message.imap_string(message.envelope(data, part).imap()).encode())
+        elif n == "BODYSTRUCTURE":
+            data, part = get()
+            out.add(n, message.imap_string(message.bodystructure(data, part)).encode())
+        elif n == "BODY" and att.section is None:
+            data, part = get()
+            out.add(n, message.imap_string(message.body(data, part)).encode())
+        elif n == "RFC822":
+            data, _ = get()
+            out.add(n, writer.literal(data))
+        elif n == "RFC822.HEADER":
+            data, part = get()
+            out.add(n, writer.literal(data[part.header_start : part.body_start]))
+        elif n == "RFC822.TEXT":
+            data, part = get()
+            out.add(n, writer.literal(data[part.body_start : part.body_end]))
+        elif n == "BODY":
+            data, part = get()
+            out.add(name, _body_section(data, part, att))
+        elif n in ("BINARY", "BINARY.SIZE"):
+            data, part = get()
+            out.add(name, _binary(data, part, att))
+        elif n == "PREVIEW":
+            data, part = get()
+            out.add(n, writer.string(message.preview(data, part), utf8))
+    if with_modseq and "MODSEQ" not in seen_names:
+        out.add("MODSEQ", b"(" + writer.number(m.modseq) + b")")
+    return b"(" + b" ".join(out.items) + b")"
+
+
+def _body_section(data: bytes, part: message.Part, att: FetchAtt) -> bytes:
+    assert att.section is not None
+    try:
+        content = message.section_bytes(data, part, att.section.spec())
+    except message.SectionError:
+        # A section that does not exist is empty (RFC 9051 section 6.4.5 leaves this to the
+        # server; an empty string keeps clients going).
+        content = b""
+    return writer.literal(_partial(content, att))
+
+
+def _binary(data: bytes, part: message.Part, att: FetchAtt) -> bytes:
+    assert att.section is not None
+    p = part.find(list(att.section.parts)) if att.section.parts else part
+    if p is None:
+        raise No("no such part", "NONEXISTENT")
+    if p.is_multipart or p.message is not None:
+        content = data[p.body_start : p.body_end] if att.section.parts else data[p.header_start : p.body_end]
+    elif not att.section.parts:
+        content = data[p.header_start : p.body_end]
+    else:
+        try:
+            content = message.decode_binary(data, p)
+        except message.UnknownCTE:
+            raise No("unknown content-transfer-encoding", "UNKNOWN-CTE")
+    if att.name == "BINARY.SIZE":
+        return writer.number(len(content))
+    content = _partial(content, att)
+    return writer.literal(content, binary=b"\x00" in content)
