@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.message.encoded import decode_rfc2047
-from app.message.headers import header_value
+from app.message.headers import first_values
 from app.message.parser import as_buffer
 from app.message.part import Buffer, Part
 from app.smtp.address import AddressError, Group, MailboxAddr, parse_address_list
@@ -38,6 +38,9 @@ class EnvAddress:
 
     def email(self) -> str:
         return f"{self.mailbox}@{self.host}" if self.mailbox and self.host else (self.mailbox or "")
+
+
+_NAMES = {"date", "subject", "from", "sender", "reply-to", "to", "cc", "bcc", "in-reply-to", "message-id"}
 
 
 @dataclass
@@ -101,10 +104,10 @@ def env_addresses(value: str | None) -> list[EnvAddress]:
 
 def envelope(data: Buffer, part: Part) -> Envelope:
     """The envelope of the message whose header is ``part``'s header."""
-    buf = as_buffer(data)
+    vals = first_values(as_buffer(data), part, _NAMES)
 
     def h(name: str) -> str | None:
-        return header_value(buf, part, name)
+        return vals.get(name)
 
     frm = env_addresses(h("from"))
     sender = env_addresses(h("sender")) or frm

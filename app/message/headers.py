@@ -53,6 +53,17 @@ def header_values(data: Buffer, part: Part, name: str) -> list[str]:
     return out
 
 
+def first_values(data: Buffer, part: Part, names: set[str]) -> dict[str, str]:
+    """The first value of each of the (lower-case) ``names`` present, in one pass over the header."""
+    out: dict[str, str] = {}
+    for m in _FIELD.finditer(_bufs(data), part.header_start, part.body_start):
+        n = m.group(1).decode("ascii").lower()
+        if n in names and n not in out:
+            v: bytes = m.group(2)
+            out[n] = unfold(header_text(v.removesuffix(b"\r"))).strip()
+    return out
+
+
 def header_value(data: Buffer, part: Part, name: str) -> str | None:
     """The first value of field ``name``, unfolded and stripped, or None."""
     vals = header_values(data, part, name)

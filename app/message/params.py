@@ -14,6 +14,8 @@ import urllib.parse
 from app.message.encoded import decode_rfc2047
 
 _TSPECIALS = set('()<>@,;:\\"/[]?=')
+_TOKEN = re.compile(r'[^()<>@,;:\\"/\[\]?=\s\x00-\x1f]*')
+_WSP = re.compile(r"[ \t\r\n]*")
 _SECTION = re.compile(r"^(.*?)\*(\d+)?(\*)?$")
 
 
@@ -25,6 +27,7 @@ class _Scanner:
 
     def skip_cfws(self) -> None:
         s, n = self.s, len(self.s)
+        self.i = _WSP.match(s, self.i).end()  # type: ignore[union-attr]
         while self.i < n:
             c = s[self.i]
             if c in " \t\r\n":
@@ -52,10 +55,9 @@ class _Scanner:
         return self.s[self.i] if self.i < len(self.s) else ""
 
     def token(self) -> str:
-        s, n, start = self.s, len(self.s), self.i
-        while self.i < n and s[self.i] not in _TSPECIALS and s[self.i] not in " \t\r\n" and ord(s[self.i]) > 31:
-            self.i += 1
-        return s[start : self.i]
+        start = self.i
+        self.i = _TOKEN.match(self.s, start).end()  # type: ignore[union-attr]
+        return self.s[start : self.i]
 
     def quoted(self) -> str:
         # At the opening quote.
@@ -79,9 +81,15 @@ class _Scanner:
     def value(self) -> str:
         if self.peek() == '"':
             return self.quoted()
+        start = self.i
+        tok = self.token()
+        save = self.i
+        self.skip_cfws()
+        if self.peek() in ("", ";"):
+            return tok
+        self.i = save
         # Be lenient: take everything up to the next ';' as the value (unquoted spaces, '/', '@'
         # and '=' are common in real mail).
-        start = self.i
         end = self.s.find(";", start)
         if end < 0:
             end = len(self.s)
@@ -136,7 +144,8 @@ def _combine(raw: list[tuple[str, str, bool]], defects: list[str]) -> dict[str, 
                 continue
             out[name] = decode_rfc2047(val) if quoted and "=?" in val else val
             continue
-        base, idx, star = m.group(1), m.group(2), m.group(3) is not None
+        # "name*" is one encoded section; "name*0*" encoded, "name*1" plain continuations.
+        base, idx, star = m.group(1), m.group(2), m.group(3) is not None or m.group(2) is None
         n = int(idx) if idx is not None else 0
         if n > 1000:
             defects.append("parameter continuation index too large")

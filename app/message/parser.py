@@ -87,9 +87,24 @@ def read_part(buf: Searchable, hs: int, n: int, default_digest: bool = False) ->
     return part
 
 
+_CT_CACHE: dict[str, tuple[str, str, dict[str, str], list[str]]] = {}
+
+
+def _content_type(v: str) -> tuple[str, str, dict[str, str], list[str]]:
+    # Most parts of a message (and of a mailbox) repeat a few Content-Type values.
+    r = _CT_CACHE.get(v)
+    if r is None:
+        r = parse_content_type(v)
+        if len(_CT_CACHE) >= 512:
+            _CT_CACHE.clear()
+        if len(v) < 200:
+            _CT_CACHE[v] = r
+    return r[0], r[1], dict(r[2]), list(r[3])
+
+
 def _apply_field(part: Part, name: bytes, v: str) -> None:
     if name == b"content-type":
-        t, st, params, defects = parse_content_type(v)
+        t, st, params, defects = _content_type(v)
         part.defects.extend(defects)
         if t:
             part.media_type, part.media_subtype, part.params = t, st, params

@@ -31,7 +31,7 @@ class ParseError(ValueError):
         self.defects = defects
 
 
-@dataclass(eq=False, repr=False)
+@dataclass(eq=False, repr=False, slots=True)
 class Part:
     """One MIME entity (the message itself, a multipart child, or a nested message)."""
 
