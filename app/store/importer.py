@@ -1,0 +1,191 @@
+"""Import of mbox and maildir mailboxes into an account (``moxpy import``), keeping flags and
+keywords (see mailformats.py for where they come from).
+
+Messages are appended in batches (one transaction each, through the account's writer), with
+a progress callback after every batch. An import that fails or is aborted removes what it
+added: the messages it appended are expunged and a mailbox it created is deleted again, so
+the account is as before apart from UIDNEXT and the expunge tombstones that keep IMAP clients
+with CONDSTORE/QRESYNC consistent (RFC 7162).
+
+Sources may be a plain mbox file or maildir directory, or a .zip/.tgz/.tar.gz archive holding
+one (archives are unpacked into a temporary directory, with tarfile's "data" filter against
+path tricks).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tarfile
+import tempfile
+import threading
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+from app import mlog
+from app.store.errors import MailboxNotFound
+from app.store.mailformats import SourceMessage, read_maildir, read_mbox
+from app.store.model import AppendItem, Mailbox
+
+log = mlog.get("store.import")
+
+Kind = Literal["mbox", "maildir"]
+BATCH_MESSAGES = 1000
+BATCH_BYTES = 16 << 20
+
+
+class ImportAborted(Exception):
+    """The import was aborted (by the caller's abort event); nothing of it remains."""
+
+
+class SourceError(Exception):
+    """The source cannot be read; raised before anything was added, or after cleanup."""
+
+
+class ImportAccount(Protocol):
+    """What the importer needs of a store Account."""
+
+    def mailbox(self, m: int | str) -> Mailbox: ...
+    def create_mailbox(self, name: str, special_use: str = "", subscribe: bool = True) -> Mailbox: ...
+    def delete_mailbox(self, name: int | str) -> None: ...
+    def append(self, mailbox: int | str, items: list[AppendItem]) -> tuple[int, list[int]]: ...
+    def expunge(
+        self, mailbox: int | str, uids: list[int] | None = None, only_deleted: bool = True
+    ) -> object: ...
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    mailbox: str
+    count: int
+    created_mailbox: bool
+
+
+def _archive_kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(".zip"):
+        return "zip"
+    if name.endswith((".tgz", ".tar.gz")):
+        return "tgz"
+    if name.endswith(".tar"):
+        return "tar"
+    return ""
+
+
+def _unpack(path: Path, dest: Path) -> None:
+    kind = _archive_kind(path)
+    if kind == "zip":
+        with zipfile.ZipFile(path) as z:
+            z.extractall(dest)  # zipfile strips absolute paths and ".." components
+    else:
+        with tarfile.open(path) as t:
+            t.extractall(dest, filter="data")
+
+
+def _find_mailbox(root: Path, kind: Kind) -> Path:
+    if kind == "maildir":
+        dirs = sorted({p.parent for p in root.rglob("*") if p.is_dir() and p.name in ("cur", "new")})
+        if len(dirs) != 1:
+            raise SourceError(f"archive must hold exactly one maildir, found {len(dirs)}")
+        return dirs[0]
+    files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+    if len(files) != 1:
+        raise SourceError(f"archive must hold exactly one mbox file, found {len(files)}")
+    return files[0]
+
+
+@contextlib.contextmanager
+def open_source(kind: Kind, path: Path) -> Iterator[Iterator[SourceMessage]]:
+    """The messages of an mbox file / maildir directory, or of the one inside an archive."""
+    if not path.exists():
+        raise SourceError(f"{path}: no such file or directory")
+    with contextlib.ExitStack() as stack:
+        if _archive_kind(path) and path.is_file():
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="moxpy-import-")))
+            try:
+                _unpack(path, tmp)
+            except (OSError, zipfile.BadZipFile, tarfile.TarError) as exc:
+                raise SourceError(f"{path}: cannot unpack archive: {exc}") from None
+            path = _find_mailbox(tmp, kind)
+        try:
+            if kind == "maildir":
+                yield read_maildir(path)
+            else:
+                f = stack.enter_context(path.open("rb"))
+                yield read_mbox(f, path.name)
+        except ValueError as exc:
+            raise SourceError(str(exc)) from None
+
+
+def _batches(messages: Iterable[SourceMessage]) -> Iterator[list[SourceMessage]]:
+    batch: list[SourceMessage] = []
+    size = 0
+    for m in messages:
+        batch.append(m)
+        size += len(m.data)
+        if len(batch) >= BATCH_MESSAGES or size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def import_messages(
+    account: ImportAccount,
+    mailbox: str,
+    messages: Iterable[SourceMessage],
+    *,
+    progress: Callable[[int], None] | None = None,
+    abort: threading.Event | None = None,
+) -> ImportResult:
+    """Append ``messages`` to ``mailbox`` (created when missing). On any error or abort, what
+    was added is removed again and the exception propagates (ImportAborted for an abort)."""
+    created = False
+    try:
+        mb = account.mailbox(mailbox)
+    except MailboxNotFound:
+        mb = account.create_mailbox(mailbox)
+        created = True
+    added: list[int] = []
+    try:
+        for batch in _batches(messages):
+            if abort is not None and abort.is_set():
+                raise ImportAborted(f"import into {mailbox!r} aborted")
+            items = [AppendItem(m.data, m.flags, m.received) for m in batch]
+            _uidvalidity, uids = account.append(mb.id, items)
+            added.extend(uids)
+            if progress is not None:
+                progress(len(added))
+        if abort is not None and abort.is_set():
+            raise ImportAborted(f"import into {mailbox!r} aborted")
+    except BaseException as exc:
+        _undo(account, mb, added, created, exc)
+        raise
+    return ImportResult(mb.name, len(added), created)
+
+
+def _undo(account: ImportAccount, mb: Mailbox, added: list[int], created: bool, exc: BaseException) -> None:
+    log.info("import failed, removing imported messages", mailbox=mb.name, count=len(added), err=str(exc))
+    try:
+        if created:
+            account.delete_mailbox(mb.id)
+        elif added:
+            account.expunge(mb.id, added, only_deleted=False)
+    except Exception as undo_exc:
+        log.exception("removing the messages of a failed import", undo_exc)
+
+
+def import_path(
+    account: ImportAccount,
+    kind: Kind,
+    mailbox: str,
+    path: Path,
+    *,
+    progress: Callable[[int], None] | None = None,
+    abort: threading.Event | None = None,
+) -> ImportResult:
+    """Import an mbox file or maildir directory (or an archive with one) into ``mailbox``."""
+    with open_source(kind, path) as messages:
+        return import_messages(account, mailbox, messages, progress=progress, abort=abort)

@@ -1,0 +1,245 @@
+"""Reading and writing mbox and maildir files with their flags, for import and export.
+
+mbox: the mboxrd variant (lines ``>*From `` in a body are quoted with one more ``>``), LF
+line endings on disk, flags in the headers ``Status`` (R seen, O old), ``X-Status`` (A
+answered, F flagged, T draft, D deleted) and ``X-Keywords`` (comma-separated), as written by
+mox, Thunderbird and Dovecot. The ``From `` line's date (asctime format) is the received time.
+
+maildir: one file per message in ``cur/`` or ``new/``; flags in the file name after ``:2,``
+(RFC-less convention of D. J. Bernstein's maildir and Dovecot: D draft, F flagged, P passed
+($Forwarded), R replied, S seen, T trashed (\\Deleted)) and lower-case letters a-z naming
+keywords by their line number in Dovecot's ``dovecot-keywords`` file. The received time is
+the leading unix time of the file name, else the file's modification time.
+
+Messages are returned and taken with CRLF line endings, as the store keeps them.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from app.store.errors import InvalidFlag
+from app.store.model import normalize_flags
+
+_FROM_QUOTED = re.compile(rb"^>+From ")
+_FROM_NEEDS_QUOTE = re.compile(rb"^>*From ")
+MAILDIR_FLAGS = {
+    "D": "\\Draft",
+    "F": "\\Flagged",
+    "P": "$Forwarded",
+    "R": "\\Answered",
+    "S": "\\Seen",
+    "T": "\\Deleted",
+}
+_XSTATUS = {"A": "\\Answered", "F": "\\Flagged", "T": "\\Draft", "D": "\\Deleted"}
+_FLAG_HEADERS = (b"status:", b"x-status:", b"x-keywords:")
+
+
+@dataclass(frozen=True)
+class SourceMessage:
+    """One message read from an mbox or maildir."""
+
+    data: bytes  # CRLF line endings
+    flags: tuple[str, ...]  # IMAP names, valid for the store
+    received: float | None
+    origin: str  # file name (and message number for mbox), for error messages
+
+
+def to_crlf(data: bytes) -> bytes:
+    """Bare LF (and stray CR) line endings to CRLF."""
+    if b"\r" not in data:
+        return data.replace(b"\n", b"\r\n")
+    return re.sub(rb"\r?\n", b"\r\n", data)
+
+
+def valid_flags(flags: Iterable[str]) -> tuple[str, ...]:
+    """The flags the store accepts; invalid keywords are dropped (a bad keyword in an old
+    mailbox file must not stop an import)."""
+    out: list[str] = []
+    for f in flags:
+        try:
+            normalize_flags([f])
+        except InvalidFlag:
+            continue
+        out.append(f)
+    seen: dict[str, str] = {}
+    for f in out:
+        seen.setdefault(f.lower(), f)
+    return tuple(seen.values())
+
+
+def _header_flags(header: bytes) -> list[str]:
+    flags: list[str] = []
+    for raw in re.split(rb"\r?\n(?![ \t])", header):
+        name, sep, value = raw.partition(b":")
+        if not sep:
+            continue
+        key = name.strip().lower()
+        v = value.decode("utf-8", "replace").strip()
+        if key == b"status":
+            if "R" in v:
+                flags.append("\\Seen")
+        elif key == b"x-status":
+            flags += [f for c, f in _XSTATUS.items() if c in v]
+        elif key == b"x-keywords":
+            flags += [k for k in re.split(r"[,\s]+", v) if k]
+    return flags
+
+
+def _from_line_time(line: bytes) -> float | None:
+    # "From sender Sun Jan 23 20:41:55 2022"; the sender may be absent or contain spaces.
+    text = line.decode("ascii", "replace").rstrip("\r\n")
+    m = re.search(r"(\w{3}) +(\w{3}) +(\d{1,2}) +(\d{1,2}:\d\d:\d\d) +(\d{4})", text)
+    if not m:
+        return None
+    try:
+        t = time.strptime(f"{m[2]} {m[3]} {m[4]} {m[5]}", "%b %d %H:%M:%S %Y")
+    except ValueError:
+        return None
+    return float(calendar.timegm(t))
+
+
+def _mbox_message(lines: list[bytes], from_line: bytes, origin: str) -> SourceMessage:
+    body = b"".join(_FROM_QUOTED.sub(lambda m: m[0][1:], ln) if ln.startswith(b">") else ln for ln in lines)
+    # The blank line before the next "From " belongs to the mbox, not the message.
+    if body.endswith(b"\r\n\r\n"):
+        body = body[:-2]
+    elif body.endswith(b"\n\n"):
+        body = body[:-1]
+    data = to_crlf(body)
+    end = data.find(b"\r\n\r\n")
+    header = data[: end + 2] if end >= 0 else data
+    flags = valid_flags(_header_flags(header))
+    # The flag headers are mbox bookkeeping, now in the flags; dropping them makes an
+    # export followed by an import give back the stored bytes.
+    data = strip_flag_headers(header) + data[len(header) :]
+    return SourceMessage(data, flags, _from_line_time(from_line), origin)
+
+
+def strip_flag_headers(header: bytes) -> bytes:
+    """The header without Status, X-Status and X-Keywords fields (and their continuations)."""
+    kept: list[bytes] = []
+    skipping = False
+    for ln in header.splitlines(keepends=True):
+        if ln[:1] in (b" ", b"\t"):
+            if not skipping:
+                kept.append(ln)
+            continue
+        skipping = ln.lower().startswith(_FLAG_HEADERS)
+        if not skipping:
+            kept.append(ln)
+    return b"".join(kept)
+
+
+def read_mbox(f: BinaryIO, name: str = "mbox") -> Iterator[SourceMessage]:
+    """Messages of an mbox file, streamed (one message in memory at a time). Raises
+    ValueError when the file does not start with a ``From `` line."""
+    lines: list[bytes] = []
+    from_line: bytes | None = None
+    n = 0
+    for line in f:
+        if line.startswith(b"From "):
+            if from_line is not None:
+                n += 1
+                yield _mbox_message(lines, from_line, f"{name} message {n}")
+            from_line, lines = line, []
+            continue
+        if from_line is None:
+            if line.strip() == b"":
+                continue
+            raise ValueError(f'{name}: not an mbox file (no "From " line at the start)')
+        lines.append(line)
+    if from_line is not None:
+        n += 1
+        yield _mbox_message(lines, from_line, f"{name} message {n}")
+
+
+def dovecot_keywords(text: str) -> dict[str, str]:
+    """``dovecot-keywords`` lines ``<index> <keyword>`` to {letter: keyword}."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        idx, _, kw = line.strip().partition(" ")
+        if idx.isdigit() and int(idx) < 26 and kw:
+            out[chr(ord("a") + int(idx))] = kw
+    return out
+
+
+def maildir_flags(filename: str, keywords: dict[str, str]) -> list[str]:
+    _, sep, info = filename.rpartition(":2,")
+    if not sep:
+        return []
+    flags = [MAILDIR_FLAGS[c] for c in info if c in MAILDIR_FLAGS]
+    flags += [keywords[c] for c in info if c in keywords]
+    return flags
+
+
+def read_maildir(path: Path) -> Iterator[SourceMessage]:
+    """Messages of a maildir (``new/`` then ``cur/``, in file-name order)."""
+    if not (path / "cur").is_dir() and not (path / "new").is_dir():
+        raise ValueError(f"{path}: not a maildir (no cur/ or new/ directory)")
+    kwfile = path / "dovecot-keywords"
+    keywords = dovecot_keywords(kwfile.read_text("utf-8", "replace")) if kwfile.exists() else {}
+    for sub in ("new", "cur"):
+        d = path / sub
+        if not d.is_dir():
+            continue
+        for p in sorted(d.iterdir()):
+            if not p.is_file():
+                continue
+            yield maildir_message(p.name, p.read_bytes(), keywords, p.stat().st_mtime, str(p))
+
+
+def maildir_message(
+    filename: str, data: bytes, keywords: dict[str, str], mtime: float | None, origin: str
+) -> SourceMessage:
+    base = filename.rpartition(":2,")[0] or filename
+    m = re.match(r"(\d{9,11})\.", base)
+    received = float(m[1]) if m else mtime
+    return SourceMessage(to_crlf(data), valid_flags(maildir_flags(filename, keywords)), received, origin)
+
+
+def _asctime(t: float) -> bytes:
+    return time.strftime("%a %b %e %H:%M:%S %Y", time.gmtime(t)).replace("  ", " ").encode()
+
+
+def mbox_entry(data: bytes, flags: Iterable[str], received: float) -> bytes:
+    """One mbox entry (``From `` line, flag headers, mboxrd-quoted body, blank line), LF
+    line endings. Existing Status/X-Status/X-Keywords headers are replaced."""
+    text = data.replace(b"\r\n", b"\n")
+    end = text.find(b"\n\n")
+    header, body = (
+        (text[: end + 1], text[end + 1 :])
+        if end >= 0
+        else (text if text.endswith(b"\n") else text + b"\n", b"")
+    )
+    kept = [strip_flag_headers(header)]
+    fl = {f.lower() for f in flags}
+    status = b"RO" if "\\seen" in fl else b"O"
+    xstatus = b"".join(c.encode() for c, f in _XSTATUS.items() if f.lower() in fl)
+    kws = [f for f in flags if not f.startswith("\\")]
+    extra = b"Status: " + status + b"\n"
+    if xstatus:
+        extra += b"X-Status: " + xstatus + b"\n"
+    if kws:
+        extra += b"X-Keywords: " + ",".join(sorted(kws)).encode() + b"\n"
+    out = [b"From MAILER-DAEMON " + _asctime(received) + b"\n", *kept, extra]
+    for ln in body.splitlines(keepends=True):
+        out.append(b">" + ln if _FROM_NEEDS_QUOTE.match(ln) else ln)
+    if body and not body.endswith(b"\n"):
+        out.append(b"\n")
+    out.append(b"\n")
+    return b"".join(out)
+
+
+def maildir_filename(n: int, received: float, flags: Iterable[str], keyword_letters: dict[str, str]) -> str:
+    """``<time>.<n>.moxpy:2,<flags>``; keyword_letters maps lower-case keywords to letters."""
+    fl = {f.lower() for f in flags}
+    info = "".join(c for c, f in sorted(MAILDIR_FLAGS.items()) if f.lower() in fl)
+    info += "".join(sorted(keyword_letters[k] for k in fl if k in keyword_letters))
+    return f"{int(received)}.{n}.moxpy:2,{info}"
