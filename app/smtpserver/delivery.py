@@ -1,0 +1,301 @@
+"""Incoming delivery (mox's ``deliver()``): authentication checks, recipients expanded to
+accounts (aliases with PostPublic/ListMembers rules, de-duplicated), a verdict per recipient
+(``analyze``), per-recipient header fields prepended, one store delivery per account, and the
+reply: 250 when all were delivered, the common error when none was, and 250 plus a DSN to the
+sender when some failed (RFC 3461 section 4 "mixed" outcome).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from app.runtime import run_blocking
+from app.smtp import codes as c
+from app.smtp.reply import SMTPError
+from app.smtpserver import analyze, authcheck, localserve, msgheaders
+from app.smtpserver.received import protocol, received_header, tls_comment
+from app.smtpserver.session import Rcpt, Session, Transaction
+
+MAX_RECEIVED = 100
+
+
+@dataclass
+class Target:
+    """One account delivery: the recipient address it is for and its destination."""
+
+    account: str
+    address: str
+    destination: Any
+    rcpts: list[Rcpt]
+
+
+def _dest_for(ctx: Any, account: str, destination: Any) -> analyze.Destination:
+    acc = ctx.config.account(account)
+    rulesets: tuple[analyze.Ruleset, ...] = ()
+    mailbox = ""
+    auth_err = ""
+    if destination is not None:
+        rulesets = tuple(analyze.Ruleset.from_config(rs) for rs in destination.Rulesets)
+        mailbox = destination.Mailbox
+        auth_err = destination.MessageAuthRequiredSMTPError
+    return analyze.Destination(
+        mailbox=mailbox,
+        rulesets=rulesets,
+        msg_auth_required_error=auth_err,
+        rejects_mailbox=getattr(acc, "RejectsMailbox", "") if acc is not None else "",
+    )
+
+
+def _alias_allowed(am: Any, members: list[tuple[str, Any, str]], txn: Transaction, msg_from: str) -> bool:
+    if am.alias.PostPublic:
+        return True
+    senders = {str(txn.mail_from).lower(), msg_from.lower()}
+    return any(addr.lower() in senders for _, _, addr in members)
+
+
+def expand(txn: Transaction, msg_from: str) -> tuple[list[Target], list[tuple[Rcpt, SMTPError]], list[Rcpt]]:
+    """Recipients grouped per account (explicit recipients first, then alias members not
+    already reached and not the sender itself); alias refusals; unknown recipients."""
+    targets: dict[str, Target] = {}
+    refused: list[tuple[Rcpt, SMTPError]] = []
+    unknown: list[Rcpt] = []
+    for r in txn.rcpts:
+        if r.unknown:
+            unknown.append(r)
+        elif r.alias is None:
+            t = targets.get(r.account)
+            if t is None:
+                targets[r.account] = Target(r.account, str(r.path), r.destination, [r])
+            else:
+                t.rcpts.append(r)
+    for r in txn.rcpts:
+        if r.alias is None:
+            continue
+        if not _alias_allowed(r.alias, r.alias_members, txn, msg_from):
+            refused.append(
+                (r, SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_SEC_NOT_AUTHORIZED1, "only members may send to this alias"))
+            )
+            continue
+        reached = False
+        for account, dest, addr in r.alias_members:
+            if addr.lower() == msg_from.lower():
+                continue  # mox: the member who sent the message does not get a copy
+            t = targets.get(account)
+            if t is None:
+                targets[account] = Target(account, str(r.path), dest, [r])
+            elif r not in t.rcpts:
+                t.rcpts.append(r)
+            reached = True
+        if not reached and not any(r in t.rcpts for t in targets.values()):
+            targets.setdefault("", Target("", str(r.path), None, []))  # nothing to do, but delivered
+            targets[""].rcpts.append(r)
+    return list(targets.values()), refused, unknown
+
+
+def _store_deliver(store: Any, account: str, mailbox: str, data: bytes, facts: Any) -> None:
+    from app.store import MailboxNotFound
+
+    acc = store.account(account)
+    try:
+        acc.deliver(mailbox, data, facts=facts)
+    except MailboxNotFound:
+        acc.create_mailbox(mailbox)
+        acc.deliver(mailbox, data, facts=facts)
+
+
+async def _deliver_target(
+    s: Session,
+    txn: Transaction,
+    t: Target,
+    msg: bytes,
+    common: bytes,
+    facts: analyze.Facts,
+    dfacts: dict[str, Any],
+) -> SMTPError | None:
+    from app.store import AccountUnavailable, QuotaExceeded, StoreError
+    from app.store.model import DeliveryFacts
+
+    if not t.account:
+        return None
+    v = analyze.analyze(facts, _dest_for(s.ctx, t.account, t.destination))
+    reason = f"X-Mox-Reason: {v.reason}\r\n".encode()
+    prefix = (
+        reason
+        + f"Delivered-To: {t.address}\r\n".encode()
+        + f"Return-Path: <{txn.mail_from}>\r\n".encode()
+        + common
+    )
+    data = prefix + msg
+    df = DeliveryFacts(**dfacts, is_forward=v.is_forward, is_mailing_list=v.is_list)
+    if not v.accept:
+        s.log.info("delivery rejected", account=t.account, reason=v.reason, code=v.code)
+        if v.reject_mailbox:
+            try:
+                df2 = DeliveryFacts(**dfacts, is_reject=True, mailbox_destined=v.mailbox)
+                await run_blocking(_store_deliver, s.ctx.deps.store, t.account, v.reject_mailbox, data, df2)
+            except Exception as e:
+                s.log.error("storing rejected message", account=t.account, err=e)
+        return SMTPError(v.code, v.secode, v.text)
+    try:
+        await run_blocking(_store_deliver, s.ctx.deps.store, t.account, v.mailbox, data, df)
+    except QuotaExceeded:
+        return SMTPError(c.C452_STORAGE_FULL, c.SE_MAILBOX_FULL2, "account storage full")
+    except (AccountUnavailable, StoreError) as e:
+        s.log.error("delivering into account", account=t.account, err=e)
+        return SMTPError(c.C451_LOCAL_ERR, c.SE_SYS_OTHER0, "error delivering message")
+    s.log.info("delivered", account=t.account, mailbox=v.mailbox, reason=v.reason, size=len(data))
+    return None
+
+
+async def deliver(s: Session, txn: Transaction, msg: bytes) -> None:
+    hf = msgheaders.scan(msg)
+    if hf.received > MAX_RECEIVED:
+        raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_NET_LOOP6, "loop detected, too many received headers")
+    await localserve.data_error(s, txn)
+    froms = msgheaders.from_addresses(hf)
+    from_lp, from_dom = froms[0] if froms else ("", "")
+    msg_from = f"{from_lp}@{from_dom}" if froms else ""
+    ls = s.ctx.listener(s.conn.listener)
+    ip = str(s.conn.remote_addr or s.conn.remote_ip)
+    af = await run_blocking(
+        authcheck.check,
+        s.ctx.deps.resolver,
+        ip,
+        s.hello,
+        str(txn.mail_from),
+        s.hostname,
+        msg,
+        from_dom.lower(),
+        [] if s.ctx.deps.localserve else ls.dnsbls,
+        txn.spf,
+    )
+    sp = af.spf_for_dmarc()
+    facts = analyze.Facts(
+        mail_from=str(txn.mail_from),
+        mail_from_domain=txn.mail_from.domain,
+        msg_from=msg_from,
+        msg_from_domain=from_dom.lower(),
+        spf_status=sp.status,
+        spf_domain=sp.domain,
+        dkim_pass_domains=tuple(af.dkim_pass_domains),
+        dmarc_status=af.dmarc.status if af.dmarc else "none",
+        dmarc_reject=bool(af.dmarc and af.dmarc.reject),
+        dnsbl_listed=tuple(af.dnsbl_listed),
+        rate_ok=_rate_ok(s),
+        headers=tuple(hf.fields),
+        localserve=s.ctx.deps.localserve,
+    )
+    targets, refused, unknown = expand(txn, msg_from)
+    recv = received_header(
+        helo=s.hello,
+        remote_ip=ip,
+        remote_name=af.iprev.host if af.iprev.status == "pass" else "",
+        hostname=s.hostname,
+        local_ip=s.conn.local_ip,
+        with_=protocol(s.ehlo, s.tls, False, txn.smtputf8),
+        requiretls=txn.requiretls,
+        recvid=s.ctx.recvid.encode(s.conn.cid),
+        tls=tls_comment(s.conn.ssl_object),
+        rcpt=str(txn.rcpts[0].path) if len(txn.rcpts) == 1 else "",
+    )
+    common = authcheck.auth_results(s.hostname, af, str(txn.mail_from)) + authcheck.received_spf(af, s.hostname) + recv
+    obj = s.conn.ssl_object
+    dfacts: dict[str, Any] = dict(
+        remote_ip=ip,
+        ehlo_domain=s.hello,
+        mail_from=str(txn.mail_from),
+        mail_from_localpart=txn.mail_from.localpart,
+        mail_from_domain=txn.mail_from.domain,
+        msg_from_localpart=from_lp,
+        msg_from_domain=from_dom.lower(),
+        msg_from_org_domain=(af.dmarc.org_domain if af.dmarc else "") or from_dom.lower(),
+        ehlo_validated=af.spf_helo.status == "pass",
+        mail_from_validated=af.spf_mailfrom.status == "pass",
+        msg_from_validated=bool(af.dmarc and af.dmarc.status == "pass"),
+        ehlo_validation=af.spf_helo.status,
+        mail_from_validation=af.spf_mailfrom.status,
+        msg_from_validation=af.dmarc.status if af.dmarc else "none",
+        dkim_domains=tuple(af.dkim_pass_domains),
+        is_dsn=b"report-type=delivery-status" in msg[: hf.header_end].lower(),
+        received_require_tls=txn.requiretls,
+        received_tls_version={"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}.get(obj.version() or "", 0) if obj else 0,
+    )
+    failures: list[tuple[Rcpt, SMTPError]] = list(refused)
+    for t in targets:
+        err = await _deliver_target(s, txn, t, msg, common, facts, dfacts)
+        if err is not None:
+            failures += [(r, err) for r in t.rcpts]
+    if unknown:
+        if s.ctx.deps.unknown_user_delay > 0:
+            await s.flush()
+            await asyncio.sleep(s.ctx.deps.unknown_user_delay)  # mox: slow down address probing
+        err = SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_ADDR_UNKNOWN1, "no such user(s)")
+        failures += [(r, err) for r in unknown]
+    _reply(s, txn, msg, failures)
+
+
+def _rate_ok(s: Session) -> bool:
+    addr = s.conn.remote_addr
+    if addr is None or s.ctx.deps.localserve:
+        return True
+    return s.ctx.limits.delivery_rate.add(addr) and s.ctx.limits.delivery_rate_day.add(addr)
+
+
+def _reply(s: Session, txn: Transaction, msg: bytes, failures: list[tuple[Rcpt, SMTPError]]) -> None:
+    failed = {id(r) for r, _ in failures}
+    delivered = [r for r in txn.rcpts if id(r) not in failed]
+    if not failures:
+        s.reply(c.C250_COMPLETED, c.SE_OTHER0, "it is done")
+        return
+    if not delivered:
+        first = failures[0][1]
+        if all((e.code, e.text) == (first.code, first.text) for _, e in failures):
+            raise first
+        raise SMTPError(first.code, first.secode, "delivery failed for all recipients")
+    # Mixed: the message is accepted, failed recipients get a DSN (mox's queueDSN).
+    s.reply(c.C250_COMPLETED, c.SE_OTHER0, "it is done, but some recipients failed (a dsn will follow)")
+    s.ctx.spawn(queue_dsn(s, txn, msg, failures))
+
+
+async def queue_dsn(s: Session, txn: Transaction, msg: bytes, failures: list[tuple[Rcpt, SMTPError]]) -> None:
+    from app.message.dsn import DSNMessage, DSNRecipientIn, make_dsn
+
+    queue = s.ctx.deps.queue
+    if txn.mail_from.is_null or queue is None:
+        return
+    now = datetime.datetime.now(datetime.UTC)
+    rcpts = [
+        DSNRecipientIn(
+            final_recipient=str(r.path),
+            action="failed",
+            status=e.reply().ecode or f"{e.code // 100}.0.0",
+            diagnostic_code=f"{e.code} {e.reply().ecode} {e.text}",
+            last_attempt_date=now,
+        )
+        for r, e in failures
+    ]
+    hostname = s.hostname
+    dsn = DSNMessage(
+        from_=f"postmaster@{hostname}",
+        to=str(txn.mail_from),
+        subject="mail delivery failed",
+        text="Delivery to some recipients of your message failed.\n",
+        reporting_mta=hostname,
+        recipients=rcpts,
+        original=msg[: msgheaders.header_end(msg)],
+        envelope_id=txn.dsn_envid or None,
+        arrival_date=now,
+        message_id=f"<{time.time_ns():x}@{hostname}>",
+        date=now,
+    )
+    try:
+        data = make_dsn(dsn)
+        await run_blocking(queue.add, "", "", [str(txn.mail_from)], data)
+    except Exception as e:
+        s.log.error("queueing dsn", err=e)
+
+

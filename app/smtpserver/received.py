@@ -1,0 +1,57 @@
+"""The Received header an SMTP server prepends (RFC 5321 section 4.4), in mox's form, with the
+protocol names of RFC 3848 (ESMTP, ESMTPS, ESMTPA, ESMTPSA, UTF8SMTP...) and RFC 8689's
+``(requiretls)`` note.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ssl
+
+from app.message.headers import fold
+
+
+def protocol(ehlo: bool, tls: bool, authenticated: bool, smtputf8: bool) -> str:
+    p = ("UTF8SMTP" if smtputf8 else "ESMTP") if ehlo else "SMTP"
+    if tls:
+        p += "S"
+    if authenticated:
+        p += "A"
+    return p
+
+
+def tls_comment(obj: ssl.SSLObject | None) -> str:
+    if obj is None:
+        return ""
+    cipher = obj.cipher()
+    name = cipher[0] if cipher else ""
+    return f"(version={obj.version() or ''} cipher={name})"
+
+
+def received_header(
+    *,
+    helo: str,
+    remote_ip: str,
+    remote_name: str,
+    hostname: str,
+    local_ip: str,
+    with_: str,
+    requiretls: bool,
+    recvid: str,
+    tls: str,
+    rcpt: str,
+    now: float | None = None,
+) -> bytes:
+    """``Received:`` field, folded, CRLF-terminated. ``rcpt`` may be "" (several recipients)."""
+    ipl = f"[IPv6:{remote_ip}]" if ":" in remote_ip else f"[{remote_ip}]"
+    lipl = f"[IPv6:{local_ip}]" if ":" in local_ip else f"[{local_ip}]"
+    parts = [f"from {helo or ipl} ({remote_name + ' ' if remote_name else ''}{ipl})", f"by {hostname} ({lipl})"]
+    parts.append(f"via tcp with {with_}" + (" (requiretls)" if requiretls else ""))
+    parts.append(f"id {recvid}")
+    if tls:
+        parts.append(tls)
+    if rcpt:
+        parts.append(f"for <{rcpt}>")
+    value = " ".join(parts) + "; " + email.utils.formatdate(now, localtime=False, usegmt=False)
+    value = value.replace("\r", " ").replace("\n", " ")
+    return fold("Received", value).encode("utf-8")

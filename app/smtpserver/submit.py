@@ -1,0 +1,106 @@
+"""Submission (RFC 6409): checks on a message from an authenticated account, the headers added
+to it (Message-ID, Date, Authentication-Results, Received, DKIM-Signature) and handing it to the
+outgoing queue, as mox's ``submit()``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import time
+
+from app.runtime import run_blocking
+from app.smtp import codes as c
+from app.smtp.command import Path
+from app.smtp.reply import SMTPError
+from app.smtpserver import addresses, localserve, msgheaders
+from app.smtpserver.received import protocol, received_header, tls_comment
+from app.smtpserver.session import Session, Transaction
+
+DEFAULT_MAX_OUTGOING_PER_DAY = 1000
+DEFAULT_MAX_FIRST_TIME_PER_DAY = 200
+
+
+def _check_from(s: Session, hf: msgheaders.HeaderFacts) -> Path:
+    froms = msgheaders.from_addresses(hf)
+    if len(froms) != 1:
+        raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_MSG_OTHER0, "message must have exactly one from address")
+    lp, dom = froms[0]
+    path = Path(lp, dom.lower())
+    if not addresses.may_send_as(s.ctx, s.account, path):
+        raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_SEC_NOT_AUTHORIZED1, "must match authenticated user")
+    return path
+
+
+def _check_limits(s: Session, rcpts: list[str]) -> None:
+    acc = s.ctx.config.account(s.account)
+    max_msgs = getattr(acc, "MaxOutgoingMessagesPerDay", 0) or DEFAULT_MAX_OUTGOING_PER_DAY
+    max_first = getattr(acc, "MaxFirstTimeRecipientsPerDay", 0) or DEFAULT_MAX_FIRST_TIME_PER_DAY
+    why = s.ctx.limits.outgoing.check(s.account, rcpts, max_msgs, max_first)
+    if why:
+        s.log.info("submission limit reached", account=s.account, limit=why)
+        raise SMTPError(c.C451_LOCAL_ERR, c.SE_POLICY_LIMIT, f"{why} reached, try again later")
+
+
+async def submit(s: Session, txn: Transaction, msg: bytes) -> None:
+    await localserve.data_error(s, txn)
+    hf = msgheaders.scan(msg)
+    if s.ctx.deps.pedantic and hf.has_return_path:
+        raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_MSG_OTHER0, "message must not have a Return-Path header")
+    if hf.extra_duplicate:
+        raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_MSG_OTHER0, f"duplicate x-mox-extra- header {hf.extra_duplicate}")
+    from_path = _check_from(s, hf)
+    rcpts = [str(r.path) for r in txn.rcpts]
+    _check_limits(s, rcpts)
+    queue = s.ctx.deps.queue
+    if queue is None:
+        raise SMTPError(c.C451_LOCAL_ERR, c.SE_SYS_OTHER0, "outgoing queue not available")
+
+    hostname = s.hostname
+    added = b""
+    if not hf.has_message_id:
+        added += f"Message-Id: <{os.urandom(12).hex()}@{hostname}>\r\n".encode()
+    if not hf.has_date:
+        added += f"Date: {email.utils.formatdate(time.time(), localtime=False)}\r\n".encode()
+    body = added + msg
+    authres = f"Authentication-Results: {hostname}; auth=pass\r\n\tsmtp.mailfrom={txn.mail_from}\r\n".encode()
+    recv = received_header(
+        helo=s.hello,
+        remote_ip=str(s.conn.remote_addr or s.conn.remote_ip),
+        remote_name="",
+        hostname=hostname,
+        local_ip=s.conn.local_ip,
+        with_=protocol(s.ehlo, s.tls, True, txn.smtputf8),
+        requiretls=txn.requiretls,
+        recvid=s.ctx.recvid.encode(s.conn.cid),
+        tls=tls_comment(s.conn.ssl_object),
+        rcpt=rcpts[0] if len(rcpts) == 1 else "",
+    )
+    dkim_headers = await run_blocking(s.ctx.signer.sign, from_path.domain, body)
+    data = dkim_headers + authres + recv + body
+
+    from app.queue import QueueError, Recipient
+
+    requiretls: bool | None = True if txn.requiretls else (False if hf.tls_required_no else None)
+    qrcpts = [Recipient(str(r.path), r.notify, r.orcpt) for r in txn.rcpts]
+    try:
+        ids = await run_blocking(
+            queue.add,
+            s.account,
+            str(txn.mail_from),
+            qrcpts,
+            data,
+            requiretls=requiretls,
+            hold_until=txn.hold_until,
+            future_release=txn.future_release,
+            dsn_ret=txn.dsn_ret,
+            dsn_envid=txn.dsn_envid,
+            extra=hf.extra,
+            smtputf8=txn.smtputf8,
+            has_8bit=not data.isascii(),
+        )
+    except QueueError as e:
+        raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_OTHER0, str(e)) from None
+    s.ctx.limits.outgoing.record(s.account, rcpts)
+    s.log.info("message queued", account=s.account, ids=ids, size=len(data), rcpts=len(rcpts))
+    s.reply(c.C250_COMPLETED, c.SE_OTHER0, "it is done")
