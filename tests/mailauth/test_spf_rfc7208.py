@@ -18,10 +18,7 @@ def test_rfc7208(tid: str, test: dict[str, Any], zonedata: dict[str, list[Any]])
     mailfrom = test["mailfrom"]
     helo = test["helo"]
     # The suite's mailfrom is the identity to check; with an empty one the HELO identity applies.
-    if mailfrom and "@" in mailfrom:
-        domain = mailfrom.rsplit("@", 1)[1]
-    else:
-        domain = mailfrom or helo
+    domain = mailfrom.rsplit("@", 1)[1] if mailfrom and "@" in mailfrom else mailfrom or helo
     sender = mailfrom if mailfrom else f"postmaster@{helo}"
     if mailfrom and "@" not in mailfrom:
         sender = f"postmaster@{mailfrom}"
