@@ -110,15 +110,18 @@ class Part:
         the parts of the encapsulated message; part 1 of a non-multipart is the part itself.
         """
         p = self
+        is_message = True  # the root is a message
         for n in path:
             if p.message is not None:
-                p = p.message
+                p, is_message = p.message, True
             if p.parts:
                 if n < 1 or n > len(p.parts):
                     return None
-                p = p.parts[n - 1]
-            elif n != 1:
+                p, is_message = p.parts[n - 1], False
+            elif n != 1 or not is_message:
                 return None
+            else:
+                is_message = False
         return p
 
     def to_bytes(self) -> bytes:
