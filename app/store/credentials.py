@@ -7,21 +7,17 @@ count, StoredKey, ServerKey) and the CRAM-MD5 HMAC-MD5 inner/outer states (RFC 2
 derived and stored. No plaintext and no reversible form of the password is kept; PLAIN and
 LOGIN are verified by rederiving the SCRAM-SHA-256 StoredKey.
 
-Storage: one row in the table ``credentials`` of the account database, created on demand
-with ``CREATE TABLE IF NOT EXISTS`` (the table belongs to this module, so it does not depend
-on the order of the store's numbered migrations). Secrets are kept as JSON text with base64
-fields so they can be inspected and migrated.
+Storage: the account's key/value settings (``Account.setting`` / ``set_setting``, in the
+account database, written through the account's writer), key ``credentials``, as JSON text
+with base64 fields so it can be inspected and migrated.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Callable
-from typing import Any
-
-import apsw
+from typing import Any, Protocol
 
 from app.sasl import md5state
 from app.sasl.precis import PasswordError, normalize_password, normalize_username
@@ -36,10 +32,10 @@ from app.sasl.stored import (
 
 __all__ = [
     "PasswordError",
+    "Settings",
     "clear_password",
     "decode_credentials",
     "encode_credentials",
-    "ensure_table",
     "load_credentials",
     "make_lookup",
     "normalize_password",
@@ -48,13 +44,14 @@ __all__ = [
     "verify_password",
 ]
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS credentials (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    secrets TEXT NOT NULL,      -- JSON, see encode_credentials
-    updated INTEGER NOT NULL    -- unix time of the last password change
-)
-"""
+SETTING_KEY = "credentials"
+
+
+class Settings(Protocol):
+    """The account settings API of app.store.account.Account."""
+
+    def setting(self, key: str) -> str | None: ...
+    def set_setting(self, key: str, value: str | None) -> None: ...
 
 
 def _b64(b: bytes) -> str:
@@ -123,59 +120,48 @@ def decode_credentials(text: str) -> StoredCredentials:
         raise ValueError(f"malformed stored credentials: {exc}") from None
 
 
-def ensure_table(conn: apsw.Connection) -> None:
-    conn.execute(SCHEMA)
-
-
-def set_password(conn: apsw.Connection, password: str, iterations: int = DEFAULT_ITERATIONS) -> None:
+def set_password(account: Settings, password: str, iterations: int = DEFAULT_ITERATIONS) -> None:
     """Derive and store new secrets for ``password`` (fresh salts). Raises PasswordError
     when OpaqueString refuses the password (empty, control characters)."""
     creds = derive_credentials(password, iterations)
-    ensure_table(conn)
-    with conn:
-        conn.execute(
-            "INSERT INTO credentials (id, secrets, updated) VALUES (1, ?, ?) "
-            "ON CONFLICT(id) DO UPDATE SET secrets = excluded.secrets, updated = excluded.updated",
-            (encode_credentials(creds), int(time.time())),
-        )
+    account.set_setting(SETTING_KEY, encode_credentials(creds))
 
 
-def clear_password(conn: apsw.Connection) -> None:
+def clear_password(account: Settings) -> None:
     """Remove the stored secrets: password logins fail until a new password is set."""
-    ensure_table(conn)
-    with conn:
-        conn.execute("DELETE FROM credentials")
+    account.set_setting(SETTING_KEY, None)
 
 
-def load_credentials(conn: apsw.Connection) -> StoredCredentials | None:
+def load_credentials(account: Settings) -> StoredCredentials | None:
     """The stored secrets, or None when no password was ever set."""
-    ensure_table(conn)
-    for (text,) in conn.execute("SELECT secrets FROM credentials WHERE id = 1"):
-        return decode_credentials(str(text))
-    return None
+    text = account.setting(SETTING_KEY)
+    return decode_credentials(text) if text else None
 
 
-def verify_password(conn: apsw.Connection, password: str) -> bool:
+def verify_password(account: Settings, password: str) -> bool:
     """Check a plaintext password (web login, PLAIN) against the stored secrets."""
-    creds = load_credentials(conn)
+    creds = load_credentials(account)
     return creds is not None and creds.verify_password(password)
 
 
 def make_lookup(
     account_for_login: Callable[[str], str | None],
-    account_connection: Callable[[str], apsw.Connection],
+    account_settings: Callable[[str], Settings],
 ) -> Callable[[str], StoredCredentials | None]:
     """The SASL credential lookup ``(username) -> StoredCredentials | None`` for servers.
 
     ``account_for_login`` maps an NFC-normalized login address to its account name (config:
-    address lookup, disabled accounts give None); ``account_connection`` returns a readable
-    connection to that account's database.
+    address lookup, disabled accounts give None); ``account_settings`` returns the account
+    (``store.account(name)``). A corrupt stored value counts as no credentials.
     """
 
     def lookup(username: str) -> StoredCredentials | None:
         account = account_for_login(normalize_username(username))
         if account is None:
             return None
-        return load_credentials(account_connection(account))
+        try:
+            return load_credentials(account_settings(account))
+        except ValueError:
+            return None
 
     return lookup

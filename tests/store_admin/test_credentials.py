@@ -2,50 +2,53 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
-import apsw
 import pytest
 
-from app.sasl import CramMD5Client, PlainClient, ScramClient, ScramServer, Success, new_server
+from app.sasl import Challenge, CramMD5Client, PlainClient, ScramClient, ScramServer, Success, new_server
 from app.store import credentials
+from app.store.account import Account
 
 
-def _conn(tmp_path: Path) -> apsw.Connection:
-    return apsw.Connection(str(tmp_path / "acc.db"))
+@pytest.fixture
+def account(tmp_path: Path) -> Iterator[Account]:
+    acc = Account("mjl", tmp_path / "mjl.db", create=True)
+    yield acc
+    acc.close()
 
 
-def test_set_and_verify(tmp_path: Path) -> None:
-    conn = _conn(tmp_path)
-    assert credentials.load_credentials(conn) is None
-    assert not credentials.verify_password(conn, "x")
-    credentials.set_password(conn, "correct horse\u212b")
-    assert credentials.verify_password(conn, "correct horse\u00c5")  # OpaqueString NFC
-    assert not credentials.verify_password(conn, "correct horse")
+def test_set_and_verify(account: Account) -> None:
+    assert credentials.load_credentials(account) is None
+    assert not credentials.verify_password(account, "x")
+    credentials.set_password(account, "correct horse\u212b")
+    assert credentials.verify_password(account, "correct horse\u00c5")  # OpaqueString NFC
+    assert not credentials.verify_password(account, "correct horse")
     with pytest.raises(credentials.PasswordError):
-        credentials.set_password(conn, "")
+        credentials.set_password(account, "")
     with pytest.raises(credentials.PasswordError):
-        credentials.set_password(conn, "bell\x07")
-    credentials.clear_password(conn)
-    assert credentials.load_credentials(conn) is None
+        credentials.set_password(account, "bell\x07")
+    assert credentials.verify_password(account, "correct horse\u00c5")  # unchanged by the refusals
+    credentials.clear_password(account)
+    assert credentials.load_credentials(account) is None
 
 
 def test_no_plaintext_stored(tmp_path: Path) -> None:
     pw = "UniquePlaintextMarker42"
-    conn = _conn(tmp_path)
-    credentials.set_password(conn, pw)
-    conn.close()
-    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
-    assert pw.encode() not in raw
+    acc = Account("mjl", tmp_path / "mjl.db", create=True)
+    credentials.set_password(acc, pw)
+    acc.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+    assert raw and pw.encode() not in raw
     assert pw.encode("utf-16-le") not in raw
 
 
-def test_encode_roundtrip_and_salts_differ(tmp_path: Path) -> None:
-    conn = _conn(tmp_path)
-    credentials.set_password(conn, "pw1")
-    a = credentials.load_credentials(conn)
-    credentials.set_password(conn, "pw1")
-    b = credentials.load_credentials(conn)
+def test_encode_roundtrip_and_salts_differ(account: Account) -> None:
+    credentials.set_password(account, "pw1")
+    a = credentials.load_credentials(account)
+    credentials.set_password(account, "pw1")
+    b = credentials.load_credentials(account)
     assert a is not None and b is not None
     assert credentials.decode_credentials(credentials.encode_credentials(a)) == a
     assert a.scram_sha256 is not None and b.scram_sha256 is not None
@@ -54,21 +57,29 @@ def test_encode_roundtrip_and_salts_differ(tmp_path: Path) -> None:
         credentials.decode_credentials("{not json")
 
 
-def test_lookup_drives_every_mechanism(tmp_path: Path) -> None:
-    conn = _conn(tmp_path)
-    credentials.set_password(conn, "sécret")
-    lookup = credentials.make_lookup({"mjl@mox.example": "mjl"}.get, lambda acc: conn)
+def test_lookup_drives_every_mechanism(account: Account) -> None:
+    credentials.set_password(account, "sécret")
+    lookup = credentials.make_lookup({"mjl@mox.example": "mjl"}.get, lambda name: account)
     assert lookup("nobody@mox.example") is None
     srv = new_server("PLAIN", lookup)
     assert srv is not None and srv.step(PlainClient("mjl@mox.example", "sécret").start()) == Success("mjl@mox.example")
     srv = new_server("CRAM-MD5", lookup)
     assert srv is not None
     ch = srv.step(None)
-    assert srv.step(CramMD5Client("mjl@mox.example", "sécret").step(ch.data)) == Success("mjl@mox.example")  # type: ignore[union-attr]
+    assert isinstance(ch, Challenge)
+    assert srv.step(CramMD5Client("mjl@mox.example", "sécret").step(ch.data)) == Success("mjl@mox.example")
     for h in ("sha1", "sha256"):
         cl = ScramClient(h, "mjl@mox.example", "sécret")  # type: ignore[arg-type]
         srv2 = ScramServer(h, lookup)  # type: ignore[arg-type]
         out = srv2.step(cl.start())
-        out = srv2.step(cl.step(out.data))  # type: ignore[union-attr]
-        out = srv2.step(cl.step(out.data))  # type: ignore[union-attr]
+        assert isinstance(out, Challenge)
+        out = srv2.step(cl.step(out.data))
+        assert isinstance(out, Challenge)
+        out = srv2.step(cl.step(out.data))
         assert out == Success("mjl@mox.example") and cl.verified
+
+
+def test_corrupt_value_is_no_credentials(account: Account) -> None:
+    account.set_setting(credentials.SETTING_KEY, "{broken")
+    lookup = credentials.make_lookup({"mjl@mox.example": "mjl"}.get, lambda name: account)
+    assert lookup("mjl@mox.example") is None
