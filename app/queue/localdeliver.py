@@ -22,12 +22,21 @@ class StoreDelivery:
     def deliver_to_account(self, account: str, mailbox: str, data: bytes, seen: bool = False) -> None:
         if self.store is None:
             raise LocalDeliveryError(False, 451, "4.3.0", "no message store available")
-        flags = ["\\Seen"] if seen else []
+        from app.store.errors import MailboxNotFound, QuotaExceeded, StoreError
+
+        flags = ("\\Seen",) if seen else ()
         try:
             acc = self.store.account(account)
-        except Exception as e:
-            raise LocalDeliveryError(False, 451, "4.3.0", f"account {account} unavailable: {e}") from None
-        acc.deliver(mailbox, data, flags=flags)
+            try:
+                acc.deliver(mailbox, data, flags=flags)
+            except MailboxNotFound:
+                # As mox: a destination mailbox that does not exist is created on delivery.
+                acc.create_mailbox(mailbox)
+                acc.deliver(mailbox, data, flags=flags)
+        except QuotaExceeded:
+            raise LocalDeliveryError(False, 452, "4.2.2", "mailbox full") from None
+        except StoreError as e:
+            raise LocalDeliveryError(False, 451, "4.3.0", f"account {account}: {e}") from None
 
     def deliver_to_address(self, mail_from: str, rcpt: str, data: bytes) -> None:
         try:
