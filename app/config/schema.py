@@ -233,7 +233,13 @@ def is_zero(value: Any) -> bool:
     if isinstance(value, (bool, int, float)):
         return not value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return all(is_zero(getattr(value, f.name)) for f in dataclasses.fields(value))
+        h = hints(type(value))
+        for f in dataclasses.fields(value):
+            v = getattr(value, f.name)
+            # A present ``X | None`` block is not zero, even when everything in it is.
+            if v is not None if is_optional_type(h[f.name])[0] else not is_zero(v):
+                return False
+        return True
     return False
 
 
