@@ -61,7 +61,7 @@ def format_address(name: str, addr: str, smtputf8: bool = False) -> str:
         return spec
     if not name.isascii() and not smtputf8:
         disp = encode_rfc2047(name)
-    elif all(c in _ATOM_OK for c in name) and name.strip() == name and "  " not in name:
+    elif all(c in _ATOM_OK or (ord(c) > 127 and c.isprintable()) for c in name) and name.strip() == name and "  " not in name:
         disp = name
     else:
         disp = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -78,7 +78,9 @@ def text_body(text: str) -> tuple[str, bytes]:
     if nonascii * 4 < len(norm):
         qp = binascii.b2a_qp(raw, quotetabs=False, istext=True, header=False)
         return "quoted-printable", qp.replace(b"\n", b"\r\n")
-    return "base64", base64.encodebytes(raw).replace(b"\n", b"\r\n")
+    # Canonical text has CRLF line endings (RFC 2045 section 6.8) before base64 encoding.
+    crlf = norm.replace("\n", "\r\n").encode("utf-8")
+    return "base64", base64.encodebytes(crlf).replace(b"\n", b"\r\n")
 
 
 def _binary_body(data: bytes) -> bytes:
@@ -97,7 +99,7 @@ class _Node:
         if not self.children:
             return b"".join(out) + b"\r\n" + self.body
         boundary = "mox-" + secrets.token_hex(12)
-        out.insert(0, fold("Content-Type", f'multipart/{self.subtype}; boundary="{boundary}"').encode())
+        out.append(fold("Content-Type", f'multipart/{self.subtype}; boundary="{boundary}"').encode())
         parts = [b"".join(out), b"\r\n"]
         for c in self.children:
             parts += [b"--", boundary.encode(), b"\r\n", c.render(), b"\r\n"]
