@@ -158,3 +158,8 @@ __all__ = [
     "StoreError",
     "Subscription",
 ]
+
+from app.store.account import Account
+from app.store.store import Store
+
+__all__ += ["Account", "Store"]

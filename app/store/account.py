@@ -1,0 +1,434 @@
+"""One account's message store: the writer (group commit), reader connections, the broadcaster.
+
+Write methods analyze message bytes (parse, preview, FTS text) in the calling thread, then queue
+a function for the writer thread and block until its transaction committed (see ``writer``).
+Read methods use a connection private to the calling thread. See the package docstring for the
+API overview.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import BinaryIO, TypeVar, cast
+
+import apsw
+
+from app.message import Part
+from app.store import analysis, blobs, counts, mailboxes, messages, metadata, reads, schema
+from app.store.changes import DEFAULT_LIMIT, Broadcaster, LoopLike, Subscription
+from app.store.errors import MailboxExists, MailboxNotFound, StoreClosed
+from app.store.model import (
+    Annotation,
+    AppendItem,
+    CopyResult,
+    DeliveredMessage,
+    DeliveryFacts,
+    ExpungeResult,
+    InitialMailboxes,
+    Mailbox,
+    MailboxStatus,
+    MessageMeta,
+    SetFlagsResult,
+    normalize_flags,
+)
+from app.store.sqlq import q
+from app.store.writer import Tx, Writer
+
+T = TypeVar("T")
+MessageRef = MessageMeta | int  # a message's metadata, or its data id
+
+
+class Account:
+    """The store of one account. Obtain from ``Store.account``; thread-safe."""
+
+    def __init__(
+        self,
+        name: str,
+        path: Path,
+        create: bool = False,
+        initial_mailboxes: InitialMailboxes | None = None,
+        quota: Callable[[], int] = lambda: 0,
+    ) -> None:
+        self.name = name
+        self.path = path
+        self._quota = quota
+        conn = schema.open_writer(name, path, create)
+        try:
+            _ensure_initial(conn, initial_mailboxes or InitialMailboxes())
+        except BaseException:
+            conn.close()
+            raise
+        self._broadcaster = Broadcaster()
+        self._writer = Writer(conn, self._broadcaster, name)
+        self._local = threading.local()
+        self._readers: list[apsw.Connection] = []
+        self._rlock = threading.Lock()
+        self._closed = False
+
+    # --- plumbing ---
+
+    def _reader(self) -> apsw.Connection:
+        c: apsw.Connection | None = getattr(self._local, "conn", None)
+        if c is None:
+            if self._closed:
+                raise StoreClosed(f"account {self.name!r} is closed")
+            c = schema.open_reader(self.path)
+            self._local.conn = c
+            with self._rlock:
+                self._readers.append(c)
+        return c
+
+    def _write(self, fn: Callable[[apsw.Connection, Tx], T], origin: object | None = None) -> T:
+        return self._writer.run(fn, origin)
+
+    def close(self) -> None:
+        """Finish pending writes and close every connection."""
+        if self._closed:
+            return
+        self._closed = True
+        self._writer.close()
+        with self._rlock:
+            for c in self._readers:
+                try:
+                    c.close()
+                except apsw.Error:
+                    pass
+            self._readers.clear()
+
+    @property
+    def commits(self) -> int:
+        """Transactions committed by the writer so far (group commit makes this < writes)."""
+        return self._writer.commits
+
+    def subscribe(
+        self, notify: Callable[[], object] | None = None, loop: LoopLike | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Subscription:
+        """Receive the account's changes. With ``loop``, ``notify`` runs on that event loop."""
+        return self._broadcaster.subscribe(notify, loop, limit)
+
+    # --- message writes ---
+
+    def deliver(
+        self,
+        mailbox: int | str,
+        data: bytes,
+        flags: Iterable[str] = (),
+        received: float | None = None,
+        facts: DeliveryFacts | None = None,
+        origin: object | None = None,
+    ) -> DeliveredMessage:
+        """Store one incoming message durably (a missing mailbox given by name is created).
+
+        Raises QuotaExceeded (nothing stored) when the account quota would be exceeded.
+        """
+        p = messages.Prepared(data, analysis.analyze(data), normalize_flags(flags), received or time.time())
+        limit = self._quota()
+
+        def op(conn: apsw.Connection, tx: Tx) -> DeliveredMessage:
+            counts.check_quota(conn, limit, len(data))
+            modseq = counts.next_modseq(conn)
+            try:
+                mb = mailboxes.get(conn, mailbox)
+            except MailboxNotFound:
+                if not isinstance(mailbox, str):
+                    raise
+                mb = mailboxes.create(conn, tx, mailbox, modseq)
+            [(mid, uid, th)] = messages.add(conn, tx, mb, [p], modseq, facts)
+            return DeliveredMessage(mid, mb.id, mb.name, uid, modseq, len(data), th.thread_id)
+
+        return self._write(op, origin)
+
+    def append(
+        self, mailbox: int | str, items: Sequence[AppendItem], origin: object | None = None
+    ) -> tuple[int, list[int]]:
+        """Add messages atomically (IMAP APPEND/MULTIAPPEND, imports); return (uidvalidity, uids)."""
+        now = time.time()
+        prepared = [
+            messages.Prepared(
+                it.data, analysis.analyze(it.data), normalize_flags(it.flags), it.received if it.received else now
+            )
+            for it in items
+        ]
+        limit = self._quota()
+        total = sum(len(it.data) for it in items)
+
+        def op(conn: apsw.Connection, tx: Tx) -> tuple[int, list[int]]:
+            mb = mailboxes.get(conn, mailbox)
+            if not prepared:
+                return mb.uidvalidity, []
+            counts.check_quota(conn, limit, total)
+            modseq = counts.next_modseq(conn)
+            out = messages.add(conn, tx, mb, prepared, modseq)
+            return mb.uidvalidity, [uid for _, uid, _ in out]
+
+        return self._write(op, origin)
+
+    def set_flags(
+        self,
+        mailbox: int | str,
+        uids: Iterable[int],
+        mode: str,
+        flags: Iterable[str],
+        unchanged_since: int | None = None,
+        origin: object | None = None,
+    ) -> SetFlagsResult:
+        """Add, remove or replace flags (RFC 9051 STORE; UNCHANGEDSINCE per RFC 7162 3.1.3)."""
+        fl = normalize_flags(flags)
+        uid_list = list(uids)
+
+        def op(conn: apsw.Connection, tx: Tx) -> SetFlagsResult:
+            mb = mailboxes.get(conn, mailbox)
+            return messages.set_flags(
+                conn, tx, mb, uid_list, mode, fl, unchanged_since, lambda: counts.next_modseq(conn)
+            )
+
+        return self._write(op, origin)
+
+    def copy(
+        self, src: int | str, uids: Iterable[int], dst: int | str, origin: object | None = None
+    ) -> CopyResult:
+        """Copy messages (RFC 9051 COPY, RFC 4315 COPYUID data in the result); quota-checked."""
+        uid_list = list(uids)
+        limit = self._quota()
+
+        def op(conn: apsw.Connection, tx: Tx) -> CopyResult:
+            s, d = mailboxes.get(conn, src), mailboxes.get(conn, dst)
+            modseq = counts.next_modseq(conn)
+            su, du = messages.copy(conn, tx, s, uid_list, d, modseq, limit)
+            return CopyResult(d.uidvalidity, tuple(su), tuple(du), modseq)
+
+        return self._write(op, origin)
+
+    def move(
+        self, src: int | str, uids: Iterable[int], dst: int | str, origin: object | None = None
+    ) -> CopyResult:
+        """Move messages (RFC 6851): new UIDs in ``dst``, expunged from ``src``."""
+        uid_list = list(uids)
+
+        def op(conn: apsw.Connection, tx: Tx) -> CopyResult:
+            s, d = mailboxes.get(conn, src), mailboxes.get(conn, dst)
+            if s.id == d.id:
+                raise ValueError("source and destination mailbox are the same")
+            modseq = counts.next_modseq(conn)
+            su, du = messages.move(conn, tx, s, uid_list, d, modseq)
+            return CopyResult(d.uidvalidity, tuple(su), tuple(du), modseq)
+
+        return self._write(op, origin)
+
+    def expunge(
+        self,
+        mailbox: int | str,
+        uids: Iterable[int] | None = None,
+        only_deleted: bool = True,
+        origin: object | None = None,
+    ) -> ExpungeResult:
+        """Remove messages: by default those with \\Deleted (among ``uids`` when given, as UID
+        EXPUNGE, RFC 4315); with ``only_deleted=False`` the given messages regardless."""
+        uid_list = None if uids is None else list(uids)
+
+        def op(conn: apsw.Connection, tx: Tx) -> ExpungeResult:
+            mb = mailboxes.get(conn, mailbox)
+            removed, modseq = messages.expunge(conn, tx, mb, uid_list, only_deleted, lambda: counts.next_modseq(conn))
+            return ExpungeResult(tuple(removed), modseq)
+
+        return self._write(op, origin)
+
+    def set_thread(
+        self,
+        message_ids: Iterable[int],
+        muted: bool | None = None,
+        collapsed: bool | None = None,
+        origin: object | None = None,
+    ) -> int:
+        """Mute/collapse the threads of the given messages (muting also marks them read)."""
+        ids = list(message_ids)
+        return self._write(lambda conn, tx: metadata.set_thread(conn, tx, ids, muted, collapsed), origin)
+
+    # --- mailbox writes ---
+
+    def create_mailbox(
+        self, name: str, special_use: str = "", subscribe: bool = True, origin: object | None = None
+    ) -> Mailbox:
+        return self._write(
+            lambda conn, tx: mailboxes.create(conn, tx, name, counts.next_modseq(conn), special_use, subscribe),
+            origin,
+        )
+
+    def rename_mailbox(self, old: int | str, new: str, origin: object | None = None) -> Mailbox:
+        return self._write(lambda conn, tx: mailboxes.rename(conn, tx, old, new, counts.next_modseq(conn)), origin)
+
+    def delete_mailbox(self, mailbox: int | str, origin: object | None = None) -> Mailbox:
+        return self._write(lambda conn, tx: mailboxes.delete(conn, tx, mailbox, counts.next_modseq(conn)), origin)
+
+    def set_subscribed(self, name: str, on: bool, origin: object | None = None) -> None:
+        self._write(lambda conn, tx: mailboxes.set_subscribed(conn, tx, name, on), origin)
+
+    def set_special_use(self, mailbox: int | str, use: str, origin: object | None = None) -> Mailbox:
+        return self._write(
+            lambda conn, tx: mailboxes.set_special_use(conn, tx, mailbox, use, counts.next_modseq(conn)), origin
+        )
+
+    def set_annotation(
+        self,
+        mailbox: int | str | None,
+        key: str,
+        value: bytes | None,
+        is_string: bool = True,
+        origin: object | None = None,
+    ) -> int:
+        """Set (or with None delete) a METADATA entry; returns the modseq."""
+        return self._write(lambda conn, tx: metadata.set_annotation(conn, tx, mailbox, key, value, is_string), origin)
+
+    def set_setting(self, key: str, value: str | None) -> None:
+        def op(conn: apsw.Connection, tx: Tx) -> None:
+            if value is None:
+                conn.execute("DELETE FROM setting WHERE key = ?", (key,))
+            else:
+                conn.execute("INSERT OR REPLACE INTO setting(key, value) VALUES (?, ?)", (key, value))
+
+        self._write(op)
+
+    # --- reads ---
+
+    def mailbox(self, mailbox: int | str) -> Mailbox:
+        return reads.mailbox(self._reader(), mailbox)
+
+    def list_mailboxes(self) -> list[Mailbox]:
+        return reads.list_mailboxes(self._reader())
+
+    def subscriptions(self) -> list[str]:
+        return [r[0] for r in self._reader().execute("SELECT name FROM subscription ORDER BY name")]
+
+    def mailbox_status(self, mailbox: int | str) -> MailboxStatus:
+        return reads.status(self._reader(), mailbox)
+
+    def _mbid(self, mailbox: int | str) -> int:
+        if isinstance(mailbox, int):
+            return mailbox
+        return mailboxes.get(self._reader(), mailbox).id
+
+    def uids_flags(self, mailbox: int | str) -> list[tuple[int, int, frozenset[str]]]:
+        """(uid, modseq, flags) of every message, in UID order."""
+        return reads.uids_flags(self._reader(), self._mbid(mailbox))
+
+    def uids(self, mailbox: int | str) -> list[int]:
+        return reads.uids(self._reader(), self._mbid(mailbox))
+
+    def changed_since(self, mailbox: int | str, modseq: int) -> list[tuple[int, int, frozenset[str]]]:
+        return reads.changed_since(self._reader(), self._mbid(mailbox), modseq)
+
+    def expunged_since(self, mailbox: int | str, modseq: int) -> list[int]:
+        """UIDs expunged (tombstones) with a modseq above ``modseq`` (QRESYNC VANISHED)."""
+        return reads.expunged_since(self._reader(), self._mbid(mailbox), modseq)
+
+    def highest_modseq(self) -> int:
+        return counts.highest_modseq(self._reader())
+
+    def message_meta(self, mailbox: int | str, uids: Iterable[int]) -> list[MessageMeta]:
+        return reads.message_meta(self._reader(), self._mbid(mailbox), uids)
+
+    def message_by_id(self, message_id: int) -> MessageMeta | None:
+        return reads.message_by_id(self._reader(), message_id)
+
+    def thread_messages(self, thread_id: int) -> list[MessageMeta]:
+        return reads.thread_messages(self._reader(), thread_id)
+
+    def facts(self, message_id: int) -> DeliveryFacts | None:
+        return reads.facts(self._reader(), message_id)
+
+    @staticmethod
+    def _data_id(msg: MessageRef) -> int:
+        return msg.data_id if isinstance(msg, MessageMeta) else msg
+
+    def read(self, msg: MessageRef) -> bytes:
+        """The whole message (raises MessageGone when it was expunged)."""
+        return blobs.read_all(self._reader(), self._data_id(msg))
+
+    def read_range(self, msg: MessageRef, offset: int, length: int) -> bytes:
+        return blobs.read_range(self._reader(), self._data_id(msg), offset, length)
+
+    def open_reader(self, msg: MessageRef) -> BinaryIO:
+        """A seekable read-only file over the message bytes, for the calling thread only."""
+        import io
+
+        return cast(BinaryIO, io.BufferedReader(blobs.ChunkReader(self._reader(), self._data_id(msg))))
+
+    def parsed(self, msg: MessageRef) -> Part:
+        """The stored MIME structure (offsets into the message bytes)."""
+        from app.store.errors import MessageGone
+
+        rows = q(self._reader(), "SELECT parsed FROM msgdata WHERE id = ?", (self._data_id(msg),))
+        if not rows:
+            raise MessageGone("message is gone")
+        return analysis.load_parsed(bytes(rows[0][0]))
+
+    def search_text(self, mailbox: int | str, needle: str) -> set[int] | None:
+        return reads.search_text(self._reader(), self._mbid(mailbox), needle)
+
+    def annotations(self, mailbox: int | str | None) -> list[Annotation]:
+        mid = None if mailbox is None else self._mbid(mailbox)
+        return reads.list_annotations(self._reader(), mid)
+
+    def setting(self, key: str) -> str | None:
+        return reads.setting(self._reader(), key)
+
+    def quota_usage(self) -> tuple[int, int]:
+        """(bytes used, limit); a limit of 0 or less means unlimited."""
+        return counts.disk_usage(self._reader()), self._quota()
+
+    # --- consistency ---
+
+    def verify(self) -> list[str]:
+        """Check every invariant; return the problems found (empty when consistent)."""
+        from app.store import maintenance
+
+        conn = self._reader()
+        conn.execute("BEGIN")
+        try:
+            return maintenance.verify(conn)
+        finally:
+            conn.execute("COMMIT")
+
+    def recalculate_counts(self) -> int:
+        from app.store import maintenance
+
+        return self._write(maintenance.recalculate_counts)
+
+    def bump_uidvalidity(self, mailbox: int | str | None = None) -> int:
+        from app.store import maintenance
+
+        return self._write(lambda conn, tx: maintenance.bump_uidvalidity(conn, tx, mailbox))
+
+    def reassign_uids(self, mailbox: int | str | None = None) -> int:
+        from app.store import maintenance
+
+        return self._write(lambda conn, tx: maintenance.reassign_uids(conn, tx, mailbox))
+
+    def fix_uid_meta(self) -> int:
+        from app.store import maintenance
+
+        return self._write(maintenance.fix_uid_meta)
+
+    def reassign_threads(self) -> int:
+        from app.store import maintenance
+
+        return self._write(maintenance.reassign_threads)
+
+
+def _ensure_initial(conn: apsw.Connection, initial: InitialMailboxes) -> None:
+    """Create Inbox and the initial mailboxes in a new database (run before the writer starts)."""
+    if q(conn, "SELECT 1 FROM mailbox WHERE name = 'Inbox'"):
+        return
+    tx = Tx()
+    with conn:
+        modseq = counts.next_modseq(conn)
+        mailboxes.create(conn, tx, "Inbox", modseq)
+        wanted = [(name, use) for use, name in initial.special_use.items()] + [(n, "") for n in initial.regular]
+        for name, use in wanted:
+            try:
+                mailboxes.create(conn, tx, name, modseq, use)
+            except MailboxExists:
+                pass

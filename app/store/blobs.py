@@ -1,0 +1,136 @@
+"""Message bytes in chunks: writing, whole and ranged reads with apsw blob I/O, a file-like reader.
+
+A message's bytes are split into ``CHUNK_SIZE`` pieces in the ``chunk`` table (see ``schema``).
+A read at an offset looks up the one chunk holding it through the (data_id, seq) index and reads
+just the wanted bytes with incremental blob I/O, so its cost does not grow with the offset or the
+message size.
+"""
+
+from __future__ import annotations
+
+import io
+
+import apsw
+
+from app.store.errors import MessageGone
+from app.store.schema import CHUNK_SIZE
+from app.store.sqlq import q
+
+
+def write_data(conn: apsw.Connection, data: bytes, parsed: bytes, text: str) -> int:
+    """Store the bytes, parsed structure and FTS text of a message; return the new data id."""
+    n = (len(data) + CHUNK_SIZE - 1) // CHUNK_SIZE
+    conn.execute("INSERT INTO msgdata(size, nchunks, parsed) VALUES (?, ?, ?)", (len(data), n, parsed))
+    data_id = conn.last_insert_rowid()
+    mv = memoryview(data)
+    if n == 1:
+        conn.execute("INSERT INTO chunk(data_id, seq, data) VALUES (?, 0, ?)", (data_id, data))
+    elif n > 1:
+        conn.executemany(
+            "INSERT INTO chunk(data_id, seq, data) VALUES (?, ?, ?)",
+            ((data_id, i, bytes(mv[i * CHUNK_SIZE : (i + 1) * CHUNK_SIZE])) for i in range(n)),
+        )
+    conn.execute("INSERT INTO fts(rowid, text) VALUES (?, ?)", (data_id, text))
+    return data_id
+
+
+def drop_unused_data(conn: apsw.Connection, data_ids: set[int]) -> None:
+    """Delete bytes, structure and FTS rows of data no message refers to any more."""
+    for d in data_ids:
+        used = q(conn, "SELECT 1 FROM message WHERE data_id = ? LIMIT 1", (d,))
+        if used:
+            continue
+        conn.execute("DELETE FROM chunk WHERE data_id = ?", (d,))
+        conn.execute("DELETE FROM msgdata WHERE id = ?", (d,))
+        conn.execute("DELETE FROM fts WHERE rowid = ?", (d,))
+
+
+def data_size(conn: apsw.Connection, data_id: int) -> int:
+    rows = q(conn, "SELECT size FROM msgdata WHERE id = ?", (data_id,))
+    if not rows:
+        raise MessageGone(f"message data {data_id} is gone")
+    return int(rows[0][0])
+
+
+def read_all(conn: apsw.Connection, data_id: int) -> bytes:
+    """The whole message."""
+    with conn:
+        size = data_size(conn, data_id)
+        parts = [r[0] for r in q(conn, "SELECT data FROM chunk WHERE data_id = ? ORDER BY seq", (data_id,))]
+    out = b"".join(parts)
+    if len(out) != size:
+        raise MessageGone(f"message data {data_id} is incomplete")
+    return out
+
+
+def read_range(conn: apsw.Connection, data_id: int, offset: int, length: int) -> bytes:
+    """``length`` bytes from ``offset`` (fewer at the end of the message)."""
+    if offset < 0 or length < 0:
+        raise ValueError("negative offset or length")
+    with conn:
+        size = data_size(conn, data_id)
+        end = min(size, offset + length)
+        out = bytearray()
+        pos = offset
+        while pos < end:
+            seq, within = divmod(pos, CHUNK_SIZE)
+            rows = q(conn, "SELECT id FROM chunk WHERE data_id = ? AND seq = ?", (data_id, seq))
+            if not rows:
+                raise MessageGone(f"message data {data_id} chunk {seq} missing")
+            n = min(end - pos, CHUNK_SIZE - within)
+            blob = conn.blob_open("main", "chunk", "data", rows[0][0], False)
+            try:
+                blob.seek(within)
+                out += blob.read(n)
+            finally:
+                blob.close()
+            pos += n
+    return bytes(out)
+
+
+class ChunkReader(io.RawIOBase):
+    """A read-only, seekable file over a message's bytes; reads a chunk range at a time."""
+
+    def __init__(self, conn: apsw.Connection, data_id: int) -> None:
+        super().__init__()
+        self._conn = conn
+        self._id = data_id
+        self._size = data_size(conn, data_id)
+        self._pos = 0
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        p = base + offset
+        if p < 0:
+            raise ValueError("negative seek position")
+        self._pos = p
+        return p
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        n = min(len(b), max(0, self._size - self._pos), CHUNK_SIZE)
+        if n <= 0:
+            return 0
+        data = read_range(self._conn, self._id, self._pos, n)
+        b[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = max(0, self._size - self._pos)
+        data = read_range(self._conn, self._id, self._pos, size)
+        self._pos += len(data)
+        return data

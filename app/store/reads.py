@@ -1,0 +1,147 @@
+"""Read queries on a reader connection: mailboxes, status, UIDs and flags, metadata, search.
+
+Each function is one query or runs inside one read transaction, so it sees one consistent
+snapshot; readers never block on the writer (WAL).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import apsw
+
+from app.store import counts, mailboxes
+from app.store.messages import _NF, FLAGS_SQL, META_COLUMNS, flags_of, row_to_meta
+from app.store.model import Annotation, DeliveryFacts, Mailbox, MailboxStatus, MessageMeta
+from app.store.sqlq import q
+
+MIN_FTS_NEEDLE = 3  # the trigram tokenizer cannot match shorter strings from its index
+
+
+def list_mailboxes(conn: apsw.Connection) -> list[Mailbox]:
+    with conn:
+        subs = {r[0] for r in q(conn, "SELECT name FROM subscription")}
+        rows = q(conn, f"SELECT {mailboxes.MAILBOX_COLUMNS} FROM mailbox ORDER BY name")
+    return [mailboxes.row_to_mailbox(r, r[1] in subs) for r in rows]
+
+
+def mailbox(conn: apsw.Connection, m: int | str) -> Mailbox:
+    return mailboxes.get(conn, m)
+
+
+def status(conn: apsw.Connection, m: int | str) -> MailboxStatus:
+    with conn:
+        mb = mailboxes.get(conn, m)
+        hm = counts.highest_modseq(conn)
+    return MailboxStatus(mb.id, mb.name, mb.uidvalidity, mb.uidnext, mb.counts, hm, mb.keywords, mb.special_use)
+
+
+def uids_flags(conn: apsw.Connection, mailbox_id: int) -> list[tuple[int, int, frozenset[str]]]:
+    f = 2 + _NF
+    return [
+        (r[0], r[1], flags_of(r[2:f], r[f]))
+        for r in q(conn,
+            f"SELECT uid, modseq, {FLAGS_SQL}, keywords FROM message WHERE mailbox_id = ? ORDER BY uid",
+            (mailbox_id,),
+        )
+    ]
+
+
+def uids(conn: apsw.Connection, mailbox_id: int) -> list[int]:
+    return [r[0] for r in q(conn, "SELECT uid FROM message WHERE mailbox_id = ? ORDER BY uid", (mailbox_id,))]
+
+
+def changed_since(conn: apsw.Connection, mailbox_id: int, modseq: int) -> list[tuple[int, int, frozenset[str]]]:
+    f = 2 + _NF
+    return [
+        (r[0], r[1], flags_of(r[2:f], r[f]))
+        for r in q(conn,
+            f"SELECT uid, modseq, {FLAGS_SQL}, keywords FROM message WHERE mailbox_id = ? AND modseq > ?"
+            " ORDER BY uid",
+            (mailbox_id, modseq),
+        )
+    ]
+
+
+def expunged_since(conn: apsw.Connection, mailbox_id: int, modseq: int) -> list[int]:
+    return [
+        r[0]
+        for r in q(conn,
+            "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid", (mailbox_id, modseq)
+        )
+    ]
+
+
+def message_meta(conn: apsw.Connection, mailbox_id: int, uid_list: Iterable[int]) -> list[MessageMeta]:
+    rows = q(conn,
+        f"SELECT {META_COLUMNS} FROM message WHERE mailbox_id = ?"
+        " AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid",
+        (mailbox_id, json.dumps(sorted(set(uid_list)))),
+    )
+    return [row_to_meta(r) for r in rows]
+
+
+def message_by_id(conn: apsw.Connection, message_id: int) -> MessageMeta | None:
+    rows = q(conn, f"SELECT {META_COLUMNS} FROM message WHERE id = ?", (message_id,))
+    return row_to_meta(rows[0]) if rows else None
+
+
+def thread_messages(conn: apsw.Connection, thread_id: int) -> list[MessageMeta]:
+    rows = conn.execute(f"SELECT {META_COLUMNS} FROM message WHERE thread_id = ? ORDER BY received, id", (thread_id,))
+    return [row_to_meta(r) for r in rows]
+
+
+def facts(conn: apsw.Connection, message_id: int) -> DeliveryFacts | None:
+    rows = q(conn,
+        "SELECT m.remote_ip, m.ehlo_domain, m.mail_from, m.mail_from_localpart, m.mail_from_domain,"
+        " m.rcpt_to_localpart, m.rcpt_to_domain, m.msg_from_localpart, m.msg_from_domain,"
+        " m.msg_from_org_domain, m.ehlo_validated, m.mail_from_validated, m.msg_from_validated,"
+        " m.ehlo_validation, m.mail_from_validation, m.msg_from_validation, m.dkim_domains,"
+        " m.orig_ehlo_domain, m.orig_dkim_domains, m.is_reject, m.is_forward, m.is_mailing_list, m.is_dsn,"
+        " coalesce(b.name, ''), m.received_tls_version, m.received_tls_cipher_suite, m.received_require_tls"
+        " FROM message m LEFT JOIN mailbox b ON b.id = m.mailbox_destined_id WHERE m.id = ?",
+        (message_id,),
+    )
+    if not rows:
+        return None
+    r: Any = rows[0]
+    return DeliveryFacts(
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], bool(r[10]), bool(r[11]), bool(r[12]),
+        r[13], r[14], r[15], tuple(r[16].split()), r[17], tuple(r[18].split()), bool(r[19]), bool(r[20]),
+        bool(r[21]), bool(r[22]), r[23], r[24], r[25], bool(r[26]),
+    )  # fmt: skip
+
+
+def fts_query(needle: str) -> str:
+    """An FTS5 query matching ``needle`` as a case-insensitive substring (trigram phrase)."""
+    return '"' + needle.replace('"', '""') + '"'
+
+
+def search_text(conn: apsw.Connection, mailbox_id: int, needle: str) -> set[int] | None:
+    """UIDs in the mailbox whose decoded text or headers contain ``needle`` (case-insensitive).
+
+    None when the needle is shorter than three characters: the index cannot answer, the caller
+    scans the messages instead.
+    """
+    if len(needle) < MIN_FTS_NEEDLE:
+        return None
+    rows = conn.execute(
+        "SELECT m.uid FROM fts JOIN message m ON m.data_id = fts.rowid WHERE fts MATCH ? AND m.mailbox_id = ?",
+        (fts_query(needle), mailbox_id),
+    )
+    return {r[0] for r in rows}
+
+
+def list_annotations(conn: apsw.Connection, mailbox_id: int | None) -> list[Annotation]:
+    rows = conn.execute(
+        "SELECT mailbox_id, key, value, is_string, modseq FROM annotation WHERE mailbox_id = ? ORDER BY key",
+        (mailbox_id or 0,),
+    )
+    return [Annotation(r[0] or None, r[1], bytes(r[2]), bool(r[3]), r[4]) for r in rows]
+
+
+def setting(conn: apsw.Connection, key: str) -> str | None:
+    rows = q(conn, "SELECT value FROM setting WHERE key = ?", (key,))
+    return str(rows[0][0]) if rows else None
