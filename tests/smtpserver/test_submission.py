@@ -1,0 +1,203 @@
+"""Submission: smtplib with STARTTLS/implicit TLS and each SASL mechanism, SCRAM (-PLUS) via
+raw transcripts with app.sasl's client, the message handed to the queue with the headers added
+and the submitted bytes unchanged after them."""
+
+from __future__ import annotations
+
+import base64
+import smtplib
+import ssl
+
+import pytest
+
+from app.queue import Filter
+from app.sasl import ScramClient, tls_server_end_point
+from tests.harness import Transcript
+from tests.smtpserver.server import PASSWORD, Server
+
+MSG = (
+    b"From: mox@localhost\r\n"
+    b"To: someone@remote.example\r\n"
+    b"Subject: hello\r\n"
+    b"Message-Id: <m1@localhost>\r\n"
+    b"Date: Mon, 02 Jan 2006 15:04:05 +0000\r\n"
+    b"\r\n"
+    b"hi there\r\n"
+    b".dotted line\r\n"
+)
+
+
+def queued(srv: Server) -> list[bytes]:
+    return [srv.queue.dump(m.id) for m in srv.queue.list_msgs(Filter())]
+
+
+@pytest.mark.parametrize("mech", ["PLAIN", "LOGIN", "CRAM-MD5"])
+def test_smtplib_starttls_auth_submit(srv: Server, mech: str) -> None:
+    with smtplib.SMTP("127.0.0.1", srv.ports["submission"], timeout=10) as c:
+        c.ehlo("client.example")
+        c.starttls(context=srv.client_tls())
+        c.ehlo("client.example")
+        c.user, c.password = "mox@localhost", PASSWORD
+        code, _ = c.auth(mech, getattr(c, "auth_" + mech.lower().replace("-", "_")))
+        assert code == 235
+        refused = c.sendmail("mox@localhost", ["someone@remote.example"], MSG)
+        assert refused == {}
+    msgs = queued(srv)
+    assert len(msgs) == 1
+    data = msgs[0]
+    assert data.endswith(MSG)  # byte-identical after the prepended headers
+    head = data[: -len(MSG)]
+    assert b"DKIM-Signature: " in head and b"d=localhost" in head
+    assert b"Received: from client.example" in head and b"with ESMTPSA" in head
+    assert b"Authentication-Results: localhost; auth=pass" in head
+    assert srv.logins[-1]["result"] == "ok" and srv.logins[-1]["mechanism"] == mech
+
+
+def test_submissions_implicit_tls_adds_message_id_and_date(srv: Server) -> None:
+    msg = b"From: mox@localhost\r\nTo: x@remote.example\r\nSubject: no id\r\n\r\nbody\r\n"
+    with smtplib.SMTP_SSL("127.0.0.1", srv.ports["submissions"], context=srv.client_tls(), timeout=10) as c:
+        c.login("mox@localhost", PASSWORD)
+        c.sendmail("mox+tag@localhost", ["x@remote.example"], msg)
+    data = queued(srv)[0]
+    assert data.endswith(msg)
+    head = data[: -len(msg)]
+    assert b"Message-Id: <" in head and b"Date: " in head
+
+
+def test_bad_password_and_slow_down(srv: Server) -> None:
+    with smtplib.SMTP("127.0.0.1", srv.ports["submission"], timeout=10) as c:
+        c.starttls(context=srv.client_tls())
+        with pytest.raises(smtplib.SMTPAuthenticationError) as e:
+            c.login("mox@localhost", "wrong")
+        assert e.value.smtp_code == 535
+    assert srv.logins[-1]["result"] == "badcreds"
+
+
+def test_submission_requires_auth_and_matching_from(srv: Server) -> None:
+    with smtplib.SMTP("127.0.0.1", srv.ports["submission"], timeout=10) as c:
+        c.ehlo("x.example")
+        code, msg = c.mail("mox@localhost")
+        assert (code, msg) == (530, b"5.7.0 authentication required")
+        c.starttls(context=srv.client_tls())
+        c.login("mox@localhost", PASSWORD)
+        code, msg = c.mail("other@localhost")
+        assert (code, msg) == (550, b"5.7.1 must match authenticated user")
+        c.rset()
+        bad_from = MSG.replace(b"From: mox@localhost", b"From: other@elsewhere.example")
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            c.sendmail("mox@localhost", ["x@remote.example"], bad_from)
+        assert e.value.smtp_code == 550
+    assert queued(srv) == []
+
+
+def _auth_scram(srv: Server, mech: str, plus: bool, password: str = PASSWORD) -> bytes:
+    sock = srv.connect("submissions")
+    assert isinstance(sock, ssl.SSLSocket)
+    t = Transcript(sock)
+    t.expect(b"220 *")
+    t.send(b"EHLO x.example\r\n")
+    while not t.readline().startswith(b"250 "):
+        pass
+    cb = None
+    if plus:
+        cert = sock.getpeercert(binary_form=True)
+        assert cert is not None
+        cb = ("tls-server-end-point", tls_server_end_point(cert))
+    client = ScramClient("sha256" if "256" in mech else "sha1", "mox@localhost", password, channel_binding=cb)
+    t.send(f"AUTH {client.name} {base64.b64encode(client.start()).decode()}\r\n".encode())
+    line = t.readline()
+    assert line.startswith(b"334 "), line
+    resp = client.step(base64.b64decode(line[4:].strip()))
+    t.send(base64.b64encode(resp) + b"\r\n")
+    line = t.readline()
+    if line.startswith(b"334 "):
+        client.finish(base64.b64decode(line[4:].strip()))
+        assert client.verified
+        t.send(b"\r\n")
+        line = t.readline()
+    return line
+
+
+@pytest.mark.parametrize("mech", ["SCRAM-SHA-256", "SCRAM-SHA-1"])
+@pytest.mark.parametrize("plus", [False, True])
+def test_scram(srv: Server, mech: str, plus: bool) -> None:
+    assert _auth_scram(srv, mech, plus) == b"235 2.7.0 nice\r\n"
+
+
+def test_scram_wrong_password(srv: Server) -> None:
+    assert _auth_scram(srv, "SCRAM-SHA-256", True, "bad").startswith(b"535 5.7.8")
+
+
+def test_auth_cancel_and_unknown_mech(srv: Server) -> None:
+    t = Transcript(srv.connect("submissions"))
+    t.expect(b"220 *")
+    t.send(b"EHLO x.example\r\nAUTH NOPE\r\nAUTH LOGIN\r\n")
+    while not t.readline().startswith(b"250 "):
+        pass
+    t.expect(b"504 5.5.4 unsupported authentication mechanism")
+    t.expect(b"334 VXNlcm5hbWU6")
+    t.send(b"*\r\n")
+    t.expect(b"501 5.5.2 authentication aborted")
+    t.send(b"AUTH PLAIN " + base64.b64encode(b"\0mox@localhost\0" + PASSWORD.encode()) + b"\r\n")
+    t.expect(b"235 2.7.0 nice")
+    t.send(b"AUTH PLAIN\r\n")
+    t.expect(b"503 5.5.1 already authenticated")
+
+
+def test_auth_on_smtp_port_refused(srv: Server) -> None:
+    t = Transcript(srv.connect("smtp"))
+    t.expect(b"220 *")
+    t.send(b"EHLO x.example\r\n")
+    while not t.readline().startswith(b"250 "):
+        pass
+    t.send(b"AUTH PLAIN AGFiAGM=\r\n")
+    t.expect(b"503 5.5.1 authentication only allowed on submission ports")
+
+
+def test_bdat_submission_and_dsn_params(srv: Server) -> None:
+    t = Transcript(srv.connect("submissions"))
+    t.expect(b"220 *")
+    t.send(b"EHLO x.example\r\n")
+    while not t.readline().startswith(b"250 "):
+        pass
+    t.send(b"AUTH PLAIN " + base64.b64encode(b"\0mox@localhost\0" + PASSWORD.encode()) + b"\r\n")
+    t.expect(b"235 *")
+    t.send(b"MAIL FROM:<mox@localhost> RET=HDRS ENVID=env1 HOLDFOR=3600\r\n")
+    t.expect(b"250 2.1.0 looking good")
+    t.send(b"RCPT TO:<a@remote.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a@remote.example\r\n")
+    t.expect(b"250 2.1.5 now on the list")
+    half = len(MSG) // 2
+    t.send(f"BDAT {half}\r\n".encode() + MSG[:half])
+    t.expect(b"250 2.0.0 %d bytes received" % half)
+    rest = MSG[half:]
+    t.send(f"BDAT {len(rest)} LAST\r\n".encode() + rest)
+    t.expect(b"250 2.0.0 it is done")
+    msgs = srv.queue.list_msgs(Filter())
+    assert len(msgs) == 1
+    m = msgs[0]
+    assert m.dsn_ret == "HDRS" and m.dsn_envid == "env1"
+    assert m.notify == ("SUCCESS", "FAILURE") and m.orcpt == "rfc822;a@remote.example"
+    assert m.next_attempt > m.queued + 3000
+    assert srv.queue.dump(m.id).endswith(MSG)
+
+
+def test_bdat_without_transaction_reads_chunk(srv: Server) -> None:
+    t = Transcript(srv.connect("smtp"))
+    t.expect(b"220 *")
+    t.send(b"BDAT 6\r\nNOOP\r\nNOOP\r\n")
+    t.expect(b"503 5.5.1 missing MAIL FROM")
+    t.expect(b"250 2.0.0 alrighty")
+
+
+def test_localserve_special_localparts_submission(srv: Server) -> None:
+    with smtplib.SMTP_SSL("127.0.0.1", srv.ports["submissions"], context=srv.client_tls(), timeout=10) as c:
+        c.login("mox@localhost", PASSWORD)
+        code, _ = c.mail("mox@localhost")
+        assert code == 250
+        assert c.rcpt("rcpttotemperror@remote.example")[0] == 451
+        assert c.rcpt("rcptto550@remote.example")[0] == 550
+        assert c.rcpt("user452@remote.example")[0] == 250
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            c.data(MSG)
+        assert e.value.smtp_code == 452
+    assert queued(srv) == []
