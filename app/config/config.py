@@ -47,28 +47,45 @@ def _stat(path: Path) -> Stat:
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        # utf-8-sig: tolerate the byte order mark some Windows editors put at the start.
+        return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
         raise ConfigError(f"not valid UTF-8: {e}", str(path))
     except OSError as e:
         raise ConfigError(f"cannot read: {e.strerror or e}", str(path))
 
 
-def parse_static(path: Path) -> Static:
-    """Read and check mox.conf on its own (no domains.conf cross-checks)."""
+def _parse_static(path: Path) -> tuple[Static, dict[str, int]]:
     static, lines = schema.parse_as(Static, _read(path), str(path))
     pr = Problems(str(path), lines)
     check_static(static, path.parent, pr)
     pr.raise_if_any()
-    return static
+    return static, lines
+
+
+def parse_static(path: Path) -> Static:
+    """Read and check mox.conf on its own (no domains.conf cross-checks)."""
+    return _parse_static(path)[0]
 
 
 def validate_dynamic(
-    static: Static, dynamic: Dynamic, config_dir: Path, filename: str, lines: dict[str, int] | None = None
+    static: Static,
+    dynamic: Dynamic,
+    config_dir: Path,
+    filename: str,
+    lines: dict[str, int] | None = None,
+    static_problems: Problems | None = None,
 ) -> Index:
-    """Check a Dynamic against its Static; returns the lookup index or raises ConfigError."""
+    """Check a Dynamic against its Static; returns the lookup index or raises ConfigError.
+
+    static_problems (a Problems for mox.conf with its line map) receives the problems that
+    belong to mox.conf fields; without it they are reported against domains.conf.
+    """
     pr = Problems(filename, lines)
-    ix = check_dynamic(static, dynamic, config_dir, pr)
+    ix = check_dynamic(static, dynamic, config_dir, pr, static_problems)
+    if static_problems is not None:
+        pr.errors = static_problems.errors + pr.errors
+        static_problems.errors = []
     pr.raise_if_any()
     return ix
 
@@ -113,8 +130,10 @@ class Config:
         dynamic: Dynamic,
         index: Index,
         stat: Stat | None,
+        static_lines: dict[str, int] | None = None,
     ) -> None:
         self.static = static
+        self._static_lines = static_lines or {}
         self.static_path = static_path
         self.domains_path = domains_path
         self.config_dir = static_path.parent
@@ -134,8 +153,13 @@ class Config:
 
     def _parse_dynamic(self, text: str) -> tuple[Dynamic, Index]:
         dyn, lines = schema.parse_as(Dynamic, text, str(self.domains_path))
-        ix = validate_dynamic(self.static, dyn, self.config_dir, str(self.domains_path), lines)
+        ix = validate_dynamic(
+            self.static, dyn, self.config_dir, str(self.domains_path), lines, self._static_problems()
+        )
         return dyn, ix
+
+    def _static_problems(self) -> Problems:
+        return Problems(str(self.static_path), self._static_lines)
 
     def reload_if_changed(self) -> bool:
         """Reload domains.conf if its file changed; True when a new snapshot was installed."""
@@ -171,7 +195,9 @@ class Config:
         """
         with self._lock:
             new = fn(copy.deepcopy(self._snap.dynamic))
-            validate_dynamic(self.static, new, self.config_dir, str(self.domains_path))
+            validate_dynamic(
+                self.static, new, self.config_dir, str(self.domains_path), None, self._static_problems()
+            )
             text = schema.dump(new)
             # What is installed is what a reload of the written file gives.
             dyn, ix = self._parse_dynamic(text)
@@ -210,12 +236,13 @@ class Config:
 def load(mox_conf_path: Path) -> Config:
     """Load and check mox.conf and the domains.conf next to it; raises ConfigError."""
     static_path = Path(mox_conf_path)
-    static = parse_static(static_path)
+    static, static_lines = _parse_static(static_path)
     domains_path = static_path.parent / "domains.conf"
     try:
         st: Stat | None = _stat(domains_path)
     except OSError:
         st = None
     dyn, lines = schema.parse_as(Dynamic, _read(domains_path), str(domains_path))
-    ix = validate_dynamic(static, dyn, static_path.parent, str(domains_path), lines)
-    return Config(static, static_path, domains_path, dyn, ix, st)
+    spr = Problems(str(static_path), static_lines)
+    ix = validate_dynamic(static, dyn, static_path.parent, str(domains_path), lines, spr)
+    return Config(static, static_path, domains_path, dyn, ix, st, static_lines)

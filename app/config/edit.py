@@ -18,7 +18,7 @@ from app.config.accounts import Account, AutomaticJunkFlagsConfig, Destination, 
 from app.config.domains import Alias, Domain, Dynamic
 from app.config.errors import ConfigError
 from app.config.lookup import canonical_localpart
-from app.config.names import ConfigAddress, check_localpart, normalize_domain, parse_address
+from app.config.names import ConfigAddress, check_localpart, normalize_domain, parse_address, unicode_domain
 
 _ACCOUNT_NAME = re.compile(r"[^/\\\x00-\x1f.][^/\\\x00-\x1f]*\Z")
 
@@ -207,6 +207,8 @@ def add_domain(d: Dynamic, domain: str, account: str = "", localpart: str = "") 
     if _domain_key(d, name) is not None:
         raise EditError(f"domain {name!r} already exists")
     n = _copy(d)
+    # Keys are written in UTF-8 (U-labels), as mox does; lookups compare normalized forms.
+    name = unicode_domain(name)
     n.Domains[name] = Domain(LocalpartCatchallSeparator="+")
     if account:
         address = f"{localpart or 'postmaster'}@{name}"

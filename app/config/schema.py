@@ -209,7 +209,8 @@ def from_mapping(cls: type[T], node: sconf.Mapping, path: str, ctx: _Ctx) -> T:
     for name, f in fields.items():
         if name not in kwargs and not f.metadata.get("optional", True):
             where = f" in {path}" if path else ""
-            raise ctx.err(f"missing required field {name!r}{where}", node.line)
+            what = type_name(h[name])
+            raise ctx.err(f"missing required field {name!r} ({what}){where}", node.line)
     return cls(**kwargs)
 
 

@@ -220,8 +220,15 @@ def _check_web_handler(pr: Problems, path: str, wh: WebHandler) -> None:
             pr.add(f"{path}.WebInternal.BasePath", "must start and end with a slash")
 
 
-def check_dynamic(static: Static, dyn: Dynamic, config_dir: Path, pr: Problems) -> Index:
-    """Add the problems of a domains.conf (with its mox.conf) to pr and return the lookup index."""
+def check_dynamic(
+    static: Static, dyn: Dynamic, config_dir: Path, pr: Problems, static_pr: Problems | None = None
+) -> Index:
+    """Add the problems of a domains.conf (with its mox.conf) to pr and return the lookup index.
+
+    Problems that are about a mox.conf field (Postmaster.Account naming a missing account) go to
+    static_pr when given, so they point at the mox.conf line.
+    """
+    xpr = static_pr or pr
     ix = Index(
         postmaster_account=static.Postmaster.Account,
         postmaster_mailbox=static.Postmaster.Mailbox,
@@ -239,12 +246,14 @@ def check_dynamic(static: Static, dyn: Dynamic, config_dir: Path, pr: Problems) 
             except ValueError:
                 pass
     if static.Postmaster.Account and static.Postmaster.Account not in dyn.Accounts:
-        pr.add(
-            "", f"mox.conf Postmaster.Account {static.Postmaster.Account!r} is not an account in domains.conf"
+        xpr.add(
+            "Postmaster.Account",
+            f"account {static.Postmaster.Account!r} is not in the Accounts of domains.conf",
         )
     if static.HostTLSRPT.Account and static.HostTLSRPT.Account not in dyn.Accounts:
-        pr.add(
-            "", f"mox.conf HostTLSRPT.Account {static.HostTLSRPT.Account!r} is not an account in domains.conf"
+        xpr.add(
+            "HostTLSRPT.Account",
+            f"account {static.HostTLSRPT.Account!r} is not in the Accounts of domains.conf",
         )
 
     for key, d in dyn.Domains.items():

@@ -82,7 +82,7 @@ def test_domains(cfg: Config) -> None:
     assert "example.org" in d.Domains
     assert list(d.Accounts["newacct"].Destinations) == ["admin@example.org"]
     d = ok(cfg, edit.add_domain(d, "bücher.example", "mox"))
-    assert "postmaster@xn--bcher-kva.example" in d.Accounts["mox"].Destinations
+    assert "postmaster@bücher.example" in d.Accounts["mox"].Destinations
     d = ok(cfg, edit.disable_domain(d, "example.org"))
     assert d.Domains["example.org"].Disabled
     d = ok(cfg, edit.enable_domain(d, "example.org"))

@@ -137,7 +137,7 @@ def test_missing_required_field(confdir: Path) -> None:
 def test_missing_required_nested_field_names_block_line(confdir: Path) -> None:
     edit_file(confdir / "mox.conf", "\t\tIMAPS:\n\t\t\tEnabled: true\n", "\t\tIMAPS:\n")
     e = _err(confdir)
-    assert "missing required field 'Enabled' in Listeners.local.IMAPS" in str(e)
+    assert "missing required field 'Enabled' (true or false) in Listeners.local.IMAPS" in str(e)
     assert e.line == _line_of(confdir / "mox.conf", "IMAPS:")
 
 
@@ -158,7 +158,7 @@ CROSS = [
     # (file, old, new, expected message part)
     ("domains.conf", "mox@localhost: nil", "mox@example.org: nil", "is not configured in Domains"),
     ("domains.conf", "\t\tDomain: \n", "\t\tDomain: other.example\n", "not configured in Domains"),
-    ("mox.conf", "\tAccount: mox", "\tAccount: nobody", "Postmaster.Account 'nobody'"),
+    ("mox.conf", "\tAccount: mox", "\tAccount: nobody", "Postmaster.Account: account 'nobody' is not"),
     ("domains.conf", "PrivateKeyFile: dkim", "PrivateKeyFile: missing-dkim", "does not exist"),
     ("domains.conf", "\t\t\t\t- localserve", "\t\t\t\t- other", "unknown selector 'other'"),
     ("mox.conf", "CertFile: localhost.crt", "CertFile: nothere.crt", "does not exist"),
@@ -190,6 +190,19 @@ def test_cross_check_points_at_line(confdir: Path) -> None:
     e = _err(confdir)
     assert e.file == str(confdir / "domains.conf")
     assert e.line == _line_of(confdir / "domains.conf", "mox@example.org")
+
+
+def test_postmaster_account_error_points_at_mox_conf(confdir: Path) -> None:
+    edit_file(confdir / "mox.conf", "\tAccount: mox", "\tAccount: nobody")
+    e = _err(confdir)
+    assert e.file == str(confdir / "mox.conf")
+    assert e.line == _line_of(confdir / "mox.conf", "Account: nobody")
+
+
+def test_byte_order_mark_tolerated(confdir: Path) -> None:
+    p = confdir / "mox.conf"
+    p.write_bytes(b"\xef\xbb\xbf" + p.read_bytes())
+    assert load(p).static.Hostname == "localhost"
 
 
 def test_bad_dkim_key_content(confdir: Path) -> None:
