@@ -164,36 +164,41 @@ class Config:
     def reload_if_changed(self) -> bool:
         """Reload domains.conf if its file changed; True when a new snapshot was installed."""
         with self._lock:
-            try:
-                st = _stat(self.domains_path)
-            except OSError as e:
-                log.error(
-                    "cannot stat domains.conf, keeping current configuration",
-                    path=str(self.domains_path),
-                    err=e,
-                )
-                return False
-            if st == self._snap.stat or st == self._bad_stat:
-                return False
-            try:
-                dyn, ix = self._parse_dynamic(_read(self.domains_path))
-            except ConfigError as e:
-                self._bad_stat = st
-                for line in str(e).splitlines():
-                    log.error("domains.conf change refused, keeping previous configuration", err=line)
-                return False
-            self._snap = _Snapshot(dyn, ix, st)
-            self._bad_stat = None
-            log.info("domains.conf reloaded", path=str(self.domains_path))
-            return True
+            return self._reload_locked()
+
+    def _reload_locked(self) -> bool:
+        try:
+            st = _stat(self.domains_path)
+        except OSError as e:
+            log.error(
+                "cannot stat domains.conf, keeping current configuration",
+                path=str(self.domains_path),
+                err=e,
+            )
+            return False
+        if st == self._snap.stat or st == self._bad_stat:
+            return False
+        try:
+            dyn, ix = self._parse_dynamic(_read(self.domains_path))
+        except ConfigError as e:
+            self._bad_stat = st
+            for line in str(e).splitlines():
+                log.error("domains.conf change refused, keeping previous configuration", err=line)
+            return False
+        self._snap = _Snapshot(dyn, ix, st)
+        self._bad_stat = None
+        log.info("domains.conf reloaded", path=str(self.domains_path))
+        return True
 
     def update_dynamic(self, fn: Callable[[Dynamic], Dynamic]) -> None:
         """Apply fn to a copy of the current Dynamic, validate, write domains.conf atomically, swap.
 
-        fn may modify and return its argument or return a new Dynamic; ConfigError from fn or
-        from validation leaves everything unchanged.
+        A valid edit of the file made by hand since the last reload is picked up first, so it
+        is not overwritten. fn may modify and return its argument or return a new Dynamic;
+        ConfigError from fn or from validation leaves everything unchanged.
         """
         with self._lock:
+            self._reload_locked()
             new = fn(copy.deepcopy(self._snap.dynamic))
             validate_dynamic(
                 self.static, new, self.config_dir, str(self.domains_path), None, self._static_problems()

@@ -156,3 +156,12 @@ def test_readers_during_updates_see_whole_snapshots(confdir: Path) -> None:
         t.join()
     assert bad == []
     assert len(cfg.dynamic.Accounts["mox"].Destinations) == 16
+
+
+def test_update_keeps_hand_edit_made_since_last_reload(confdir: Path) -> None:
+    cfg = load(confdir / "mox.conf")
+    edit_file(confdir / "domains.conf", "mox@localhost: nil", "mox@localhost: nil\n\t\t\thand@localhost: nil")
+    _touch_later(confdir / "domains.conf")
+    cfg.update_dynamic(lambda d: edit.add_address(d, "tool@localhost", "mox"))
+    dests = set(load(confdir / "mox.conf").dynamic.Accounts["mox"].Destinations)
+    assert {"hand@localhost", "tool@localhost"} <= dests
