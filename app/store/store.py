@@ -101,6 +101,11 @@ class Store:
             return []
         return sorted(p.name[:-3] for p in self.accounts_dir.iterdir() if p.name.endswith(".db"))
 
+    def opened(self) -> list[Account]:
+        """The accounts open right now."""
+        with self._lock:
+            return list(self._open.values())
+
     def close(self) -> None:
         """Finish pending writes and close every account."""
         with self._lock:
