@@ -8,6 +8,7 @@ Signing is RSA-SHA256 only (dkimpy's ARC implementation supports no other algori
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 import dkim as dkimpy
@@ -26,6 +27,7 @@ MAX_INSTANCES = 50  # RFC 8617 §4.2.1
 _quiet = logging.getLogger("moxpy.arc")
 _quiet.addHandler(logging.NullHandler())
 _quiet.propagate = False
+_quiet.setLevel(logging.CRITICAL + 1)  # dkimpy logs every bad signature; we report results instead
 
 
 class ARCSealError(Exception):
@@ -76,6 +78,9 @@ def verify(resolver: Resolver, data: bytes) -> ARCResult:
         r.get("as-domain", b"").decode("utf-8", "replace") if isinstance(r.get("as-domain"), bytes) else ""
         for r in results
     )
+    header = re.split(rb"\r?\n\r?\n", data, maxsplit=1)[0]
+    if status == NONE and re.search(rb"(?im)^arc-(seal|message-signature|authentication-results)\s*:", header):
+        return ARCResult(FAIL, 0, "malformed arc header set", ())
     if status == FAIL and "temp" in state:
         return ARCResult(TEMPERROR, instance, f"key lookup: {state['temp']}", domains)
     text = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason or "")

@@ -48,6 +48,7 @@ DEFAULT_HEADERS: tuple[str, ...] = (
 _quiet = logging.getLogger("moxpy.dkimpy")
 _quiet.addHandler(logging.NullHandler())
 _quiet.propagate = False
+_quiet.setLevel(logging.CRITICAL + 1)  # dkimpy logs every bad signature; we report results instead
 
 
 class DKIMSignError(Exception):
