@@ -76,6 +76,14 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX login_session_account ON login_session (account);
     """,
+    # Accounts being removed: recorded before the removal starts, deleted when it finished,
+    # so a removal interrupted by a crash is completed at the next start.
+    """
+    CREATE TABLE account_removal (
+        account TEXT PRIMARY KEY,
+        started INTEGER NOT NULL
+    );
+    """,
 ]
 
 
@@ -276,6 +284,22 @@ class AuthDB:
         with self._lock, self.conn:
             for table in ("login_attempt", "tls_public_key", "login_session"):
                 self.conn.execute(f"DELETE FROM {table} WHERE account = ?", (account,))
+
+    # Account removals in progress.
+
+    def removal_intent_add(self, account: str) -> None:
+        with self._lock, self.conn:
+            self.conn.execute(
+                "INSERT OR IGNORE INTO account_removal (account, started) VALUES (?, ?)",
+                (account, int(time.time())),
+            )
+
+    def removal_intents(self) -> list[str]:
+        return [str(r[0]) for r in self._run("SELECT account FROM account_removal ORDER BY started")]
+
+    def removal_intent_done(self, account: str) -> None:
+        with self._lock, self.conn:
+            self.conn.execute("DELETE FROM account_removal WHERE account = ?", (account,))
 
     # TLS public keys.
 

@@ -19,22 +19,14 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal, Protocol
+from typing import IO, Literal
 
+from app.store.account import Account
 from app.store.mailformats import maildir_filename, mbox_entry
 from app.store.model import Mailbox, MessageMeta
 
 Kind = Literal["mbox", "maildir"]
 _META_BATCH = 500
-
-
-class ExportAccount(Protocol):
-    """What the exporter needs of a store Account."""
-
-    def list_mailboxes(self) -> list[Mailbox]: ...
-    def uids_flags(self, m: int | str) -> list[tuple[int, int, frozenset[str]]]: ...
-    def message_meta(self, m: int | str, uids: list[int]) -> list[MessageMeta]: ...
-    def read(self, msg: MessageMeta) -> bytes: ...
 
 
 class ExportError(Exception):
@@ -123,18 +115,18 @@ def _selected(mailboxes: list[Mailbox], mailbox: str | None, single: bool) -> li
     return out
 
 
-def _messages(account: ExportAccount, mb: Mailbox) -> list[list[MessageMeta]]:
+def _messages(account: Account, mb: Mailbox) -> list[list[MessageMeta]]:
     uids = [uid for uid, _modseq, _flags in account.uids_flags(mb.id)]
     return [account.message_meta(mb.id, uids[i : i + _META_BATCH]) for i in range(0, len(uids), _META_BATCH)]
 
 
 def export(
-    account: ExportAccount,
+    account: Account,
     kind: Kind,
     dst: Path,
     mailbox: str | None = None,
     single: bool = False,
-    progress: Callable[[str, int], None] | None = None,
+    progress: Callable[[str, int], object] | None = None,
 ) -> ExportResult:
     """Export to ``dst`` (a directory, created if needed, or a new .zip/.tgz file). An
     existing archive or mbox file is not overwritten (ExportError)."""
@@ -157,7 +149,7 @@ def export(
     return ExportResult(len(boxes), total)
 
 
-def _export_mbox(account: ExportAccount, mb: Mailbox, sink: _Sink) -> int:
+def _export_mbox(account: Account, mb: Mailbox, sink: _Sink) -> int:
     name = mb.name + ".mbox"
     f = sink.open_stream(name)
     n = 0
@@ -173,7 +165,7 @@ def _export_mbox(account: ExportAccount, mb: Mailbox, sink: _Sink) -> int:
     return n
 
 
-def _export_maildir(account: ExportAccount, mb: Mailbox, sink: _Sink) -> int:
+def _export_maildir(account: Account, mb: Mailbox, sink: _Sink) -> int:
     base = mb.name
     for sub in ("cur", "new", "tmp"):
         sink.add_dir(f"{base}/{sub}")

@@ -22,9 +22,10 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
 from app import mlog
+from app.store.account import Account
 from app.store.errors import MailboxNotFound
 from app.store.mailformats import SourceMessage, read_maildir, read_mbox
 from app.store.model import AppendItem, Mailbox
@@ -42,18 +43,6 @@ class ImportAborted(Exception):
 
 class SourceError(Exception):
     """The source cannot be read; raised before anything was added, or after cleanup."""
-
-
-class ImportAccount(Protocol):
-    """What the importer needs of a store Account."""
-
-    def mailbox(self, m: int | str) -> Mailbox: ...
-    def create_mailbox(self, name: str, special_use: str = "", subscribe: bool = True) -> Mailbox: ...
-    def delete_mailbox(self, name: int | str) -> None: ...
-    def append(self, mailbox: int | str, items: list[AppendItem]) -> tuple[int, list[int]]: ...
-    def expunge(
-        self, mailbox: int | str, uids: list[int] | None = None, only_deleted: bool = True
-    ) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -133,11 +122,11 @@ def _batches(messages: Iterable[SourceMessage]) -> Iterator[list[SourceMessage]]
 
 
 def import_messages(
-    account: ImportAccount,
+    account: Account,
     mailbox: str,
     messages: Iterable[SourceMessage],
     *,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
     abort: threading.Event | None = None,
 ) -> ImportResult:
     """Append ``messages`` to ``mailbox`` (created when missing). On any error or abort, what
@@ -166,7 +155,7 @@ def import_messages(
     return ImportResult(mb.name, len(added), created)
 
 
-def _undo(account: ImportAccount, mb: Mailbox, added: list[int], created: bool, exc: BaseException) -> None:
+def _undo(account: Account, mb: Mailbox, added: list[int], created: bool, exc: BaseException) -> None:
     log.info("import failed, removing imported messages", mailbox=mb.name, count=len(added), err=str(exc))
     try:
         if created:
@@ -178,12 +167,12 @@ def _undo(account: ImportAccount, mb: Mailbox, added: list[int], created: bool, 
 
 
 def import_path(
-    account: ImportAccount,
+    account: Account,
     kind: Kind,
     mailbox: str,
     path: Path,
     *,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
     abort: threading.Event | None = None,
 ) -> ImportResult:
     """Import an mbox file or maildir directory (or an archive with one) into ``mailbox``."""

@@ -180,19 +180,23 @@ def maildir_flags(filename: str, keywords: dict[str, str]) -> list[str]:
 
 
 def read_maildir(path: Path) -> Iterator[SourceMessage]:
-    """Messages of a maildir (``new/`` then ``cur/``, in file-name order)."""
+    """Messages of a maildir (``new/`` and ``cur/``), ordered by the time in their file names
+    (then by the number after it), so that an exported maildir imports in the same order."""
     if not (path / "cur").is_dir() and not (path / "new").is_dir():
         raise ValueError(f"{path}: not a maildir (no cur/ or new/ directory)")
     kwfile = path / "dovecot-keywords"
     keywords = dovecot_keywords(kwfile.read_text("utf-8", "replace")) if kwfile.exists() else {}
+    files: list[tuple[float, int, str, Path]] = []
     for sub in ("new", "cur"):
         d = path / sub
-        if not d.is_dir():
-            continue
-        for p in sorted(d.iterdir()):
-            if not p.is_file():
-                continue
-            yield maildir_message(p.name, p.read_bytes(), keywords, p.stat().st_mtime, str(p))
+        if d.is_dir():
+            for p in d.iterdir():
+                if p.is_file():
+                    m = re.match(r"(\d+)\.(\d+)?", p.name)
+                    t = float(m[1]) if m else p.stat().st_mtime
+                    files.append((t, int(m[2]) if m and m[2] else 0, p.name, p))
+    for _t, _n, _name, p in sorted(files):
+        yield maildir_message(p.name, p.read_bytes(), keywords, p.stat().st_mtime, str(p))
 
 
 def maildir_message(
