@@ -25,18 +25,22 @@ IMAP (``envelope``, ``bodystructure``, ``section``, ``decode``, ``preview``)
     ``envelope(data, part) -> Envelope``: date, subject, from, sender, reply_to, to, cc, bcc,
         in_reply_to, message_id; raw (undecoded) and decoded forms, addresses as ``EnvAddress``.
     ``bodystructure(data, part, extensible=True) -> list`` and ``body(data, part)``: nested
-        Python lists (str, int, None, list) in the order of RFC 9051 section 7.5.2; ``imap_string``
-        turns them into the IMAP wire form.
+        Python lists (str, int, None, list) in the order of RFC 9051 section 7.5.2; a ``Run``
+        (a list subclass) holds items written back to back without spaces or parentheses
+        (multipart children, address lists); ``imap_string`` turns it all into the IMAP wire form.
     ``section_bytes(data, part, spec) -> bytes``: "", "1.2", "HEADER", "TEXT", "MIME",
         "1.HEADER.FIELDS (A B)", "HEADER.FIELDS.NOT (...)"; raises ``SectionError``.
-    ``decode_binary(data, part) -> bytes`` raising ``UnknownCTE`` (IMAP ``[UNKNOWN-CTE]``).
+    ``decode_binary(data, part) -> bytes`` raising ``UnknownCTE`` (IMAP ``[UNKNOWN-CTE]``);
+        ``decode_raw(bytes, cte)`` for bytes already in hand (partial FETCH BINARY).
     ``decoded_text(data, part) -> str``: body of a text part decoded to str (charset converted).
     ``text_for_search(data, part) -> str``: headers + decoded text parts.
     ``preview(data, part) -> str``: RFC 8970 preview, at most 256 characters.
 
 Headers (``headers``, ``encoded``)
-    ``iter_fields(data, start, end)`` -> (name, raw value) pairs; ``header_values(data, part,
-    name)``; ``unfold``; ``fold(name, value)``; ``decode_rfc2047(s)``; ``encode_rfc2047(s)``.
+    ``iter_fields(data, start, end)`` -> (name, raw value) pairs; ``raw_fields`` (offsets);
+    ``header_values(data, part, name)``, ``header_value``, ``first_values`` (one pass for many
+    names); ``unfold``; ``fold(name, value)``; ``decode_rfc2047(s)``; ``encode_rfc2047(s)``;
+    ``header_text(raw)`` (UTF-8, else Latin-1); ``decode_bytes(b, charset)``.
 
 Threading (``thread``): ``base_subject(s)``, ``message_id(s)``, ``references(refs, in_reply_to)``.
 
@@ -55,20 +59,36 @@ from __future__ import annotations
 
 from app.message.bodystructure import body, bodystructure, imap_string
 from app.message.compose import Attachment, Composer, HeaderInjection
-from app.message.decode import UnknownCTE, decode_binary, decoded_text, text_for_search
+from app.message.decode import (
+    UnknownCTE,
+    decode_binary,
+    decode_raw,
+    decoded_text,
+    html_to_text,
+    text_for_search,
+)
 from app.message.dsn import DSNMessage, DSNRecipientIn, make_dsn
 from app.message.dsnparse import DSNInfo, DSNRecipient, parse_dsn
-from app.message.encoded import decode_rfc2047, encode_rfc2047
-from app.message.envelope import EnvAddress, Envelope, envelope
-from app.message.headers import fold, header_value, header_values, iter_fields, unfold
+from app.message.encoded import decode_bytes, decode_rfc2047, encode_rfc2047, header_text
+from app.message.envelope import EnvAddress, Envelope, Run, env_addresses, envelope
+from app.message.headers import (
+    first_values,
+    fold,
+    header_value,
+    header_values,
+    iter_fields,
+    raw_fields,
+    unfold,
+)
 from app.message.parser import parse
-from app.message.part import ParseError, Part
+from app.message.part import Buffer, ParseError, Part
 from app.message.preview import preview
-from app.message.section import SectionError, section_bytes
+from app.message.section import SectionError, parse_section, section_bytes
 from app.message.thread import base_subject, message_id, references
 
 __all__ = [
     "Attachment",
+    "Buffer",
     "Composer",
     "DSNInfo",
     "DSNMessage",
@@ -79,26 +99,35 @@ __all__ = [
     "HeaderInjection",
     "ParseError",
     "Part",
+    "Run",
     "SectionError",
     "UnknownCTE",
     "base_subject",
     "body",
     "bodystructure",
     "decode_binary",
+    "decode_bytes",
+    "decode_raw",
     "decode_rfc2047",
     "decoded_text",
     "encode_rfc2047",
+    "env_addresses",
     "envelope",
+    "first_values",
     "fold",
+    "header_text",
     "header_value",
     "header_values",
+    "html_to_text",
     "imap_string",
     "iter_fields",
     "make_dsn",
     "message_id",
     "parse",
     "parse_dsn",
+    "parse_section",
     "preview",
+    "raw_fields",
     "references",
     "section_bytes",
     "text_for_search",

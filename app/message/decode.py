@@ -61,7 +61,8 @@ def decoded_text(data: Buffer, part: Part, limit: int | None = None) -> str:
     try:
         b = decode_binary(data, part, limit)
     except UnknownCTE:
-        b = bytes(as_buffer(data)[part.body_start : part.body_end])
+        end = part.body_end if limit is None else min(part.body_end, part.body_start + limit)
+        b = bytes(as_buffer(data)[part.body_start : end])
     return decode_bytes(b, part.charset)
 
 
@@ -80,8 +81,12 @@ def header_text_of(data: Buffer, part: Part) -> str:
     return "\n".join(out)
 
 
-def text_for_search(data: Buffer, part: Part) -> str:
-    """Decoded headers and text parts of the message (nested messages included)."""
+def text_for_search(data: Buffer, part: Part, part_limit: int | None = 4 << 20) -> str:
+    """Decoded headers and text parts of the message (nested messages included).
+
+    At most ``part_limit`` raw bytes of each text part are decoded (None: all), so a huge text
+    attachment does not turn into a huge string.
+    """
     out: list[str] = []
     roots = {id(part)}
     for p in part.walk():
@@ -90,6 +95,6 @@ def text_for_search(data: Buffer, part: Part) -> str:
         if id(p) in roots:
             out.append(header_text_of(data, p))
         if p.media_type == "text" and not p.parts and p.message is None:
-            t = decoded_text(data, p)
+            t = decoded_text(data, p, part_limit)
             out.append(html_to_text(t) if p.media_subtype == "html" else t)
     return "\n".join(out)

@@ -98,7 +98,7 @@ def make_dsn(m: DSNMessage) -> bytes:
     utf8 = m.smtputf8 or any(not r.final_recipient.isascii() for r in m.recipients)
     boundary = "mox-dsn-" + secrets.token_hex(12)
     domain = m.from_.rsplit("@", 1)[-1]
-    mid = m.message_id or f"{secrets.token_urlsafe(15)}@{domain}"
+    mid = (m.message_id or f"{secrets.token_urlsafe(15)}@{domain}").strip().strip("<>")
     hdr = [
         fold("From", format_address(m.from_name, m.from_, utf8)),
         fold("To", format_address("", m.to, utf8)),
