@@ -85,7 +85,12 @@ async def starttls(s: Session, cmd: Command) -> None:
         raise SMTPError(c.C502_CMD_NOT_IMPL, c.SE_PROTO_CMD1, "starttls not offered")
     # RFC 3207 section 4.2 / STARTTLS injection: anything the client sent after STARTTLS
     # before the handshake is plaintext that must never be interpreted.
-    injected = s.wire.buffered() > 0
+    injected = s.wire.buffered() > 0 or s.conn.pending_plaintext() > 0
+    # Stop reading before the go-ahead: the client's TLS handshake may follow it at once, and
+    # it must reach the TLS layer, not the plaintext buffer (which would look like injection).
+    transport = s.conn.writer.transport
+    if hasattr(transport, "pause_reading"):
+        transport.pause_reading()
     s.reply(c.C220_SERVICE_READY, c.SE_OTHER0, "go!")
     await s.flush()
     if injected:

@@ -4,8 +4,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
 
 from tests.smtpserver.server import Server, start
+
+# Imported here, before any server thread runs: CPython 3.11 can fail compiling a module that
+# is first imported at session end while worker threads exist (pytest's summary imports it).
+settings.register_profile("smtpserver", deadline=None, max_examples=50)
 
 
 @pytest.fixture
