@@ -71,10 +71,10 @@ class Account:
     # --- plumbing ---
 
     def _reader(self) -> apsw.Connection:
+        if self._closed:
+            raise StoreClosed(f"account {self.name!r} is closed")
         c: apsw.Connection | None = getattr(self._local, "conn", None)
         if c is None:
-            if self._closed:
-                raise StoreClosed(f"account {self.name!r} is closed")
             c = schema.open_reader(self.path)
             self._local.conn = c
             with self._rlock:
