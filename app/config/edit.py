@@ -18,7 +18,7 @@ from app.config.accounts import Account, AutomaticJunkFlagsConfig, Destination, 
 from app.config.domains import Alias, Domain, Dynamic
 from app.config.errors import ConfigError
 from app.config.lookup import canonical_localpart
-from app.config.names import ConfigAddress, check_localpart, normalize_domain, parse_address, unicode_domain
+from app.config.names import ConfigAddress, address_key, normalize_domain, parse_address, unicode_domain
 
 _ACCOUNT_NAME = re.compile(r"[^/\\\x00-\x1f.][^/\\\x00-\x1f]*\Z")
 
@@ -60,7 +60,7 @@ def _addr(d: Dynamic, address: str) -> tuple[ConfigAddress, str, Domain]:
 
 def _canonical(d: Dynamic, address: str) -> str:
     a, _, dom = _addr(d, address)
-    return f"{canonical_localpart(a.localpart, dom) if a.localpart else ''}@{a.domain}"
+    return a.key if a.catchall else address_key(canonical_localpart(a.localpart, dom), a.domain)
 
 
 def _dest_canonical(d: Dynamic, acc: Account, key: str) -> str | None:
@@ -83,18 +83,14 @@ def find_address(d: Dynamic, address: str) -> tuple[str, str] | None:
 
 def _check_unused(d: Dynamic, address: str) -> None:
     a, _, dom = _addr(d, address)
-    if a.localpart:
-        try:
-            check_localpart(a.localpart)
-        except ValueError as e:
-            raise EditError(str(e))
+    if not a.catchall:
         for sep in [dom.LocalpartCatchallSeparator, *dom.LocalpartCatchallSeparators]:
             if sep and sep in a.localpart:
                 raise EditError(f"local part of {address!r} contains the catchall separator {sep!r}")
     found = find_address(d, address)
     if found is not None:
         raise EditError(f"address {address!r} is already used by account {found[0]!r}")
-    if a.localpart and canonical_localpart(a.localpart, dom) in {
+    if not a.catchall and canonical_localpart(a.localpart, dom) in {
         canonical_localpart(lp, dom) for lp in dom.Aliases
     }:
         raise EditError(f"address {address!r} is already an alias")
@@ -125,11 +121,11 @@ def add_account(d: Dynamic, name: str, address: str) -> Dynamic:
     if name in d.Accounts:
         raise EditError(f"account {name!r} already exists")
     a, key, _ = _addr(d, address)
-    if not a.localpart:
+    if a.catchall:
         raise EditError("the first address of an account cannot be a catchall")
     _check_unused(d, address)
     n = _copy(d)
-    n.Accounts[name] = new_account(f"{a.localpart}@{key}", key)
+    n.Accounts[name] = new_account(f"{address.rpartition('@')[0]}@{key}", key)
     return n
 
 
@@ -170,10 +166,10 @@ def add_address(d: Dynamic, address: str, account: str) -> Dynamic:
     """Add an address (or ``@domain`` catchall) to an existing account."""
     if account not in d.Accounts:
         raise EditError(f"account {account!r} does not exist")
-    a, key, _ = _addr(d, address)
+    _, key, _ = _addr(d, address)
     _check_unused(d, address)
     n = _copy(d)
-    n.Accounts[account].Destinations[f"{a.localpart}@{key}"] = Destination()
+    n.Accounts[account].Destinations[f"{address.rpartition('@')[0]}@{key}"] = Destination()
     return n
 
 
@@ -289,7 +285,7 @@ def enable_account_login(d: Dynamic, name: str) -> Dynamic:
 def _alias_key(d: Dynamic, address: str) -> tuple[str, Domain, str | None]:
     """(domain key, Domain, existing alias key or None) for an alias address."""
     a, key, dom = _addr(d, address)
-    if not a.localpart:
+    if a.catchall or not a.localpart:
         raise EditError("an alias needs a local part")
     want = canonical_localpart(a.localpart, dom)
     for lp in dom.Aliases:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from app.config.accounts import Account, Destination
 from app.config.domains import Alias, Domain
-from app.config.names import normalize_domain
+from app.config.names import address_key, normalize_domain
 
 
 @dataclass(frozen=True)
@@ -103,10 +103,10 @@ def lookup_address(
     d = ix.domain_configs.get(dom)
     if d is None:
         # The host name need not be a configured domain; its implicit destinations still apply.
-        return ix.destinations.get(f"{localpart.lower()}@{dom}") if dom == ix.hostname else None
+        return ix.destinations.get(address_key(localpart.lower(), dom)) if dom == ix.hostname else None
     if d.Disabled:
         return None
-    canonical = f"{canonical_localpart(localpart, d)}@{dom}"
+    canonical = address_key(canonical_localpart(localpart, d), dom)
     if canonical in ix.aliases:
         return None
     m = ix.destinations.get(canonical)
@@ -128,4 +128,4 @@ def lookup_alias(ix: Index, localpart: str, domain: str) -> AliasMatch | None:
     d = ix.domain_configs.get(dom)
     if d is None or d.Disabled:
         return None
-    return ix.aliases.get(f"{canonical_localpart(localpart, d)}@{dom}")
+    return ix.aliases.get(address_key(canonical_localpart(localpart, d), dom))

@@ -68,28 +68,41 @@ def check_localpart(lp: str) -> None:
         raise ValueError(f"control character in local part {lp!r}")
 
 
+def address_key(localpart: str, domain: str) -> str:
+    """The lookup key of an address: ``lp@domain``, with an empty local part written as ``""``
+    so that it differs from the catchall key ``@domain``."""
+    return (localpart or '""') + "@" + domain
+
+
 @dataclass(frozen=True)
 class ConfigAddress:
-    """A destination key split up: localpart ("" for a catchall) and normalized domain."""
+    """An address from the config split up: local part (unquoted), normalized domain, and
+    whether it is a catchall (``@domain``, no local part at all)."""
 
     localpart: str
     domain: str
+    catchall: bool = False
 
     @property
-    def catchall(self) -> bool:
-        return self.localpart == ""
+    def key(self) -> str:
+        """``@domain`` for a catchall, else ``address_key(localpart, domain)``."""
+        return f"@{self.domain}" if self.catchall else address_key(self.localpart, self.domain)
 
     def __str__(self) -> str:
-        return f"{self.localpart}@{self.domain}"
+        return self.key
 
 
 def parse_address(addr: str) -> ConfigAddress:
-    """Parse ``localpart@domain`` (localpart may be empty for a catchall); ValueError on bad input."""
+    """Parse ``localpart@domain``, ``"quoted"@domain`` or ``@domain`` (catchall); ValueError on bad input."""
     lp, at, dom = addr.rpartition("@")
     if not at:
         raise ValueError(f"address {addr!r} has no @")
-    if lp:
-        if lp.startswith('"') and lp.endswith('"') and len(lp) >= 2:
-            lp = lp[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    if not lp:
+        return ConfigAddress("", normalize_domain(dom), catchall=True)
+    if lp.startswith('"') and lp.endswith('"') and len(lp) >= 2:
+        lp = lp[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in lp):
+            raise ValueError(f"control character in local part of {addr!r}")
+    else:
         check_localpart(lp)
     return ConfigAddress(lp, normalize_domain(dom))

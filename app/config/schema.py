@@ -140,6 +140,11 @@ def _value(tp: Any, node: sconf.Node, path: str, ctx: _Ctx) -> Any:
     if isopt:
         return _value(inner, node, path, ctx)
     origin = get_origin(tp)
+    if not isinstance(node, sconf.Scalar) and node.overindent_line and origin is not dict:
+        raise ctx.err(
+            f"{_where(path)}indented too deep, expected one tab more than the line above",
+            node.overindent_line,
+        )
     if origin is list:
         if _is_empty_scalar(node):
             return []

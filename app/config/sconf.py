@@ -36,6 +36,10 @@ class Mapping:
     entries: dict[str, Node] = field(default_factory=dict)
     line: int = 0
     key_lines: dict[str, int] = field(default_factory=dict)
+    # Line of the first entry when the block is indented more than one tab deeper than its key
+    # (0 otherwise). mox's own parser accepts that for maps but not for structs or lists, so
+    # the typed layer decides.
+    overindent_line: int = 0
 
 
 @dataclass
@@ -44,6 +48,7 @@ class Sequence:
 
     items: list[Node] = field(default_factory=list)
     line: int = 0
+    overindent_line: int = 0
 
 
 Node = Scalar | Mapping | Sequence
@@ -96,9 +101,11 @@ class _Parser:
         """The value after ``Key:`` or ``-`` without inline value: a deeper block, or empty."""
         nxt = self.peek()
         if nxt is not None and nxt.depth > depth:
+            node = self.block(nxt.depth, line)
             if nxt.depth != depth + 1:
-                raise self.error(f"indented {nxt.depth - depth} tabs deeper, expected one tab", nxt.number)
-            return self.block(depth + 1, line)
+                assert not isinstance(node, Scalar)
+                node.overindent_line = nxt.number
+            return node
         return Scalar("", line)
 
     def no_deeper(self, depth: int) -> None:

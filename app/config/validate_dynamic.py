@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from app.config.accounts import Account, Destination, Route
 from app.config.domains import Domain, Dynamic, WebHandler
 from app.config.duration import parse_duration
 from app.config.errors import Problems
 from app.config.lookup import AddressMatch, AliasMatch, Index, canonical_localpart, separators
-from app.config.names import check_localpart, normalize_domain, parse_address
+from app.config.names import address_key, check_localpart, normalize_domain, parse_address
 from app.config.static import Static
 from app.config.validate_static import check_file, resolve
 
@@ -197,8 +198,10 @@ def _check_web_handler(pr: Problems, path: str, wh: WebHandler) -> None:
         )
     if wh.WebRedirect is not None:
         r = wh.WebRedirect
-        if r.BaseURL and not r.BaseURL.startswith(("http://", "https://")):
-            pr.add(f"{path}.WebRedirect.BaseURL", "must be an http or https URL")
+        if r.BaseURL:
+            u = urlsplit(r.BaseURL)
+            if u.scheme not in ("", "http", "https") or not u.netloc:
+                pr.add(f"{path}.WebRedirect.BaseURL", "must be an http(s) URL with a host, or //host")
         if r.OrigPathRegexp:
             _regexp(pr, f"{path}.WebRedirect.OrigPathRegexp", r.OrigPathRegexp)
         if bool(r.OrigPathRegexp) != bool(r.ReplacePath):
@@ -277,18 +280,17 @@ def check_dynamic(
         if d is None:
             if a.domain == ix.hostname and not a.catchall:
                 # Host-level addresses (TLS reports) live at the host name, which need not be a domain.
-                canonical = f"{a.localpart.lower()}@{a.domain}"
+                canonical = address_key(a.localpart.lower(), a.domain)
                 ix.destinations[canonical] = AddressMatch(account, key, dest, canonical)
                 return
             pr.add(path, f"domain {a.domain!r} of address {addr!r} is not configured in Domains")
             return
-        lp = a.localpart
-        if lp:
+        canonical = a.key
+        if not a.catchall:
             for sep in separators(d):
-                if sep in lp:
+                if sep in a.localpart:
                     pr.add(path, f"local part of {addr!r} contains catchall separator {sep!r}")
-            lp = canonical_localpart(lp, d)
-        canonical = f"{lp}@{a.domain}"
+            canonical = address_key(canonical_localpart(a.localpart, d), a.domain)
         prev = ix.destinations.get(canonical)
         if prev is not None:
             pr.add(path, f"address {canonical!r} is also a destination of account {prev.account!r}")
@@ -337,7 +339,7 @@ def check_dynamic(
             except ValueError as e:
                 pr.add(apath, str(e))
                 continue
-            canonical = f"{canonical_localpart(lp, d)}@{ndom}"
+            canonical = address_key(canonical_localpart(lp, d), ndom)
             if canonical in ix.destinations:
                 pr.add(apath, f"alias address {canonical!r} is also an account address")
                 continue
@@ -350,7 +352,7 @@ def check_dynamic(
                     pr.add(f"{apath}.Addresses[{i}]", str(e))
                     continue
                 md = ix.domain_configs.get(ma.domain)
-                mc = f"{canonical_localpart(ma.localpart, md) if md else ma.localpart}@{ma.domain}"
+                mc = address_key(canonical_localpart(ma.localpart, md) if md else ma.localpart, ma.domain)
                 if ma.catchall or mc not in ix.destinations:
                     pr.add(f"{apath}.Addresses[{i}]", f"{member!r} is not an address of an account")
             ix.aliases[canonical] = AliasMatch(ndom, canonical_localpart(lp, d), alias)
@@ -363,7 +365,11 @@ def check_dynamic(
                 pr.add(f"Accounts.{name}.FromIDLoginAddresses[{i}]", str(e))
                 continue
             fd = ix.domain_configs.get(pa.domain)
-            m = ix.destinations.get(f"{canonical_localpart(pa.localpart, fd)}@{pa.domain}") if fd else None
+            m = (
+                ix.destinations.get(address_key(canonical_localpart(pa.localpart, fd), pa.domain))
+                if fd
+                else None
+            )
             if m is None or m.account != name:
                 pr.add(
                     f"Accounts.{name}.FromIDLoginAddresses[{i}]", f"{a!r} is not an address of this account"

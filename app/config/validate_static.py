@@ -72,8 +72,13 @@ def _port_ok(pr: Problems, path: str, port: int) -> None:
 
 def check_listener(pr: Problems, static: Static, config_dir: Path, name: str, lst: Listener) -> None:
     base = f"Listeners.{name}"
-    if not lst.IPs:
-        pr.add(f"{base}.IPs", "at least one IP is required (0.0.0.0 or :: for all)")
+    enabled = [
+        svc
+        for svc in (*MAIL_SERVICES, *WEB_SERVICES, *OTHER_HTTP)
+        if getattr(getattr(lst, svc), "Enabled", False)
+    ]
+    if not lst.IPs and enabled:
+        pr.add(f"{base}.IPs", f"services are enabled ({', '.join(enabled)}) but no IPs are configured")
     for i, ip in enumerate(lst.IPs):
         try:
             ipaddress.ip_address(ip)

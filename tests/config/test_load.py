@@ -141,6 +141,23 @@ def test_missing_required_nested_field_names_block_line(confdir: Path) -> None:
     assert e.line == _line_of(confdir / "mox.conf", "IMAPS:")
 
 
+def test_overindented_struct_refused_map_accepted(confdir: Path) -> None:
+    edit_file(
+        confdir / "domains.conf",
+        "mox@localhost: nil",
+        "mox@localhost:\n\t\t\t\tRulesets:\n\t\t\t\t\t-\n\t\t\t\t\t\tHeadersRegexp:\n"
+        "\t\t\t\t\t\t\t\tsubject: test\n\t\t\t\t\t\tMailbox: Test",
+    )
+    cfg = load(confdir / "mox.conf")
+    rs = cfg.dynamic.Accounts["mox"].Destinations["mox@localhost"].Rulesets[0]
+    assert rs.HeadersRegexp == {"subject": "test"}
+    edit_file(confdir / "mox.conf", "\t\tIMAPS:\n\t\t\tEnabled: true", "\t\tIMAPS:\n\t\t\t\tEnabled: true")
+    edit_file(confdir / "mox.conf", "\t\t\tPort: 1993", "\t\t\t\tPort: 1993")
+    e = _err(confdir)
+    assert "indented too deep" in str(e)
+    assert e.line == _line_of(confdir / "mox.conf", "\t\t\t\tEnabled: true")
+
+
 def test_missing_domains_conf(confdir: Path) -> None:
     (confdir / "domains.conf").unlink()
     e = _err(confdir)

@@ -42,6 +42,9 @@ Accounts:
 			@case.example:
 				Mailbox: Catchall
 			off@off.example: nil
+			""@localhost:
+				Mailbox: Empty
+			"quoted name"@localhost: nil
 	other:
 		Domain: example.org
 		Destinations:
@@ -82,6 +85,8 @@ def cfg(confdir: Path) -> Config:
         ("tls-host", "localhost", "other", "tls-host@localhost", "HostTLS"),
         ("postmaster", "localhost", "mox", "postmaster", "Inbox"),
         ("PostMaster", "example.org", "mox", "postmaster", "Inbox"),
+        ("", "localhost", "mox", '""@localhost', "Empty"),
+        ("Quoted Name", "localhost", "mox", '"quoted name"@localhost', ""),
     ],
 )
 def test_lookup(cfg: Config, localpart: str, domain: str, account: str, key: str, mailbox: str) -> None:
