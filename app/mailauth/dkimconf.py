@@ -16,8 +16,10 @@ from app.mailauth.dkimkeys import DKIMKeyError, load_private_key
 
 
 class DKIMConfig(Protocol):
-    Selectors: Mapping[str, Any]
-    Sign: Sequence[str]
+    @property
+    def Selectors(self) -> Mapping[str, Any]: ...
+    @property
+    def Sign(self) -> Sequence[str]: ...
 
 
 def _expiration(v: object) -> int:
