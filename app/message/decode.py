@@ -17,7 +17,8 @@ from app.message.parser import as_buffer
 from app.message.part import Buffer, Part
 
 IDENTITY = ("", "7bit", "8bit", "binary")
-_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.S | re.I)
+_TAG = re.compile(r"<[^<>]*>")
+_HIDDEN = re.compile(r"<(script|style)\b", re.I)
 _ENTITY = {"&nbsp;": " ", "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'"}
 
 
@@ -68,7 +69,20 @@ def decoded_text(data: Buffer, part: Part, limit: int | None = None) -> str:
 
 def html_to_text(s: str) -> str:
     """Crude HTML → text for search and previews: tags removed, common entities replaced."""
-    s = _TAG.sub(" ", s)
+    # Script and style contents go; linear even for many unclosed tags.
+    out: list[str] = []
+    pos = 0
+    low = s.lower()
+    while (m := _HIDDEN.search(s, pos)) is not None:
+        out.append(s[pos : m.start()])
+        end = low.find("</" + m.group(1).lower(), m.end())
+        if end < 0:
+            pos = len(s)
+            break
+        gt = s.find(">", end)
+        pos = len(s) if gt < 0 else gt + 1
+    out.append(s[pos:])
+    s = _TAG.sub(" ", "".join(out))
     for k, v in _ENTITY.items():
         s = s.replace(k, v)
     return s

@@ -40,6 +40,7 @@ class EnvAddress:
         return f"{self.mailbox}@{self.host}" if self.mailbox and self.host else (self.mailbox or "")
 
 
+MAX_FIELD = 256 * 1024
 _NAMES = {"date", "subject", "from", "sender", "reply-to", "to", "cc", "bcc", "in-reply-to", "message-id"}
 
 
@@ -82,6 +83,8 @@ def env_addresses(value: str | None) -> list[EnvAddress]:
     """IMAP address structures for a header value (lenient, see module docstring)."""
     if not value:
         return []
+    # A hostile multi-megabyte address field is cut; an IMAP client cannot use it anyway.
+    value = value[:MAX_FIELD]
     try:
         items = parse_address_list(value)
     except AddressError:

@@ -14,23 +14,20 @@ import re
 from app.message.encoded import decode_rfc2047
 
 _WS = re.compile(r"\s+")
-_TRAILER = re.compile(r"\s*\(fwd\)\s*$", re.I)
+_TRAILER = re.compile(r"(?:\s*\(fwd\))+\s*$", re.I)
 _BLOB = r"\[[^\[\]]*\]\s*"
-_LEADER = re.compile(r"^(?:" + _BLOB + r")*(?:re|fwd?)\s*(?:" + _BLOB + r")?:\s*", re.I)
+_LEADER = re.compile(r"^(?:(?:" + _BLOB + r")*(?:re|fwd?)\s*(?:\[\d+\]\s*)?(?:" + _BLOB + r")?:\s*)+", re.I)
+MAX_SUBJECT = 10_000  # longer subjects are cut first; enough to tell threads apart
 _BLOBS = re.compile(r"^(?:" + _BLOB + r")+")
 _IDS = re.compile(r"<([^<>\s]*)>")
 
 
 def base_subject(s: str) -> str:
     """The RFC 5256 base subject used for SUBJECT sorting and threading."""
-    s = _WS.sub(" ", decode_rfc2047(s)).strip()
+    s = _WS.sub(" ", decode_rfc2047(s[:MAX_SUBJECT])).strip()
     while True:
         prev = s
-        while True:
-            t = _TRAILER.sub("", s)
-            if t == s:
-                break
-            s = t
+        s = _TRAILER.sub("", s)
         while True:
             t = _LEADER.sub("", s, count=1)
             if t == s:

@@ -122,3 +122,22 @@ def test_long_lines_starting_with_dashes() -> None:
     d = b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n\r\n" + b"--" + b"x" * 5_000_000 + b"\r\n--x--\r\n"
     p = parse(d)
     assert len(p.parts) == 1 and p.parts[0].size == 5_000_002
+
+
+def test_hostile_strings_stay_linear() -> None:
+    # Each of these was quadratic (or worse) in a naive implementation; here they finish quickly.
+    from app.message import base_subject, decode_rfc2047, html_to_text
+    from app.smtp.address import parse_address_list
+
+    assert decode_rfc2047("=?a?q?" * 200_000).startswith("=?a?q?")
+    assert base_subject("Re: " * 2_000 + "x") == "x"
+    assert base_subject("Re: " * 200_000 + "x") == ""  # only the first 10,000 characters count
+    assert base_subject("x" + " (fwd)" * 1_500) == "x"
+    assert base_subject("[fwd: " * 1_000 + "x" + "]" * 1_000) == "x"
+    assert html_to_text("<script" * 200_000) == ""
+    assert html_to_text("<" * 1_000_000 + "a").endswith("a")
+    addrs = ", ".join(f"a{i}@example.org" for i in range(20_000))
+    assert len(parse_address_list(addrs)) == 20_000
+    d = ("To: " + addrs * 20 + "\r\n\r\nbody").encode()
+    p = parse(d)
+    assert len(envelope(d, p).to) > 1000
