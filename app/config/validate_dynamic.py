@@ -270,7 +270,11 @@ def check_dynamic(
         ix.domain_configs[dom] = d
         _check_domain(pr, static, dyn, config_dir, key, d)
 
-    def add_dest(path: str, account: str, key: str, addr: str, dest: Destination) -> None:
+    def add_dest(
+        path: str, account: str, key: str, addr: str, dest: Destination, report: bool = False
+    ) -> None:
+        """Index one destination. A report address (DMARC/TLS reports) may coincide with an
+        address of the same account; as in mox, the report destination then wins."""
         try:
             a = parse_address(addr)
         except ValueError as e:
@@ -281,6 +285,10 @@ def check_dynamic(
             if a.domain == ix.hostname and not a.catchall:
                 # Host-level addresses (TLS reports) live at the host name, which need not be a domain.
                 canonical = address_key(a.localpart.lower(), a.domain)
+                prev = ix.destinations.get(canonical)
+                if prev is not None and not (report and prev.account == account):
+                    pr.add(path, f"address {canonical!r} is also a destination of account {prev.account!r}")
+                    return
                 ix.destinations[canonical] = AddressMatch(account, key, dest, canonical)
                 return
             pr.add(path, f"domain {a.domain!r} of address {addr!r} is not configured in Domains")
@@ -292,7 +300,7 @@ def check_dynamic(
                     pr.add(path, f"local part of {addr!r} contains catchall separator {sep!r}")
             canonical = address_key(canonical_localpart(a.localpart, d), a.domain)
         prev = ix.destinations.get(canonical)
-        if prev is not None:
+        if prev is not None and not (report and prev.account == account):
             pr.add(path, f"address {canonical!r} is also a destination of account {prev.account!r}")
             return
         ix.destinations[canonical] = AddressMatch(account, key, dest, canonical)
@@ -322,11 +330,11 @@ def check_dynamic(
                     pr.add(f"Domains.{key}.{what}.Domain", f"domain {rep.Domain!r} is not configured")
                     continue
             addr = f"{rep.Localpart}@{rdom}"
-            add_dest(f"Domains.{key}.{what}", rep.Account, addr, addr, Destination(Mailbox=rep.Mailbox))
+            add_dest(f"Domains.{key}.{what}", rep.Account, addr, addr, Destination(Mailbox=rep.Mailbox), True)
     h = static.HostTLSRPT
     if h.Localpart and h.Account in dyn.Accounts and ix.hostname:
         addr = f"{h.Localpart}@{ix.hostname}"
-        add_dest("", h.Account, addr, addr, Destination(Mailbox=h.Mailbox))
+        add_dest("", h.Account, addr, addr, Destination(Mailbox=h.Mailbox), True)
 
     for key, d in dyn.Domains.items():
         ndom = _safe(key)

@@ -148,3 +148,18 @@ def test_alias_member_must_exist(confdir: Path) -> None:
     (confdir / "domains.conf").write_text(DOMAINS.replace("- bob@example.org", "- ghost@example.org"))
     with pytest.raises(Exception, match="not an address of an account"):
         load(confdir / "mox.conf")
+
+
+def test_report_address_may_be_an_address_of_the_same_account(confdir: Path) -> None:
+    text = DOMAINS.replace("Localpart: dmarc-reports", "Localpart: mox\n\t\t\tDomain: localhost")
+    (confdir / "domains.conf").write_text(text)
+    cfg = load(confdir / "mox.conf")
+    m = cfg.lookup_address("mox", "localhost")
+    assert m is not None and (m.account, m.destination.Mailbox) == ("mox", "DMARC")
+
+
+def test_report_address_of_another_account_refused(confdir: Path) -> None:
+    text = DOMAINS.replace("Localpart: tls-reports", "Localpart: mox\n\t\t\tDomain: localhost")
+    (confdir / "domains.conf").write_text(text)
+    with pytest.raises(Exception, match="also a destination of account 'mox'"):
+        load(confdir / "mox.conf")
