@@ -11,14 +11,13 @@ written atomically). Account databases are created and removed with the config c
   removal is completed by ``complete_pending_removals`` at the next start.
 
 Admin password: mox writes a bcrypt hash to ``AdminPasswordFile``. bcrypt is not in the
-standard library, so moxpy writes scrypt (RFC 7914) in the PHC string format
-``$scrypt$ln=15,r=8,p=1$<salt>$<hash>`` (unpadded base64); ``verify_admin_password`` also
-accepts a mox bcrypt hash when the ``bcrypt`` package is importable.
+standard library, so moxpy writes scrypt (RFC 7914) as ``$scrypt$n=32768,r=8,p=1$<salt
+hex>$<key hex>`` (the format localserve writes); ``verify_admin_password`` also accepts a mox
+bcrypt hash when the ``bcrypt`` package is importable.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import importlib
@@ -185,7 +184,7 @@ class Admin:
             if self.config.account(name) is None:
                 raise AdminError(f"account {name!r} does not exist")
             try:
-                acc = self.store.account(name)
+                acc = self.store.account(name, create=True)  # databases are made on first use, as mox
                 mb: str | None = mailbox or None
                 if action == "recalculatemailboxcounts":
                     n = acc.recalculate_counts()
@@ -207,38 +206,36 @@ class Admin:
 
 # --- admin password ---
 
-SCRYPT_LN, SCRYPT_R, SCRYPT_P = 15, 8, 1
-
-
-def _b64(b: bytes) -> str:
-    return base64.b64encode(b).decode().rstrip("=")
-
-
-def _unb64(s: str) -> bytes:
-    return base64.b64decode(s + "=" * (-len(s) % 4))
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 1 << 15, 8, 1
 
 
 def hash_admin_password(password: str) -> str:
+    """``$scrypt$n=N,r=R,p=P$<salt hex>$<key hex>`` (the format localserve writes too)."""
     pw = credentials.normalize_password(password)
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(
-        pw.encode(), salt=salt, n=1 << SCRYPT_LN, r=SCRYPT_R, p=SCRYPT_P, maxmem=128 << 20, dklen=32
+        pw.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, maxmem=128 << 20, dklen=32
     )
-    return f"$scrypt$ln={SCRYPT_LN},r={SCRYPT_R},p={SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+    return f"$scrypt$n={SCRYPT_N},r={SCRYPT_R},p={SCRYPT_P}${salt.hex()}${digest.hex()}"
 
 
 def check_admin_password(stored: str, password: str) -> bool:
-    """Verify against an scrypt PHC string, or a bcrypt hash (mox) when bcrypt is available."""
+    """Verify against an scrypt hash (above), or a bcrypt hash (mox) when bcrypt is available."""
     stored = stored.strip()
     if stored.startswith("$scrypt$"):
         try:
             _, _, params, salt, digest = stored.split("$")
             p = dict(kv.split("=", 1) for kv in params.split(","))
-            n, r, par = 1 << int(p["ln"]), int(p["r"]), int(p["p"])
-            want = _unb64(digest)
-            pw = credentials.normalize_password(password)
+            n, r, par = int(p["n"]), int(p["r"]), int(p["p"])
+            if n > 1 << 20 or r > 32 or par > 16:
+                return False
+            want = bytes.fromhex(digest)
+            try:
+                pw = credentials.normalize_password(password)
+            except ValueError:
+                pw = password
             got = hashlib.scrypt(
-                pw.encode(), salt=_unb64(salt), n=n, r=r, p=par, maxmem=256 << 20, dklen=len(want)
+                pw.encode(), salt=bytes.fromhex(salt), n=n, r=r, p=par, maxmem=512 << 20, dklen=len(want)
             )
         except (ValueError, KeyError):
             return False

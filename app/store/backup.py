@@ -42,6 +42,11 @@ class BackupResult:
     files: list[str] = field(default_factory=list)
 
 
+def _inside(p: Path, d: Path) -> bool:
+    p, d = p.resolve(), d.resolve()
+    return p == d or d in p.parents
+
+
 def _is_sqlite(path: Path) -> bool:
     try:
         with path.open("rb") as f:
@@ -77,8 +82,11 @@ def backup(
         raise BackupError(f"{dest} exists and is not an empty directory")
     dest.mkdir(parents=True, exist_ok=True)
     res = BackupResult()
-    for p in sorted(config_dir.rglob("*")):
-        if p.is_file() and not p.name.endswith(_SKIP_SUFFIXES):
+    cfg_files = config_dir.glob("*") if _inside(data_dir, config_dir) else config_dir.rglob("*")
+    for p in sorted(cfg_files):
+        if _inside(p, data_dir) and not _inside(data_dir, config_dir):
+            continue  # a data directory below the config directory is copied below
+        if p.is_file() and not p.name.endswith(_SKIP_SUFFIXES) and not _is_sqlite(p):
             target = dest / "config" / p.relative_to(config_dir)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(p, target)
