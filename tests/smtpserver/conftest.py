@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-
 from tests.smtpserver.server import Server, start
 
 # Imported here, before any server thread runs: CPython 3.11 can fail compiling a module that

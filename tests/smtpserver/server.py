@@ -71,6 +71,14 @@ class Server:
     def call(self, coro: Any, timeout: float = 30) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
+    def messages(self, account: str, mailbox: str = "Inbox") -> list[bytes]:
+        acc = self.store.account(account)
+        try:
+            uids = acc.uids(mailbox)
+        except Exception:
+            return []
+        return [acc.read(m) for m in acc.message_meta(mailbox, uids)]
+
     def stop(self) -> None:
         async def close() -> None:
             for srv in self.servers:
@@ -91,10 +99,8 @@ class Server:
 
 
 def make_store(data_dir: Path) -> Any:
-    try:
-        from app.store import Store  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+    from app.store.store import Store
+
     return Store(data_dir)
 
 
@@ -122,10 +128,7 @@ def start(
     store = make_store(data_dir)
     if store is not None:
         for name in config.dynamic.Accounts:
-            try:
-                store.account(name)
-            except Exception:
-                store.create_account(name)
+            store.account(name, create=True)
     queue = Queue(QueueDeps(config=config, data_dir=data_dir, localserve=localserve))
     tls = server_context([KeyCert(d / "localhost.crt", d / "localhost.key")], default_name="localhost")
     if tls_setup is not None:
