@@ -15,8 +15,8 @@ from app.config.accounts import Account, Destination, Route
 from app.config.domains import Domain, Dynamic, WebHandler
 from app.config.duration import parse_duration
 from app.config.errors import Problems
-from app.config.lookup import AddressMatch, AliasMatch, Index, canonical_localpart, separators
-from app.config.names import address_key, check_localpart, normalize_domain, parse_address
+from app.config.lookup import Index
+from app.config.names import check_localpart, normalize_domain
 from app.config.static import Static
 from app.config.validate_static import check_file, resolve
 
@@ -231,160 +231,19 @@ def check_dynamic(
     Problems that are about a mox.conf field (Postmaster.Account naming a missing account) go to
     static_pr when given, so they point at the mox.conf line.
     """
-    xpr = static_pr or pr
-    ix = Index(
-        postmaster_account=static.Postmaster.Account,
-        postmaster_mailbox=static.Postmaster.Mailbox,
-        accounts=dict(dyn.Accounts),
-    )
-    try:
-        ix.hostname = normalize_domain(static.Hostname)
-        ix.postmaster_domains.add(ix.hostname)
-    except ValueError:
-        pass  # reported by the static checks
-    for lst in static.Listeners.values():
-        if lst.Hostname and lst.SMTP.Enabled:
-            try:
-                ix.postmaster_domains.add(normalize_domain(lst.Hostname))
-            except ValueError:
-                pass
-    if static.Postmaster.Account and static.Postmaster.Account not in dyn.Accounts:
-        xpr.add(
-            "Postmaster.Account",
-            f"account {static.Postmaster.Account!r} is not in the Accounts of domains.conf",
-        )
-    if static.HostTLSRPT.Account and static.HostTLSRPT.Account not in dyn.Accounts:
-        xpr.add(
-            "HostTLSRPT.Account",
-            f"account {static.HostTLSRPT.Account!r} is not in the Accounts of domains.conf",
-        )
+    from app.config.index import IndexBuilder
 
-    for key, d in dyn.Domains.items():
-        dom = _domain(pr, f"Domains.{key}", key)
-        if not dom:
-            continue
-        if dom in ix.domains:
-            pr.add(f"Domains.{key}", f"same domain as {ix.domains[dom]!r}")
-            continue
-        ix.domains[dom] = key
-        ix.domain_configs[dom] = d
+    b = IndexBuilder(static, dyn, pr, static_pr or pr)
+    for key, d in b.add_domains():
         _check_domain(pr, static, dyn, config_dir, key, d)
-
-    def add_dest(
-        path: str, account: str, key: str, addr: str, dest: Destination, report: bool = False
-    ) -> None:
-        """Index one destination. A report address (DMARC/TLS reports) may coincide with an
-        address of the same account; as in mox, the report destination then wins."""
-        try:
-            a = parse_address(addr)
-        except ValueError as e:
-            pr.add(path, str(e))
-            return
-        d = ix.domain_configs.get(a.domain)
-        if d is None:
-            if a.domain == ix.hostname and not a.catchall:
-                # Host-level addresses (TLS reports) live at the host name, which need not be a domain.
-                canonical = address_key(a.localpart.lower(), a.domain)
-                prev = ix.destinations.get(canonical)
-                if prev is not None and not (report and prev.account == account):
-                    pr.add(path, f"address {canonical!r} is also a destination of account {prev.account!r}")
-                    return
-                ix.destinations[canonical] = AddressMatch(account, key, dest, canonical)
-                return
-            pr.add(path, f"domain {a.domain!r} of address {addr!r} is not configured in Domains")
-            return
-        canonical = a.key
-        if not a.catchall:
-            for sep in separators(d):
-                if sep in a.localpart:
-                    pr.add(path, f"local part of {addr!r} contains catchall separator {sep!r}")
-            canonical = address_key(canonical_localpart(a.localpart, d), a.domain)
-        prev = ix.destinations.get(canonical)
-        if prev is not None and not (report and prev.account == account):
-            pr.add(path, f"address {canonical!r} is also a destination of account {prev.account!r}")
-            return
-        ix.destinations[canonical] = AddressMatch(account, key, dest, canonical)
-
     for name, acc in dyn.Accounts.items():
-        _check_account(pr, static, ix.domain_configs, name, acc)
+        _check_account(pr, static, b.ix.domain_configs, name, acc)
         for addr, dest in acc.Destinations.items():
-            path = f"Accounts.{name}.Destinations.{addr}"
-            full = addr
-            if "@" not in addr:
-                if not acc.Domain:
-                    pr.add(path, "a bare local part needs the account's Domain")
-                    continue
-                full = f"{addr}@{acc.Domain}"
-            add_dest(path, name, addr, full, dest)
-            _check_destination(pr, path, dest)
-
-    # Report addresses are implicit destinations of their account.
-    for key, d in dyn.Domains.items():
-        for what, rep in (("DMARC", d.DMARC), ("TLSRPT", d.TLSRPT)):
-            if rep is None or rep.Account not in dyn.Accounts:
-                continue
-            rdom = rep.Domain or key
-            if rep.Domain:
-                rd = _domain(pr, f"Domains.{key}.{what}.Domain", rep.Domain)
-                if rd and rd not in ix.domains:
-                    pr.add(f"Domains.{key}.{what}.Domain", f"domain {rep.Domain!r} is not configured")
-                    continue
-            addr = f"{rep.Localpart}@{rdom}"
-            add_dest(f"Domains.{key}.{what}", rep.Account, addr, addr, Destination(Mailbox=rep.Mailbox), True)
-    h = static.HostTLSRPT
-    if h.Localpart and h.Account in dyn.Accounts and ix.hostname:
-        addr = f"{h.Localpart}@{ix.hostname}"
-        add_dest("", h.Account, addr, addr, Destination(Mailbox=h.Mailbox), True)
-
-    for key, d in dyn.Domains.items():
-        ndom = _safe(key)
-        if ix.domains.get(ndom) != key:
-            continue  # invalid or duplicate domain, reported above
-        for lp, alias in d.Aliases.items():
-            apath = f"Domains.{key}.Aliases.{lp}"
-            try:
-                check_localpart(lp)
-            except ValueError as e:
-                pr.add(apath, str(e))
-                continue
-            canonical = address_key(canonical_localpart(lp, d), ndom)
-            if canonical in ix.destinations:
-                pr.add(apath, f"alias address {canonical!r} is also an account address")
-                continue
-            if not alias.Addresses:
-                pr.add(f"{apath}.Addresses", "an alias needs at least one address")
-            for i, member in enumerate(alias.Addresses):
-                try:
-                    ma = parse_address(member)
-                except ValueError as e:
-                    pr.add(f"{apath}.Addresses[{i}]", str(e))
-                    continue
-                md = ix.domain_configs.get(ma.domain)
-                mc = address_key(canonical_localpart(ma.localpart, md) if md else ma.localpart, ma.domain)
-                if ma.catchall or mc not in ix.destinations:
-                    pr.add(f"{apath}.Addresses[{i}]", f"{member!r} is not an address of an account")
-            ix.aliases[canonical] = AliasMatch(ndom, canonical_localpart(lp, d), alias)
-
-    for name, acc in dyn.Accounts.items():
-        for i, a in enumerate(acc.FromIDLoginAddresses):
-            try:
-                pa = parse_address(a)
-            except ValueError as e:
-                pr.add(f"Accounts.{name}.FromIDLoginAddresses[{i}]", str(e))
-                continue
-            fd = ix.domain_configs.get(pa.domain)
-            m = (
-                ix.destinations.get(address_key(canonical_localpart(pa.localpart, fd), pa.domain))
-                if fd
-                else None
-            )
-            if m is None or m.account != name:
-                pr.add(
-                    f"Accounts.{name}.FromIDLoginAddresses[{i}]", f"{a!r} is not an address of this account"
-                )
-            elif fd is not None and not separators(fd):
-                pr.add(f"Accounts.{name}.FromIDLoginAddresses[{i}]", "its domain has no catchall separator")
-
+            _check_destination(pr, f"Accounts.{name}.Destinations.{addr}", dest)
+    b.add_account_destinations()
+    b.add_report_destinations()
+    b.add_aliases()
+    b.check_fromid_addresses()
     for src, dst in dyn.WebDomainRedirects.items():
         _domain(pr, f"WebDomainRedirects.{src}", src)
         _domain(pr, f"WebDomainRedirects.{src}", dst)
@@ -393,11 +252,4 @@ def check_dynamic(
     _check_routes(pr, static, "Routes", dyn.Routes)
     for i, z in enumerate(dyn.MonitorDNSBLs):
         _domain(pr, f"MonitorDNSBLs[{i}]", z)
-    return ix
-
-
-def _safe(name: str) -> str:
-    try:
-        return normalize_domain(name)
-    except ValueError:
-        return ""
+    return b.ix
