@@ -281,3 +281,10 @@ def test_typed_text_round_trip(interop: Path) -> None:
     assert parse_dynamic_text(dump_dynamic(dyn)) == dyn
     assert "mox@localhost: nil" in dump_dynamic(dyn)
     assert "KeepRetiredMessagePeriod: 72h0m0s" in dump_dynamic(dyn)
+
+
+def test_unreadable_paths_give_config_errors(confdir: Path) -> None:
+    (confdir / "domains.conf").unlink()
+    (confdir / "domains.conf").mkdir()
+    e = _err(confdir)
+    assert e.file == str(confdir / "domains.conf") and "cannot read" in str(e)

@@ -150,3 +150,24 @@ def test_hypothesis_write_read_round_trip(tree: dict[str, object]) -> None:
     assert plain(sconf.parse(text)) == tree
     # Writing what was read gives the same text again.
     assert sconf.write(sconf.parse(text)) == text
+
+
+_line_pieces = st.sampled_from(
+    ["\t", "  ", "Key", "Domains", "Accounts", ":", ": ", "-", "- ", "#", "x", "nil", "\n", "é", "\r"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_line_pieces, max_size=40).map("".join))
+def test_hypothesis_garbage_only_raises_config_error(text: str) -> None:
+    from app.config import schema
+    from app.config.domains import Dynamic
+
+    try:
+        sconf.parse(text, "fuzz.conf")
+    except ConfigError as e:
+        assert e.file == "fuzz.conf"
+    try:
+        schema.parse_as(Dynamic, text, "fuzz.conf")
+    except ConfigError:
+        pass
