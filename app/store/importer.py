@@ -14,6 +14,7 @@ path tricks).
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import tarfile
 import tempfile
@@ -138,20 +139,37 @@ def import_messages(
         mb = account.create_mailbox(mailbox)
         created = True
     added: list[int] = []
-    try:
-        for batch in _batches(messages):
-            if abort is not None and abort.is_set():
-                raise ImportAborted(f"import into {mailbox!r} aborted")
-            items = [AppendItem(m.data, m.flags, m.received) for m in batch]
-            _uidvalidity, uids = account.append(mb.id, items)
-            added.extend(uids)
+    # One batch is appended (parsed, indexed, committed) in a helper thread while the next is
+    # read from the source; SQLite releases the GIL, so reading and committing overlap.
+    pending: concurrent.futures.Future[tuple[int, list[int]]] | None = None
+
+    def collect() -> None:
+        nonlocal pending
+        if pending is not None:
+            fut, pending = pending, None
+            added.extend(fut.result()[1])
             if progress is not None:
                 progress(len(added))
-        if abort is not None and abort.is_set():
-            raise ImportAborted(f"import into {mailbox!r} aborted")
-    except BaseException as exc:
-        _undo(account, mb, added, created, exc)
-        raise
+
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="import") as pool:
+        try:
+            for batch in _batches(messages):
+                if abort is not None and abort.is_set():
+                    raise ImportAborted(f"import into {mailbox!r} aborted")
+                items = [AppendItem(m.data, m.flags, m.received) for m in batch]
+                collect()
+                pending = pool.submit(account.append, mb.id, items)
+            collect()
+            if abort is not None and abort.is_set():
+                raise ImportAborted(f"import into {mailbox!r} aborted")
+        except BaseException as exc:
+            if pending is not None:
+                try:
+                    added.extend(pending.result()[1])
+                except Exception:
+                    pass  # that batch's transaction did not commit
+            _undo(account, mb, added, created, exc)
+            raise
     return ImportResult(mb.name, len(added), created)
 
 
