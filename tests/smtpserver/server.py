@@ -83,8 +83,11 @@ class Server:
         async def close() -> None:
             for srv in self.servers:
                 srv.close()
-            for task in [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
                 task.cancel()
+            if tasks:
+                await asyncio.wait(tasks, timeout=5)
 
         try:
             self.call(close(), 10)
@@ -115,6 +118,7 @@ def start(
     tls_setup: Callable[[ssl.SSLContext], None] | None = None,
     tls_public_key: Callable[[str], tuple[str, str, bool] | None] | None = None,
     static_edit: Callable[[str], str] | None = None,
+    new_loop: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop,
 ) -> Server:
     ports = {"SMTP": 1, "Submission": 2, "Submissions": 3, "IMAP": 4, "IMAPS": 5, "HTTP": 6, "HTTPS": 7, "Metrics": 8}
     ls.ensure_config(d, "127.0.0.1", ports)
@@ -143,7 +147,7 @@ def start(
         m = config.lookup_address(lp, dom, allow_postmaster=False)
         return None if m is None else creds.get(m.account)
 
-    loop = asyncio.new_event_loop()
+    loop = new_loop()
     srv: Server
     deps = SMTPDeps(
         config=config,
