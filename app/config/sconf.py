@@ -54,6 +54,10 @@ class Sequence:
 Node = Scalar | Mapping | Sequence
 
 
+class WriteError(ConfigError, ValueError):
+    """A value or key that sconf cannot represent (a newline in a value, a colon in a key)."""
+
+
 @dataclass
 class _Line:
     number: int
@@ -184,12 +188,12 @@ def parse(text: str, filename: str = "") -> Mapping:
 
 def _check_scalar(value: str, what: str) -> None:
     if "\n" in value or "\r" in value:
-        raise ValueError(f"{what}: sconf cannot represent a newline in a value")
+        raise WriteError(f"{what}: sconf cannot represent a newline in a value")
 
 
 def _check_key(key: str) -> None:
     if not key or ":" in key or key != key.strip() or key.startswith(("-", "#")) or "\n" in key:
-        raise ValueError(f"key {key!r} cannot be written in sconf")
+        raise WriteError(f"key {key!r} cannot be written in sconf")
 
 
 def _write(node: Node, depth: int, out: list[str]) -> None:
@@ -212,7 +216,7 @@ def _write(node: Node, depth: int, out: list[str]) -> None:
                 out.append(f"{ind}-\n")
                 _write(item, depth + 1, out)
     else:
-        raise ValueError("a scalar can only be written as the value of a key or list item")
+        raise WriteError("a scalar can only be written as the value of a key or list item")
 
 
 def write(node: Mapping) -> str:

@@ -120,6 +120,19 @@ def test_update_dynamic_refuses_invalid_and_keeps_file(confdir: Path) -> None:
     assert [p.name for p in confdir.iterdir() if p.name.endswith(".tmp")] == []
 
 
+def test_update_with_unwritable_value_is_a_config_error(confdir: Path) -> None:
+    cfg = load(confdir / "mox.conf")
+    before = (confdir / "domains.conf").read_text()
+
+    def newline(d: Dynamic) -> Dynamic:
+        d.Accounts["mox"].FullName = "two\nlines"
+        return d
+
+    with pytest.raises(ConfigError, match="newline"):
+        cfg.update_dynamic(newline)
+    assert (confdir / "domains.conf").read_text() == before
+
+
 def test_update_does_not_mutate_current_snapshot(confdir: Path) -> None:
     cfg = load(confdir / "mox.conf")
     before = cfg.dynamic
