@@ -163,16 +163,19 @@ class Parser:
         c = self.peek_byte()
         if c == 0x22:
             return self.quoted_bytes()
-        if c in (0x7B, 0x7E):
+        if self._at_string():
             return self.literal()[0]
         raise self.error("expected string")
 
     def string(self) -> str:
         return self._decode(self.string_bytes())
 
-    def astring(self) -> str:
+    def _at_string(self) -> bool:
         c = self.peek_byte()
-        if c in (0x22, 0x7B, 0x7E):
+        return c in (0x22, 0x7B) or (c == 0x7E and self.raw[self.pos + 1 : self.pos + 2] == b"{")
+
+    def astring(self) -> str:
+        if self._at_string():
             return self.string()
         return self._astring_atom()
 
@@ -183,8 +186,7 @@ class Parser:
 
     def list_mailbox(self) -> str:
         """list-mailbox: like astring but with the wildcards % and * allowed in the atom form."""
-        c = self.peek_byte()
-        if c in (0x22, 0x7B, 0x7E):
+        if self._at_string():
             return self.string()
         start = self.pos
         while self.pos < len(self.raw):

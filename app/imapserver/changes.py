@@ -42,6 +42,15 @@ def enable_condstore(s: Session) -> None:
         s.untagged(f"OK [HIGHESTMODSEQ {s.account.highest_modseq()}] modseq now tracked")
 
 
+def condstore_used(s: Session) -> None:
+    """A CONDSTORE-enabling command (RFC 7162 section 3.1): enable it, and with a mailbox
+    selected tell the client the HIGHESTMODSEQ it did not get at SELECT."""
+    if "CONDSTORE" in s.enabled:
+        return
+    s.enabled.add("CONDSTORE")
+    enable_condstore(s)
+
+
 def flags_line(s: Session, seq: int, uid: int, flags: frozenset[str] | list[str], modseq: int) -> bytes:
     v = s.selected
     names = sorted(flags, key=_flag_order)
@@ -78,7 +87,7 @@ async def deliver(s: Session, command: str) -> None:
         if isinstance(ch, ChangeAddUID):
             is_recent = False
             if claim_recent:
-                prev = recent.claim(s.account_name, v.mailbox_id, ch.uid)
+                prev = recent.claim(s.account, v.mailbox_id, ch.uid)
                 is_recent = ch.uid > prev
             if v.add(ch.uid, is_recent):
                 exists_due = True

@@ -64,7 +64,7 @@ async def cmd_append(s: Session, p: Parser, tag: str) -> str:
         claim = not v.readonly and not s.rev2
         grew = False
         for uid in uids:
-            is_recent = claim and uid > recent.claim(s.account_name, mb.id, uid)
+            is_recent = claim and uid > recent.claim(s.account, mb.id, uid)
             grew = v.add(uid, is_recent) or grew
         if grew:
             s.untagged(f"{v.count} EXISTS")

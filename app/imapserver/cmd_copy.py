@@ -105,30 +105,38 @@ async def _copy(s: Session, p: Parser, is_uid: bool, move: bool) -> str:
         raise No("destination mailbox does not exist", "TRYCREATE")
     except store.StoreError as e:
         raise store_error(e)
-    if move and dst.id == v.mailbox_id:
-        raise No("source and destination are the same mailbox", "CANNOT")
     name = ("UID " if is_uid else "") + ("MOVE" if move else "COPY")
     if not pairs:
         return f"{name} completed (no messages)"
     uids = [u for _, u in pairs]
-    fn = s.account.move if move else s.account.copy
+    same = dst.id == v.mailbox_id
+    # The store moves between different mailboxes only; a MOVE within one mailbox (new UIDs,
+    # old ones expunged) is a copy followed by an expunge.
+    fn = s.account.move if move and not same else s.account.copy
     try:
         res: store.CopyResult = await run_blocking(fn, v.mailbox_id, uids, dst.id, origin=s.subscription)
+        if move and same:
+            await run_blocking(
+                s.account.expunge, v.mailbox_id, list(res.src_uids), only_deleted=False, origin=s.subscription
+            )
     except store.StoreError as e:
         raise store_error(e)
     code = f"COPYUID {res.uidvalidity} {format_numbers(list(res.src_uids))} {format_numbers(list(res.dst_uids))}"
-    if dst.id == v.mailbox_id:
-        claim = not v.readonly and not s.rev2
-        grew = False
-        for uid in res.dst_uids:
-            is_recent = claim and uid > recent.claim(s.account_name, dst.id, uid)
-            grew = v.add(uid, is_recent) or grew
-        if grew:
-            s.untagged(f"{v.count} EXISTS")
     if move:
         # RFC 6851 section 3.3: COPYUID goes in an untagged OK before the expunges.
         s.untagged(f"OK [{code}] moved")
         _report_expunged(s, res.src_uids)
+    if same:
+        claim = not v.readonly and not s.rev2
+        grew = False
+        for uid in res.dst_uids:
+            is_recent = claim and uid > recent.claim(s.account, dst.id, uid)
+            grew = v.add(uid, is_recent) or grew
+        if grew:
+            s.untagged(f"{v.count} EXISTS")
+            if not s.rev2:
+                s.untagged(f"{v.recent_count()} RECENT")
+    if move:
         return f"{name} completed"
     return f"[{code}] {name} completed"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from app import store
 from app.imap import NumSet, Parser, format_numbers
 from app.imap.fetchatt import FetchAtt, parse_atts
-from app.imapserver import fetchrender
+from app.imapserver import changes, fetchrender
 from app.imapserver.backend import make_loader, msg_info
 from app.imapserver.cmd_mailbox import store_error
 from app.imapserver.errors import Bad
@@ -50,8 +50,8 @@ async def _fetch(s: Session, p: Parser, is_uid: bool) -> str:
     p.end()
     if vanished and (not is_uid or not s.qresync or changedsince is None):
         raise Bad("VANISHED needs UID FETCH, QRESYNC enabled and CHANGEDSINCE")
-    if changedsince is not None:
-        s.enabled.add("CONDSTORE")
+    if changedsince is not None or any(a.name == "MODSEQ" for a in atts):
+        changes.condstore_used(s)
     v = s.selected
     assert v is not None
     if is_uid and not any(a.name == "UID" for a in atts):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from app import store
 from app.imap import Parser, writer
 from app.imapserver import recent
-from app.imapserver.errors import Bad
+from app.imapserver.errors import Bad, No
 from app.imapserver.names import from_client, pattern_regex, to_client
 from app.imapserver.session import Session
 from app.runtime import run_blocking
@@ -38,7 +38,7 @@ def status_items(s: Session, st: store.MailboxStatus, items: list[str]) -> bytes
         elif it == "APPENDLIMIT":
             v = s.deps.append_limit
         else:  # RECENT: messages above the claimed UID (nobody has seen them yet)
-            v = max(0, st.uidnext - 1 - recent.peek(s.account_name, st.id)) if st.counts.total else 0
+            v = max(0, st.uidnext - 1 - recent.peek(s.account, st.id)) if st.counts.total else 0
             v = min(v, st.counts.total)
         out.append(it.encode() + b" " + writer.number(v))
     return writer.plist(out)
@@ -79,18 +79,26 @@ async def cmd_list(s: Session, p: Parser, tag: str) -> str:
     for o in select_opts:
         if o not in ("SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"):
             raise Bad(f"unknown list selection option {o}")
-    if "RECURSIVEMATCH" in select_opts and select_opts == ["RECURSIVEMATCH"]:
-        raise Bad("RECURSIVEMATCH needs another selection option")
+    if "RECURSIVEMATCH" in select_opts and not {"SUBSCRIBED", "SPECIAL-USE"} & set(select_opts):
+        raise Bad("RECURSIVEMATCH needs another selection option (RFC 5258 section 3.1)")
     for o in return_opts:
         if o not in ("SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS", "MYRIGHTS", "METADATA"):
             raise Bad(f"unknown list return option {o}")
     if len(raw_patterns) == 1 and raw_patterns[0] == "" and not select_opts:
         s.untagged('LIST (\\Noselect) "/" ""')
         return "LIST completed"
-    ref = from_client(s, ref) if ref else ""
-    patterns = [from_client(s, x) if x not in ("*", "%") else x for x in raw_patterns]
+    ref = _pattern(s, ref) if ref else ""
+    patterns = [_pattern(s, x) if x not in ("*", "%") else x for x in raw_patterns]
     await _list(s, ref, patterns, select_opts, return_opts, status_req, lsub=False)
     return "LIST completed"
+
+
+def _pattern(s: Session, raw: str) -> str:
+    """A LIST reference or pattern; one that is not valid modified UTF-7 just matches nothing."""
+    try:
+        return from_client(s, raw)
+    except No:
+        return raw
 
 
 async def cmd_lsub(s: Session, p: Parser, tag: str) -> str:
@@ -102,7 +110,7 @@ async def cmd_lsub(s: Session, p: Parser, tag: str) -> str:
     if pattern == "":
         s.untagged('LSUB (\\Noselect) "/" ""')
         return "LSUB completed"
-    await _list(s, from_client(s, ref) if ref else "", [from_client(s, pattern)], ["SUBSCRIBED"], [], [], lsub=True)
+    await _list(s, _pattern(s, ref) if ref else "", [_pattern(s, pattern)], ["SUBSCRIBED"], [], [], lsub=True)
     return "LSUB completed"
 
 
@@ -123,14 +131,25 @@ async def _list(
     want_subscribed = "SUBSCRIBED" in select_opts
     if want_subscribed:
         names |= subscribed
+    lsub_parents: set[str] = set()
+    if lsub and any("%" in pat for pat in patterns):
+        # RFC 3501 section 6.3.9: a "%" match on an unsubscribed parent of a subscribed
+        # mailbox is listed with \Noselect.
+        for n in subscribed:
+            parts = n.split("/")
+            lsub_parents.update("/".join(parts[:i]) for i in range(1, len(parts)))
+        lsub_parents -= subscribed
+        names |= lsub_parents
     rxs = [pattern_regex(ref, pat) for pat in patterns]
     has_children = {n.rsplit("/", 1)[0] for n in by_name if "/" in n}
     for n in list(by_name):
         parts = n.split("/")
         for i in range(1, len(parts)):
             has_children.add("/".join(parts[:i]))
-    sub_children = set()
+    sub_children: set[str] = set()  # parents of a subscribed mailbox the patterns do not match
     for n in subscribed:
+        if any(rx.match(n) for rx in rxs):
+            continue
         parts = n.split("/")
         for i in range(1, len(parts)):
             sub_children.add("/".join(parts[:i]))
@@ -143,12 +162,15 @@ async def _list(
         attrs: list[str] = []
         extra = b""
         if want_subscribed and not is_sub:
-            if not (recursive and name in sub_children):
+            if name in lsub_parents:
+                attrs.append("\\Noselect")
+            elif not (recursive and name in sub_children):
                 continue
-            extra = b' ("CHILDINFO" ("SUBSCRIBED"))'
+            else:
+                extra = b' ("CHILDINFO" ("SUBSCRIBED"))'
         if "SPECIAL-USE" in select_opts and (mb is None or not mb.special_use):
             continue
-        if mb is None:
+        if mb is None and name not in lsub_parents:
             attrs.append("\\NonExistent")
         if not lsub:
             attrs.append("\\HasChildren" if name in has_children else "\\HasNoChildren")

@@ -73,10 +73,7 @@ async def _select(s: Session, p: Parser, readonly: bool) -> str:
         raise store_error(e)
     uids = [r[0] for r in rows]
     last = uids[-1] if uids else 0
-    if readonly or s.rev2:
-        floor = recent.peek(s.account_name, st.id)
-    else:
-        floor = recent.claim(s.account_name, st.id, last)
+    floor = recent.peek(s.account, st.id) if readonly or s.rev2 else recent.claim(s.account, st.id, last)
     view = MailboxView(st.id, st.name, readonly, st.uidvalidity, uids, floor, last, uidnext=st.uidnext)
     flags = BASE_FLAGS + [k for k in st.keywords if k.lower() not in {f.lower() for f in BASE_FLAGS}]
     s.untagged("FLAGS (" + " ".join(flags) + ")")
@@ -160,7 +157,8 @@ async def cmd_create(s: Session, p: Parser, tag: str) -> str:
     if name == "Inbox":
         raise No("INBOX always exists", "ALREADYEXISTS")
     try:
-        await run_blocking(s.account.create_mailbox, name, special, True, s.subscription)
+        # Not subscribed automatically: RFC 9051 section 6.3.4 leaves subscribing to the client.
+        await run_blocking(s.account.create_mailbox, name, special, False, s.subscription)
     except store.StoreError as e:
         raise store_error(e)
     return "CREATE completed"
@@ -177,7 +175,7 @@ async def cmd_delete(s: Session, p: Parser, tag: str) -> str:
         await run_blocking(s.account.delete_mailbox, name, s.subscription)
     except store.StoreError as e:
         raise store_error(e)
-    recent.forget(s.account_name, mb.id)
+    recent.forget(s.account, mb.id)
     if s.selected is not None and s.selected.mailbox_id == mb.id:
         s.selected = None
         s.state = State.AUTH

@@ -1,8 +1,7 @@
 """SEARCH and UID SEARCH (RFC 9051 section 6.4.4) with ESEARCH return options (RFC 4731),
 SEARCHRES SAVE (RFC 5182) and CONDSTORE MODSEQ results (RFC 7162 section 3.1.5).
 
-BODY and TEXT keys that every match must satisfy are first narrowed with the store's
-full-text index; every candidate is then checked exactly.
+BODY and TEXT match substrings of the decoded text, checked message by message.
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ from __future__ import annotations
 from app import store
 from app.imap import Parser, format_numbers
 from app.imap.search import SearchKey, parse_program
-from app.imapserver import searcheval
+from app.imapserver import changes, searcheval
 from app.imapserver.backend import make_loader, msg_info
 from app.imapserver.cmd_mailbox import store_error
 from app.imapserver.errors import Bad, No
@@ -27,18 +26,6 @@ async def cmd_search(s: Session, p: Parser, tag: str) -> str:
 
 async def cmd_uid_search(s: Session, p: Parser, tag: str) -> str:
     return await _search(s, p, tag, True)
-
-
-def _required_texts(key: SearchKey) -> list[str]:
-    """Needles of BODY/TEXT keys every match must contain (top-level conjuncts)."""
-    keys = key.keys if key.op == "AND" else [key]
-    out = []
-    for k in keys:
-        if k.op in ("BODY", "TEXT") and len(k.text) >= 3:
-            out.append(k.text)
-        elif k.op == "AND":
-            out.extend(_required_texts(k))
-    return out
 
 
 async def _search(s: Session, p: Parser, tag: str, is_uid: bool) -> str:
@@ -60,15 +47,10 @@ async def _search(s: Session, p: Parser, tag: str, is_uid: bool) -> str:
     assert v is not None
     key = prog.key
     if searcheval.uses_modseq(key):
-        s.enabled.add("CONDSTORE")
+        changes.condstore_used(s)
+    # The store's full-text index matches words, but IMAP SEARCH matches substrings (RFC 9051
+    # section 6.4.4), so it cannot even narrow the candidates: every message is checked.
     uids = list(v.uids)
-    for needle in _required_texts(key):
-        try:
-            found = await run_blocking(s.account.search_text, v.mailbox_id, needle)
-        except store.StoreError as e:
-            raise store_error(e)
-        if found is not None:
-            uids = [u for u in uids if u in found]
     ctx = searcheval.EvalContext(
         largest_seq=v.count,
         largest_uid=v.last_uid(),
@@ -100,6 +82,11 @@ async def _search(s: Session, p: Parser, tag: str, is_uid: bool) -> str:
         s.search_result = [u for _, u, _ in saved]
         if ret == ["SAVE"]:
             return ("UID SEARCH" if is_uid else "SEARCH") + " completed"
+    if with_modseq and ("MIN" in ret or "MAX" in ret) and "ALL" not in ret and "COUNT" not in ret:
+        # RFC 7162 section 3.1.5: with only MIN/MAX, the MODSEQ of the returned messages.
+        shown = [matched[0][2]] if "MIN" in ret else []
+        shown += [matched[-1][2]] if "MAX" in ret else []
+        max_modseq = max(shown)
     parts = [f'(TAG "{tag}")']
     if is_uid:
         parts.append("UID")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from app import store
 from app.imap import Parser, format_numbers
+from app.imapserver import changes
 from app.imapserver.changes import flags_line
 from app.imapserver.cmd_mailbox import store_error
 from app.imapserver.errors import Bad, No
@@ -35,7 +36,7 @@ async def _store(s: Session, p: Parser, is_uid: bool) -> str:
         unchanged_since = p.mod_sequence()
         p.expect(b")")
         p.sp()
-        s.enabled.add("CONDSTORE")
+        changes.condstore_used(s)
     item = p.atom_upper()
     mode = {"FLAGS": "replace", "+FLAGS": "add", "-FLAGS": "remove"}
     silent = item.endswith(".SILENT")

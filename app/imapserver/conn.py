@@ -20,8 +20,10 @@ from app.listen.conn import Conn
 
 log = mlog.get("imapserver")
 
-MAX_LINE_NOTAUTH = 2 * 1024
-MAX_LINE = 64 * 1024
+# Before login a line may still carry a long ID command (imaptest sends ~32 KB); after login
+# long UID sets (QRESYNC, SEARCH results fed back) need more.
+MAX_LINE_NOTAUTH = 40 * 1024
+MAX_LINE = 256 * 1024
 
 
 def new_session(conn: Conn, deps: IMAPDeps) -> Session:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from app import message
 from app.imap import format_datetime, writer
 from app.imap.fetchatt import FetchAtt
+from app.imapserver import sections
 from app.imapserver.errors import No
 from app.imapserver.msginfo import MsgInfo
 
@@ -123,9 +124,8 @@ def render(
 
 def _body_section(data: bytes, part: message.Part, att: FetchAtt) -> bytes:
     assert att.section is not None
-    try:
-        content = message.section_bytes(data, part, att.section.spec())
-    except message.SectionError:
+    content = sections.section_bytes(data, part, att.section)
+    if content is None:
         # A section that does not exist is empty (RFC 9051 section 6.4.5 leaves this to the
         # server; an empty string keeps clients going).
         content = b""
@@ -134,18 +134,19 @@ def _body_section(data: bytes, part: message.Part, att: FetchAtt) -> bytes:
 
 def _binary(data: bytes, part: message.Part, att: FetchAtt) -> bytes:
     assert att.section is not None
-    p = part.find(list(att.section.parts)) if att.section.parts else part
-    if p is None:
-        raise No("no such part", "NONEXISTENT")
-    if p.is_multipart or p.message is not None:
-        content = data[p.body_start : p.body_end] if att.section.parts else data[p.header_start : p.body_end]
-    elif not att.section.parts:
-        content = data[p.header_start : p.body_end]
+    if not att.section.parts:
+        content = data[part.header_start : part.body_end]
     else:
-        try:
-            content = message.decode_binary(data, p)
-        except message.UnknownCTE:
-            raise No("unknown content-transfer-encoding", "UNKNOWN-CTE")
+        p = sections.find(part, att.section.parts)
+        if p is None:
+            raise No("no such part", "NONEXISTENT")
+        if p.parts or p.message is not None:
+            content = data[p.body_start : p.body_end]
+        else:
+            try:
+                content = sections.decode_part(data, p)
+            except message.UnknownCTE:
+                raise No("unknown content-transfer-encoding", "UNKNOWN-CTE")
     if att.name == "BINARY.SIZE":
         return writer.number(len(content))
     content = _partial(content, att)

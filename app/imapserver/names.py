@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from app.imap import Parser, utf7, writer
-from app.imapserver.errors import Bad, No
+from app.imapserver.errors import No
 from app.imapserver.session import Session
 
 SEP = "/"
@@ -28,7 +28,7 @@ def from_client(s: Session, raw: str) -> str:
         try:
             raw = utf7.decode(raw)
         except utf7.UTF7Error as e:
-            raise Bad(f"invalid mailbox name: {e}")
+            raise No(f"invalid mailbox name: {e}", "CANNOT")
     return normalize(raw)
 
 

@@ -10,12 +10,17 @@ from __future__ import annotations
 import threading
 
 _lock = threading.Lock()
-_claimed: dict[tuple[str, int], int] = {}  # (account, mailbox id) -> highest UID claimed
+_claimed: dict[tuple[str, int], int] = {}  # (account database, mailbox id) -> highest UID claimed
 
 
-def claim(account: str, mailbox_id: int, highest_uid: int) -> int:
+def _key(account: object, mailbox_id: int) -> tuple[str, int]:
+    # The database path, not the name: a removed and recreated account starts afresh.
+    return (str(getattr(account, "path", account)), mailbox_id)
+
+
+def claim(account: object, mailbox_id: int, highest_uid: int) -> int:
     """Claim every UID up to highest_uid; returns the previous claim (UIDs above it are ours)."""
-    key = (account, mailbox_id)
+    key = _key(account, mailbox_id)
     with _lock:
         prev = _claimed.get(key, 0)
         if highest_uid > prev:
@@ -23,13 +28,13 @@ def claim(account: str, mailbox_id: int, highest_uid: int) -> int:
         return prev
 
 
-def peek(account: str, mailbox_id: int) -> int:
+def peek(account: object, mailbox_id: int) -> int:
     """The highest claimed UID, without claiming (EXAMINE, STATUS RECENT)."""
     with _lock:
-        return _claimed.get((account, mailbox_id), 0)
+        return _claimed.get(_key(account, mailbox_id), 0)
 
 
-def forget(account: str, mailbox_id: int) -> None:
+def forget(account: object, mailbox_id: int) -> None:
     """The mailbox is gone (deleted, or its UIDVALIDITY changed)."""
     with _lock:
-        _claimed.pop((account, mailbox_id), None)
+        _claimed.pop(_key(account, mailbox_id), None)

@@ -81,23 +81,45 @@ class _Loaded:
         data, part = self.get()
         return [message.decode_rfc2047(message.unfold(v)) for v in message.header_values(data, part, name)]
 
+    def addresses(self, name: str) -> list[str]:
+        """Header values plus each parsed address as "Name <local@domain>" (comments and
+        routes gone), so "user@domain" finds ``<user (c)@ (c) domain>`` too."""
+        data, part = self.get()
+        out = self.header(name)
+        env = message.envelope(data, part)
+        field = {"from": env.from_, "to": env.to, "cc": env.cc, "bcc": env.bcc}.get(name, [])
+        if name == "from" and not message.header_values(data, part, "from"):
+            field = []
+        for a in field:
+            if a.mailbox and a.host:
+                out.append(f"{a.decoded_name or ''} <{a.mailbox}@{a.host}>")
+        return out
+
     def texts(self) -> tuple[str, str]:
         """(decoded header text, decoded body text), lower-cased; cached per UID."""
         cached = self.ctx.text_cache.get(self.m.uid)
         if cached is not None:
             return cached
         data, part = self.get()
-        full = message.text_for_search(data, part)
-        header = "\n".join(
-            message.decode_rfc2047(message.unfold(v.decode("utf-8", "replace")))
-            for _n, v in message.iter_fields(data, part.header_start, part.body_start)
-        )
-        body = full[len(header) :] if full.startswith(header) else full
-        res = (header.lower(), body.lower())
+        header = _header_text(data, part)
+        body: list[str] = []
+        for p in part.walk():
+            if p.message is not None:
+                body.append(_header_text(data, p.message))
+            elif not p.parts and (p.media_type == "text" or not p.has_content_type):
+                body.append(message.decoded_text(data, p))
+        res = (header.lower(), "\n".join(body).lower())
         if len(self.ctx.text_cache) > 64:
             self.ctx.text_cache.clear()
         self.ctx.text_cache[self.m.uid] = res
         return res
+
+
+def _header_text(data: bytes, part: message.Part) -> str:
+    return "\n".join(
+        n + ": " + message.decode_rfc2047(message.unfold(v.decode("utf-8", "replace")))
+        for n, v in message.iter_fields(data, part.header_start, part.body_start)
+    )
 
 
 def matches(key: SearchKey, m: MsgInfo, seq: int, ctx: EvalContext) -> bool:
@@ -158,8 +180,10 @@ def _eval(k: SearchKey, m: MsgInfo, seq: int, ctx: EvalContext, ld: _Loaded) -> 
     if op == "THREADID":
         return m.thread_id == k.text
     needle = k.text.lower()
-    if op in ("FROM", "TO", "CC", "BCC", "SUBJECT"):
-        return any(needle in v.lower() for v in ld.header(op.lower()))
+    if op in ("FROM", "TO", "CC", "BCC"):
+        return any(needle in v.lower() for v in ld.addresses(op.lower()))
+    if op == "SUBJECT":
+        return any(needle in v.lower() for v in ld.header("subject"))
     if op == "HEADER":
         values = ld.header(k.header)
         if not needle:

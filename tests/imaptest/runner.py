@@ -364,6 +364,7 @@ class Run:
         found = [False] * len(g.untagged)
         remaining = set(tags)
         first_tag = next(iter(tags))
+        received: list[bytes] = []
         bye_expected = any(u.existence == "*" and u.text.lower().startswith("bye") for u in g.untagged)
         while remaining:
             if self.pending:
@@ -376,6 +377,7 @@ class Run:
                         break
                     raise
             if r.tag == "*":
+                received.append(r.raw)
                 self._untagged(g, r, found, first_tag, errors)
                 continue
             if r.tag in remaining:
@@ -389,6 +391,8 @@ class Run:
         for u, f in zip(g.untagged, found, strict=True):
             if u.existence == "*" and not f:
                 errors.append(f"line {g.commands[0].linenum}: {g.commands[0].text!r}: missing untagged: {u.text}")
+        if errors:
+            errors.append("received: " + "\n".join(repr(x[:300]) for x in received[:20]))
         return errors
 
     def _untagged(self, g: Group, r: Response, found: list[bool], tag: str, errors: list[str]) -> None:

@@ -202,11 +202,12 @@ def read_lines(path: Path) -> list[tuple[int, bytes]]:
             head = line[: -4 if binary else -3]
             body: list[bytes] = []
             while i < len(raw) and not raw[i].startswith(b"}}}"):
-                body.append(raw[i].rstrip(b"\r"))
+                body.append(raw[i] if binary else raw[i].rstrip(b"\r"))
                 i += 1
             if i >= len(raw):
                 raise ScriptError(f"{path.name}: unterminated multi-line literal at line {start}")
-            data = b"\r\n".join(body)
+            # A binary literal keeps the file's bytes (bare LF stays LF); text lines get CRLF.
+            data = (b"\n" if binary else b"\r\n").join(body)
             tail = raw[i][3:].rstrip(b"\r")
             i += 1
             line = head + (b"~" if binary else b"") + b"{%d}\r\n" % len(data) + data + tail
@@ -289,7 +290,11 @@ def mbox_messages(path: Path) -> list[tuple[bytes, str | None]]:
     msgs: list[tuple[bytes, str | None]] = []
     cur: list[bytes] | None = None
     date: str | None = None
-    for raw in path.read_bytes().split(b"\n"):
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    if data.endswith(b"\n"):
+        lines.pop()
+    for raw in lines:
         if raw.startswith(b"From "):
             if cur is not None:
                 msgs.append((_finish(cur), date))
@@ -304,9 +309,7 @@ def mbox_messages(path: Path) -> list[tuple[bytes, str | None]]:
 
 
 def _finish(lines: list[bytes]) -> bytes:
-    while lines and lines[-1] == b"":
-        lines.pop()
-    return b"\r\n".join(lines) + b"\r\n"
+    return b"".join(line + b"\r\n" for line in lines)
 
 
 def _from_date(line: str) -> str | None:
