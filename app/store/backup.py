@@ -11,8 +11,8 @@ the files next to them) is copied too.
 Layout of DESTDIR: ``DESTDIR/config/...`` and ``DESTDIR/data/...``; ``verifydata`` accepts
 either such a backup directory or a data directory.
 
-Verify: for each account database the store's ``verify()`` invariants; for every other
-database SQLite's ``PRAGMA integrity_check``.
+Verify: SQLite's ``PRAGMA integrity_check`` on every database, then for each account database
+that passes it the store's ``verify()`` invariants.
 """
 
 from __future__ import annotations
@@ -135,6 +135,10 @@ def verify_data(path: Path, log: Callable[[str], object] = lambda s: None) -> li
         rel = p.relative_to(data)
         if rel.parts[0] == "accounts" and len(rel.parts) == 2:
             log(f"verifying account {p.stem}\n")
+            damaged = _integrity(p, str(rel))
+            if damaged:
+                problems += damaged
+                continue
             try:
                 acc = Account(p.stem, p)
             except (StoreError, apsw.Error) as exc:
