@@ -6,6 +6,9 @@ import io
 import tarfile
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from app.store.mailformats import (
     dovecot_keywords,
     maildir_filename,
@@ -84,3 +87,21 @@ def test_maildir_names() -> None:
 
 def test_to_crlf() -> None:
     assert to_crlf(b"a\nb\r\nc\n") == b"a\r\nb\r\nc\r\n"
+
+
+_line = st.one_of(
+    st.sampled_from([b"", b"From x", b">From y", b">>From z", b"From", b" From", b"Status: RO", b"x"]),
+    st.binary(max_size=30).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"")),
+)
+
+
+@given(st.lists(_line, max_size=12), st.lists(_line, max_size=12), st.sets(st.sampled_from(
+    ["\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft", "$Forwarded", "$Junk", "custom"])))  # fmt: skip
+@settings(max_examples=60, deadline=None)
+def test_mbox_roundtrip_property(body1: list[bytes], body2: list[bytes], flags: set[str]) -> None:
+    msgs = [b"Subject: a\r\n\r\n" + b"".join(ln + b"\r\n" for ln in body1),
+            b"Subject: b\r\n\r\n" + b"".join(ln + b"\r\n" for ln in body2)]  # fmt: skip
+    mbox = b"".join(mbox_entry(m, sorted(flags), 1000.0) for m in msgs)
+    got = list(read_mbox(io.BytesIO(mbox)))
+    assert [m.data for m in got] == msgs
+    assert all(set(m.flags) == flags for m in got)
