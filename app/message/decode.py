@@ -17,6 +17,8 @@ from app.message.parser import as_buffer
 from app.message.part import Buffer, Part
 
 IDENTITY = ("", "7bit", "8bit", "binary")
+_QP_TRAILING = re.compile(rb"(?<![ \t])[ \t]++(?=\r?\n|\Z)")  # lookbehind: linear on long runs
+_QP_SOFT = re.compile(rb"=\r?\n")
 _TAG = re.compile(r"<[^<>]*>")
 _HIDDEN = re.compile(r"<(script|style)\b", re.I)
 _ENTITY = {"&nbsp;": " ", "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'"}
@@ -43,7 +45,10 @@ def decode_raw(raw: bytes, cte: str) -> bytes:
             clean = clean[: len(clean) - len(clean) % 4]
             return binascii.a2b_base64(clean, strict_mode=False) if clean else b""
     if cte == "quoted-printable":
-        return binascii.a2b_qp(raw.replace(b"=\r\n", b"=\n"))
+        # RFC 2045 section 6.7: trailing whitespace on a line is padding and goes; "=" at the end
+        # of a line (after that) is a soft line break.
+        raw = _QP_SOFT.sub(b"", _QP_TRAILING.sub(b"", raw))
+        return binascii.a2b_qp(raw)
     raise UnknownCTE(cte)
 
 

@@ -106,23 +106,29 @@ class Part:
     def find(self, path: list[int]) -> Part | None:
         """The part at an IMAP section path (1-based), or None.
 
-        As IMAP (RFC 9051 section 6.4.5): a number applied to a message/rfc822 part refers to
-        the parts of the encapsulated message; part 1 of a non-multipart is the part itself.
+        As IMAP (RFC 9051 section 6.4.5): numbers index multipart children; a number after a
+        message/rfc822 part indexes the encapsulated message; a message that is not multipart
+        has only part 1, which is the message's own body (its Part).
         """
-        p = self
-        is_message = True  # the root is a message
+        p: Part | None = None  # the part selected so far
         for n in path:
-            if p.message is not None:
-                p, is_message = p.message, True
-            if p.parts:
-                if n < 1 or n > len(p.parts):
-                    return None
-                p, is_message = p.parts[n - 1], False
-            elif n != 1 or not is_message:
-                return None
+            if p is None:
+                msg = self
+            elif p.parts:
+                msg = p
+            elif p.message is not None:
+                msg = p.message
             else:
-                is_message = False
-        return p
+                return None
+            if msg.parts:
+                if n < 1 or n > len(msg.parts):
+                    return None
+                p = msg.parts[n - 1]
+            elif n == 1 and (msg is self or (p is not None and msg is p.message)):
+                p = msg
+            else:
+                return None
+        return self if p is None else p
 
     def to_bytes(self) -> bytes:
         """Compact, versioned serialization (see ``app.message.serial``)."""

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -220,6 +221,7 @@ class _Tokens:
 
     def __init__(self, s: str) -> None:
         self.toks: list[tuple[str, str, bool]] = []
+        self.comments: dict[int, str] = {}  # token index following the comment → comment text
         i, n, ws = 0, len(s), False
         while i < n:
             c = s[i]
@@ -227,7 +229,7 @@ class _Tokens:
                 i += 1
                 ws = True
             elif c == "(":
-                depth = 0
+                depth, start = 0, i
                 while i < n:
                     if s[i] == "\\":
                         i += 1
@@ -240,6 +242,9 @@ class _Tokens:
                     i += 1
                 if i >= n:
                     raise AddressError("unterminated comment")
+                text = re.sub(r"\\(.)", r"\1", s[start + 1 : i]).strip()
+                if text:
+                    self.comments[len(self.toks)] = text
                 i += 1
                 ws = True
             elif c == ")":
@@ -350,7 +355,8 @@ def _mailbox(t: _Tokens) -> MailboxAddr:
         return MailboxAddr(name, lp, dom, route)
     t.i = start
     lp, dom = _addr_spec(t)
-    return MailboxAddr("", lp, dom)
+    # Obsolete convention "user@domain (Real Name)": the comment after the address names it.
+    return MailboxAddr(t.comments.get(t.i, ""), lp, dom)
 
 
 def parse_address_list(s: str) -> list[MailboxAddr | Group]:

@@ -113,6 +113,8 @@ M = MailboxAddr
         ("=?utf-8?q?J=C3=B6rg?= <j@example.org>", [M("=?utf-8?q?J=C3=B6rg?=", "j", "example.org")]),
         ("Jörg <jörg@bücher.example>", [M("Jörg", "jörg", "bücher.example")]),
         ("u@[192.0.2.1]", [M("", "u", "[192.0.2.1]")]),
+        ("user@example.org (Real Name)", [M("Real Name", "user", "example.org")]),  # obsolete naming
+        ("Named <user@example.org> (comment)", [M("Named", "user", "example.org")]),
         ("undisclosed-recipients:;", [Group("undisclosed-recipients", [])]),
         (
             "A Group:Ed <c@a.test>,joe@where.test;, x@y.test",

@@ -126,7 +126,7 @@ def test_long_lines_starting_with_dashes() -> None:
 
 def test_hostile_strings_stay_linear() -> None:
     # Each of these was quadratic (or worse) in a naive implementation; here they finish quickly.
-    from app.message import base_subject, decode_rfc2047, html_to_text
+    from app.message import base_subject, decode_raw, decode_rfc2047, html_to_text
     from app.smtp.address import parse_address_list
 
     assert decode_rfc2047("=?a?q?" * 200_000).startswith("=?a?q?")
@@ -136,6 +136,7 @@ def test_hostile_strings_stay_linear() -> None:
     assert base_subject("[fwd: " * 1_000 + "x" + "]" * 1_000) == "x"
     assert html_to_text("<script" * 200_000) == ""
     assert html_to_text("<" * 1_000_000 + "a").endswith("a")
+    assert decode_raw(b" " * 1_000_000 + b"x=\r\n", "quoted-printable") == b" " * 1_000_000 + b"x"
     addrs = ", ".join(f"a{i}@example.org" for i in range(20_000))
     assert len(parse_address_list(addrs)) == 20_000
     d = ("To: " + addrs * 20 + "\r\n\r\nbody").encode()
