@@ -1,0 +1,228 @@
+"""Byte-level transcripts: literal limits, quoted-string rules, STARTTLS and its injection
+guard, LOGINDISABLED, bad first commands, failed-auth limits, SASL mechanisms, ENABLE,
+CONDSTORE/QRESYNC, COMPRESS, UNAUTHENTICATE, APPENDLIMIT, METADATA, QUOTA."""
+
+from __future__ import annotations
+
+import base64
+import socket
+import ssl
+import zlib
+from pathlib import Path
+
+import pytest
+
+from app import sasl
+from tests.imapserver.server import PASSWORD, IMAPTestServer, start
+from tests.imapserver.wire import Wire
+
+MSG = b"From: a@example.org\r\nSubject: wire\r\n\r\nhello\r\n"
+
+
+def connect(imap: IMAPTestServer, login: bool = True) -> Wire:
+    w = Wire(imap.connect())
+    assert w.line().startswith(b"* OK [CAPABILITY IMAP4rev2")
+    if login:
+        assert w.cmd(b"l", b"LOGIN mjl " + PASSWORD.encode())[-1].startswith(b"l OK [CAPABILITY")
+    return w
+
+
+def test_literals_limits(imap: IMAPTestServer) -> None:
+    w = connect(imap)
+    # A synchronizing literal over 1 MB is refused before the client sends it; stream continues.
+    w.send(b"a SEARCH TEXT {2000000}\r\n")
+    assert w.line() == b"a NO [TOOBIG] literals in command too large"
+    assert w.cmd(b"b", b"NOOP")[-1].startswith(b"b OK")
+    # Literal continuation, and a non-synchronizing literal (LITERAL+).
+    w.send(b"c LIST {0}\r\n")
+    assert w.line().startswith(b"+ ")
+    w.send(b" {1+}\r\n*\r\n")
+    assert w.until(b"c")[-1].startswith(b"c OK")
+    # Too many literals in one command.
+    w.send(b"d SELECT" + b" {1+}\r\nx" * 1001 + b"\r\n")
+    assert w.line().startswith(b"* BYE")
+    assert w.closed()
+
+
+def test_quoted_string_rules(imap: IMAPTestServer) -> None:
+    w = connect(imap)
+    assert w.cmd(b"a", b'SELECT "IN\x00BOX"')[-1].startswith(b"a BAD")
+    assert w.cmd(b"b", b'SELECT "IN\rBOX"')[-1].startswith(b"b BAD")
+    assert w.cmd(b"c", b'SELECT "INBOX"')[-1].startswith(b"c OK [READ-WRITE]")
+
+
+def test_invalid_first_command_gets_bye(imap: IMAPTestServer) -> None:
+    w = Wire(imap.connect())
+    w.line()
+    w.send(b"GET / HTTP/1.1\r\n\r\n")
+    assert w.line().startswith(b"* BYE")
+    assert w.closed()
+
+
+def test_line_too_long_before_login(imap: IMAPTestServer) -> None:
+    w = Wire(imap.connect())
+    w.line()
+    w.send(b"a LOGIN " + b"x" * 50_000 + b"\r\n")
+    assert w.line() == b"* BYE line too long"
+
+
+def test_starttls_and_injection(imap: IMAPTestServer) -> None:
+    ctx = ssl.create_default_context(cadata=imap.cert_pem)
+    # Injection: a command pipelined after STARTTLS is never run; the connection closes.
+    w = Wire(imap.connect())
+    assert b"STARTTLS" in w.line()
+    w.send(b"a STARTTLS\r\nb LOGIN mjl " + PASSWORD.encode() + b"\r\n")
+    lines = []
+    try:
+        while True:
+            lines.append(w.line())
+    except (EOFError, OSError):
+        pass
+    assert not any(x.startswith(b"b ") for x in lines)
+    # Proper upgrade, then login works over TLS.
+    w = Wire(imap.connect())
+    w.line()
+    assert w.cmd(b"a", b"STARTTLS")[-1].startswith(b"a OK")
+    tls = Wire(ctx.wrap_socket(w.sock, server_hostname="localhost"))
+    caps = tls.cmd(b"b", b"CAPABILITY")
+    assert b"STARTTLS" not in caps[0] and b"AUTH=PLAIN" in caps[0] and b"SCRAM-SHA-256-PLUS" in caps[0]
+    assert tls.cmd(b"c", b"LOGIN mjl " + PASSWORD.encode())[-1].startswith(b"c OK")
+
+
+def test_logindisabled_without_tls(tmp_path: Path) -> None:
+    for imap in start(tmp_path, require_starttls=True):
+        w = Wire(imap.connect())
+        greeting = w.line()
+        assert b"LOGINDISABLED" in greeting and b"AUTH=PLAIN" not in greeting
+        assert w.cmd(b"a", b"LOGIN mjl " + PASSWORD.encode())[-1].startswith(b"a NO [PRIVACYREQUIRED]")
+
+
+def test_failed_logins_end_connection(imap: IMAPTestServer) -> None:
+    w = connect(imap, login=False)
+    assert w.cmd(b"a", b"LOGIN mjl bad1")[-1].startswith(b"a NO [AUTHENTICATIONFAILED]")
+    assert w.cmd(b"b", b"LOGIN mjl bad2")[-1].startswith(b"b NO [AUTHENTICATIONFAILED]")
+    w.send(b"c LOGIN mjl bad3\r\n")
+    assert w.line().startswith(b"* BYE")
+
+
+def test_auth_limiter_blocks_ip(tmp_path: Path) -> None:
+    from app.imapserver import AuthLimiter
+
+    for imap in start(tmp_path, limiter=AuthLimiter(classes=((32, 64, 2),))):
+        w = connect(imap, login=False)
+        w.cmd(b"a", b"LOGIN mjl bad1")
+        w.cmd(b"b", b"LOGIN mjl bad2")
+        w2 = connect(imap, login=False)
+        assert w2.cmd(b"c", b"LOGIN mjl " + PASSWORD.encode())[-1].startswith(b"c NO [UNAVAILABLE]")
+
+
+def _authenticate(w: Wire, mech: str, client: sasl.ScramClient | None, initial: bytes | None) -> bytes:
+    w.send(b"a AUTHENTICATE " + mech.encode() + (b" " + base64.b64encode(initial) if initial else b"") + b"\r\n")
+    while True:
+        line = w.line()
+        if not line.startswith(b"+ "):
+            return line
+        assert client is not None
+        w.send(base64.b64encode(client.step(base64.b64decode(line[2:]))) + b"\r\n")
+
+
+@pytest.mark.parametrize("hash_name", ["sha1", "sha256"])
+def test_authenticate_scram(imap: IMAPTestServer, hash_name: str) -> None:
+    w = connect(imap, login=False)
+    c = sasl.ScramClient(hash_name, "mjl", PASSWORD)  # type: ignore[arg-type]
+    mech = "SCRAM-SHA-256" if hash_name == "sha256" else "SCRAM-SHA-1"
+    assert _authenticate(w, mech, c, c.start()).startswith(b"a OK")
+    assert c.verified
+
+
+def test_authenticate_plain_and_cancel(imap: IMAPTestServer) -> None:
+    w = connect(imap, login=False)
+    w.send(b"x AUTHENTICATE PLAIN\r\n")
+    assert w.line() == b"+ "
+    w.send(b"*\r\n")
+    assert w.line().startswith(b"x BAD")
+    line = _authenticate(w, "PLAIN", None, b"\0mjl\0" + PASSWORD.encode())
+    assert line.startswith(b"a OK [CAPABILITY")
+
+
+def test_enable_condstore_qresync(imap: IMAPTestServer) -> None:
+    acc = imap.account("mjl")
+    acc.deliver("Inbox", MSG)
+    acc.deliver("Inbox", MSG)
+    w = connect(imap)
+    assert w.cmd(b"a", b"ENABLE QRESYNC")[0] == b"* ENABLED CONDSTORE QRESYNC"
+    sel = w.cmd(b"b", b"SELECT INBOX")
+    hms = next(x for x in sel if b"HIGHESTMODSEQ" in x)
+    uidvalidity = next(x for x in sel if b"UIDVALIDITY" in x).split()[3].rstrip(b"]")
+    modseq = int(hms.split()[3].rstrip(b"]"))
+    w.cmd(b"c", b"STORE 1 +FLAGS (\\Seen)")
+    w.cmd(b"d", b"STORE 2 +FLAGS (\\Deleted)")
+    w.cmd(b"e", b"EXPUNGE")
+    w.cmd(b"f", b"UNSELECT")
+    lines = w.cmd(b"g", b"SELECT INBOX (QRESYNC (" + uidvalidity + b" %d))" % modseq)
+    assert b"* VANISHED (EARLIER) 2" in lines
+    assert any(x.startswith(b"* 1 FETCH (UID 1 FLAGS (\\Seen) MODSEQ") for x in lines)
+    lines = w.cmd(b"h", b"UID FETCH 1:* FLAGS (CHANGEDSINCE %d VANISHED)" % modseq)
+    assert b"* VANISHED (EARLIER) 2" in lines
+    lines = w.cmd(b"i", b"STORE 1 (UNCHANGEDSINCE 1) +FLAGS (\\Flagged)")
+    assert lines[-1].startswith(b"i OK [MODIFIED 1]")
+
+
+def test_compress_deflate(imap: IMAPTestServer) -> None:
+    w = connect(imap)
+    assert w.cmd(b"a", b"COMPRESS DEFLATE")[-1].startswith(b"a OK")
+    comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+    dec = zlib.decompressobj(-15)
+    w.send(comp.compress(b"b NOOP\r\n") + comp.flush(zlib.Z_SYNC_FLUSH))
+    out = b""
+    while b"b OK" not in out:
+        out += dec.decompress(w.sock.recv(4096))
+    assert out.startswith(b"b OK")
+
+
+def test_unauthenticate_and_id(imap: IMAPTestServer) -> None:
+    w = connect(imap)
+    assert w.cmd(b"a", b'ID ("name" "test")')[0] == b'* ID ("name" "moxpy")'
+    assert w.cmd(b"b", b"UNAUTHENTICATE")[-1].startswith(b"b OK")
+    assert w.cmd(b"c", b"SELECT INBOX")[-1].startswith(b"c BAD")
+
+
+def test_metadata_and_quota(imap: IMAPTestServer) -> None:
+    w = connect(imap)
+    assert w.cmd(b"a", b'SETMETADATA "" (/private/comment "hello")')[-1].startswith(b"a OK")
+    lines = w.cmd(b"b", b'GETMETADATA "" /private/comment')
+    assert lines[0] == b'* METADATA "" (/private/comment "hello")'
+    assert w.cmd(b"c", b'SETMETADATA INBOX (/shared/x {3+}\r\nabc)')[-1].startswith(b"c OK")
+    assert w.cmd(b"d", b"GETMETADATA INBOX (/shared/x)")[0] == b'* METADATA INBOX (/shared/x "abc")'
+    assert w.cmd(b"e", b'SETMETADATA "" (/other/x "v")')[-1].startswith(b"e BAD")
+    lines = w.cmd(b"f", b"GETQUOTAROOT INBOX")
+    assert lines[0].startswith(b"* QUOTAROOT INBOX")
+
+
+def test_status_list_extended(imap: IMAPTestServer) -> None:
+    imap.account("mjl").deliver("Inbox", MSG)
+    w = connect(imap)
+    lines = w.cmd(b"a", b"STATUS INBOX (MESSAGES UIDNEXT UNSEEN SIZE DELETED HIGHESTMODSEQ)")
+    assert lines[0].startswith(b"* STATUS INBOX (MESSAGES 1 UIDNEXT 2 UNSEEN 1 SIZE %d DELETED 0" % len(MSG))
+    lines = w.cmd(b"b", b'LIST "" "*" RETURN (SPECIAL-USE STATUS (MESSAGES))')
+    assert b'* LIST (\\HasNoChildren \\Sent) "/" Sent' in lines
+    assert b"* STATUS INBOX (MESSAGES 1)" in lines
+    assert w.cmd(b"c", b'CREATE "Tmp/Sub" (USE (\\Archive))')[-1].startswith(b"c OK")
+    lines = w.cmd(b"d", b'LIST (SPECIAL-USE) "" "*"')
+    assert any(b"Tmp/Sub" in x and b"\\Archive" in x for x in lines)
+
+
+def test_utf7_and_utf8_names(imap: IMAPTestServer) -> None:
+    w = connect(imap)
+    assert w.cmd(b"a", b"CREATE Entw&APw-rfe")[-1].startswith(b"a OK")
+    assert b'* LIST (\\HasNoChildren) "/" Entw&APw-rfe' in w.cmd(b"b", b'LIST "" Entw*')
+    w.cmd(b"c", b"ENABLE UTF8=ACCEPT")
+    assert any("Entwürfe".encode() in x for x in w.cmd(b"d", b'LIST "" Entw*'))
+
+
+def test_tls_port(imap: IMAPTestServer) -> None:
+    ctx = ssl.create_default_context(cadata=imap.cert_pem)
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", imap.tls_port), timeout=10), server_hostname="localhost")
+    w = Wire(s)
+    assert b"AUTH=PLAIN" in w.line()
+    assert w.cmd(b"a", b"LOGIN mjl " + PASSWORD.encode())[-1].startswith(b"a OK")
