@@ -92,11 +92,32 @@ async def bdat(s: Session, cmd: Command) -> None:
     await handle_message(s, txn, msg)
 
 
+def _check_8bit(s: Session, txn: object, msg: bytes) -> None:
+    """RFC 6152 and RFC 6531: 8-bit content needs BODY=8BITMIME, UTF-8 header fields need
+    SMTPUTF8. Clients often forget; mox (and we) only refuse in pedantic mode, and otherwise
+    record what the message really needs."""
+    from app.smtpserver.msgheaders import header_end
+    from app.smtpserver.session import Transaction
+
+    assert isinstance(txn, Transaction)
+    if msg.isascii():
+        return
+    utf8_headers = not msg[: header_end(msg)].isascii()
+    if s.ctx.deps.pedantic:
+        if utf8_headers and not txn.smtputf8:
+            raise SMTPError(c.C554_TRANSACTION_FAILED, c.SE_MSG_UTF8_HDR7, "non-ascii header fields require SMTPUTF8")
+        if not txn.body_8bit and not txn.smtputf8:
+            raise SMTPError(c.C554_TRANSACTION_FAILED, c.SE_MSG_8BIT_NEEDED3, "8-bit data requires BODY=8BITMIME")
+    if utf8_headers:
+        txn.smtputf8 = True
+
+
 async def handle_message(s: Session, txn: object, msg: bytes) -> None:
     from app.smtpserver import delivery, submit
     from app.smtpserver.session import Transaction
 
     assert isinstance(txn, Transaction)
+    _check_8bit(s, txn, msg)
     if s.submission:
         await submit.submit(s, txn, msg)
     else:

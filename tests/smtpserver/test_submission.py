@@ -199,3 +199,92 @@ def test_localserve_special_localparts_submission(srv: Server) -> None:
         assert c.rcpt("user452@remote.example")[0] == 250
         assert c.data(MSG)[0] == 452
     assert queued(srv) == []
+
+
+def test_external_with_registered_client_certificate(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import trustme
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from app.store.authdb import public_key_fingerprint
+    from tests.smtpserver.server import start
+
+    ca = trustme.CA()
+    client_cert = ca.issue_cert("mox@localhost")
+    cert = x509.load_pem_x509_certificate(client_cert.cert_chain_pems[0].bytes())
+    fp = public_key_fingerprint(
+        cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+
+    def setup(ctx: ssl.SSLContext) -> None:
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+        ca.configure_trust(ctx)
+
+    s = start(
+        tmp_path / "m",
+        tls_setup=setup,
+        tls_public_key=lambda f: ("mox", "mox@localhost", False) if f == fp else None,
+    )
+    try:
+        ctx = s.client_tls()
+        client_cert.configure_cert(ctx)
+        with smtplib.SMTP_SSL("127.0.0.1", s.ports["submissions"], context=ctx, timeout=10) as c:
+            _code, resp = c.ehlo("x.example")
+            assert b"AUTH EXTERNAL SCRAM-SHA-256-PLUS" in resp
+            assert c.docmd("AUTH", "EXTERNAL =") == (235, b"2.7.0 nice")
+            c.sendmail("mox@localhost", ["x@remote.example"], MSG)
+        # Without a client certificate there is no EXTERNAL.
+        with smtplib.SMTP_SSL("127.0.0.1", s.ports["submissions"], context=s.client_tls(), timeout=10) as c:
+            _code, resp = c.ehlo("x.example")
+            assert b"EXTERNAL" not in resp
+            assert c.docmd("AUTH", "EXTERNAL =")[0] == 504
+    finally:
+        s.stop()
+
+
+def test_login_disabled_and_auth_rate_limit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from app.smtpserver.limits import AuthLimit, Limits, WindowLimit
+    from tests.smtpserver.server import start
+
+    s = start(tmp_path / "m", limits=Limits(auth=AuthLimit(per_minute=WindowLimit(60, (2, 30, 90)))))
+    try:
+        acc = s.config.dynamic.Accounts["mox"]
+        acc.LoginDisabled = "account is being migrated"
+        with smtplib.SMTP_SSL("127.0.0.1", s.ports["submissions"], context=s.client_tls(), timeout=10) as c:
+            with pytest.raises(smtplib.SMTPAuthenticationError) as e:
+                c.login("mox@localhost", PASSWORD)
+            assert e.value.smtp_code == 525
+            assert b"account is being migrated" in e.value.smtp_error
+        acc.LoginDisabled = ""
+        with smtplib.SMTP_SSL("127.0.0.1", s.ports["submissions"], context=s.client_tls(), timeout=10) as c:
+            c.ehlo("x.example")
+            assert c.docmd("AUTH", "PLAIN " + base64.b64encode(b"\0mox@localhost\0bad").decode())[0] == 535
+            assert c.docmd("AUTH", "PLAIN " + base64.b64encode(b"\0mox@localhost\0bad").decode())[0] == 535
+            code, text = c.docmd("AUTH", "PLAIN " + base64.b64encode(b"\0mox@localhost\0" + PASSWORD.encode()).decode())
+            assert (code, text) == (421, b"4.7.0 too many authentication failures")
+        # New connections from the same address are refused while the limit holds.
+        t = Transcript(s.connect("submissions"))
+        t.expect(b"421 4.7.0 too many authentication failures")
+    finally:
+        s.stop()
+
+
+def test_holduntil_and_pedantic(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.smtpserver.server import start
+
+    s = start(tmp_path / "m", pedantic=True)
+    try:
+        with smtplib.SMTP_SSL("127.0.0.1", s.ports["submissions"], context=s.client_tls(), timeout=10) as c:
+            c.login("mox@localhost", PASSWORD)
+            assert c.docmd("MAIL", "FROM: <mox@localhost>") == (501, b"5.5.2 space after colon not allowed")
+            assert c.docmd("MAIL", "FROM:<mox@localhost> HOLDUNTIL=2099-01-01T00:00:00Z")[0] == 554
+            assert c.docmd("MAIL", "FROM:<mox@localhost> HOLDFOR=10 HOLDUNTIL=2030-01-01T00:00:00Z")[0] == 501
+            assert c.docmd("MAIL", "FROM:<mox@localhost>")[0] == 250
+            assert c.rcpt("x@remote.example")[0] == 250
+            # Pedantic: 8-bit content needs BODY=8BITMIME, and no Return-Path in submissions.
+            assert c.data(MSG.replace(b"hi there", "hé".encode()))[0] == 554
+            c.mail("mox@localhost")
+            c.rcpt("x@remote.example")
+            assert c.data(b"Return-Path: <x@y>\r\n" + MSG)[0] == 550
+    finally:
+        s.stop()
