@@ -72,33 +72,53 @@ class DomainDelivery:
 
     async def run(self, base_id: int) -> None:
         try:
-            next_base: int | None = base_id
-            while next_base is not None and not self.q._stopping:
-                now = time.time()
-                msgs = await run_blocking(self.q.db.group, next_base, self.domain, now)
-                if msgs:
-                    same = [m for m in msgs if m.transport == msgs[0].transport]
-                    await self.deliver(same)
-                if self.conn is None:
-                    break
-                next_base = await run_blocking(self.q.db.next_base_for_domain, self.domain, time.time())
+            prepared = await run_blocking(self._prepare, base_id)
+            while prepared is not None and not self.q._stopping:
+                msgs, data, start = prepared
+                outcomes = await self._outcomes(msgs, data)
+                prepared = await run_blocking(self._finish, outcomes, start)
         finally:
             if self.conn is not None:
                 await self.conn.client.close()
                 self.conn = None
 
-    async def deliver(self, msgs: list[Msg]) -> None:
+    def _prepare(self, base_id: int) -> tuple[list[Msg], bytes, float] | None:
+        """Take the due messages of a submission to this domain, record the attempt, read the
+        bytes (one call into the pool)."""
         start = time.time()
+        msgs = self.q.db.group(base_id, self.domain, start)
+        if not msgs:
+            return None
+        msgs = [m for m in msgs if m.transport == msgs[0].transport]
         for m in msgs:
             m.attempts += 1
             m.last_attempt = start
             m.next_attempt = start + backoff(m.attempts)
-        # Durable before we talk to anyone: a crash now means a later retry, not a lost message.
-        await run_blocking(self.q.db.save, msgs)
+        # Recorded before we talk to anyone: a crash now means a later retry, not a lost message
+        # nor a message that crashes us at every start.
+        self.q.db.save(msgs)
+        return msgs, self.q.db.content(msgs[0].content_id), start
+
+    def _finish(self, outcomes: list[Outcome], start: float) -> tuple[list[Msg], bytes, float] | None:
+        """Record the outcomes, then prepare the next due submission to this domain if the
+        connection is kept (one call into the pool per message)."""
+        process(self.q, outcomes, start)
+        for _ in range(3):
+            if self.conn is None or self.q._stopping:
+                return None
+            base = self.q.db.next_base_for_domain(self.domain, time.time())
+            if base is None:
+                return None
+            prepared = self._prepare(base)
+            if prepared is not None:
+                return prepared
+        return None
+
+    async def _outcomes(self, msgs: list[Msg], data: bytes) -> list[Outcome]:
         try:
-            outcomes = await self._attempt(msgs)
+            return await self._attempt(msgs, data)
         except SMTPClientError as e:
-            outcomes = [
+            return [
                 Outcome(m, False, e.permanent, e.code, e.secode, str(e), remote_reply=e.kind == "reply")
                 for m in msgs
             ]
@@ -106,18 +126,17 @@ class DomainDelivery:
             raise
         except Exception as e:
             self.log.exception("delivery attempt", e)
-            outcomes = [Outcome(m, False, False, 0, "4.3.0", "internal error") for m in msgs]
-        await run_blocking(process, self.q, outcomes, start)
+            return [Outcome(m, False, False, 0, "4.3.0", "internal error") for m in msgs]
 
-    async def _attempt(self, msgs: list[Msg]) -> list[Outcome]:
+    async def _attempt(self, msgs: list[Msg], data: bytes) -> list[Outcome]:
         first = msgs[0]
         if self.q.deps.localserve:
-            return await self._local(msgs)
+            return await self._local(msgs, data)
         tname = first.transport or settings.route_transport(
             self.q.deps.config, first.sender_account, first.sender_domain, first.rcpt_domain, first.attempts
         )
         if not tname:
-            return await self._direct(msgs, settings.Transport("", is_direct=True))
+            return await self._direct(msgs, data, settings.Transport("", is_direct=True))
         transports = settings.transports(self.q.deps.config)
         t = transports.get(tname)
         if t is None:
@@ -127,13 +146,12 @@ class DomainDelivery:
                 Outcome(m, False, t.fail_code >= 500, t.fail_code, "", f"{t.fail_code} {t.fail_message}") for m in msgs
             ]
         if t.smarthost is not None:
-            return await self._smarthost(msgs, t.smarthost)
-        return await self._direct(msgs, t)
+            return await self._smarthost(msgs, data, t.smarthost)
+        return await self._direct(msgs, data, t)
 
     # --- local (localserve) ---
 
-    async def _local(self, msgs: list[Msg]) -> list[Outcome]:
-        data = await run_blocking(self.q.db.content, msgs[0].content_id)
+    async def _local(self, msgs: list[Msg], data: bytes) -> list[Outcome]:
         out: list[Outcome] = []
         for m in msgs:
             local = m.rcpt_localpart.lower()
@@ -160,8 +178,7 @@ class DomainDelivery:
 
     # --- SMTP ---
 
-    async def _transact(self, conn: _Conn, msgs: list[Msg]) -> list[Outcome]:
-        data = await run_blocking(self.q.db.content, msgs[0].content_id)
+    async def _transact(self, conn: _Conn, msgs: list[Msg], data: bytes) -> list[Outcome]:
         first = msgs[0]
         rcpts = [RcptTo(m.recipient, m.notify, m.orcpt) for m in msgs]
         try:
@@ -182,14 +199,14 @@ class DomainDelivery:
             for m, r in zip(msgs, results, strict=True)
         ]
 
-    async def _with_conn(self, key: tuple[str, ...], msgs: list[Msg], connect: _Connector) -> list[Outcome]:
+    async def _with_conn(self, key: tuple[str, ...], msgs: list[Msg], data: bytes, connect: _Connector) -> list[Outcome]:
         """Deliver over the kept connection for ``key`` if any, else a new one from ``connect``."""
         if self.conn is not None and (self.conn.key != key or self.conn.client.broken or self.conn.uses >= MAX_REUSE):
             await self.conn.client.close()
             self.conn = None
         if self.conn is not None:
             try:
-                return await self._transact(self.conn, msgs)
+                return await self._transact(self.conn, msgs, data)
             except SMTPClientError as e:
                 if e.permanent or not self.conn.client.broken:
                     raise
@@ -199,7 +216,7 @@ class DomainDelivery:
         client, host = await connect()
         self.conn = _Conn(key, client, host)
         try:
-            return await self._transact(self.conn, msgs)
+            return await self._transact(self.conn, msgs, data)
         except SMTPClientError:
             if self.conn is not None and self.conn.client.broken:
                 await self.conn.client.close()
@@ -209,7 +226,7 @@ class DomainDelivery:
     def _verified_ctx(self) -> ssl.SSLContext:
         return self.q.deps.tls_context or verified_context()
 
-    async def _smarthost(self, msgs: list[Msg], s: settings.Smarthost) -> list[Outcome]:
+    async def _smarthost(self, msgs: list[Msg], data: bytes, s: settings.Smarthost) -> list[Outcome]:
         q = self.q
 
         async def connect() -> tuple[Client, str]:
@@ -239,16 +256,16 @@ class DomainDelivery:
             )
             return c, s.host
 
-        return await self._with_conn(("smarthost", s.kind, s.host, str(s.port)), msgs, connect)
+        return await self._with_conn(("smarthost", s.kind, s.host, str(s.port)), msgs, data, connect)
 
-    async def _direct(self, msgs: list[Msg], t: settings.Transport) -> list[Outcome]:
+    async def _direct(self, msgs: list[Msg], data: bytes, t: settings.Transport) -> list[Outcome]:
         q = self.q
         first = msgs[0]
         if q.deps.resolver is None:
             raise SMTPClientError(False, "dns", "no resolver configured for direct delivery", 0, "4.4.3")
         if self.conn is not None and self.conn.key == ("direct", t.name, self.domain) and not self.conn.client.broken:
             try:
-                return await self._with_conn(self.conn.key, msgs, self._no_connect)
+                return await self._with_conn(self.conn.key, msgs, data, self._no_connect)
             except SMTPClientError as e:
                 if e.permanent:
                     raise
@@ -258,7 +275,7 @@ class DomainDelivery:
         for host in dests.hosts:
             try:
                 return await self._with_conn(
-                    ("direct", t.name, self.domain), msgs, functools.partial(self._direct_connect, host, t, msgs, requiretls)
+                    ("direct", t.name, self.domain), msgs, data, functools.partial(self._direct_connect, host, t, msgs, requiretls)
                 )
             except SMTPClientError as e:
                 self.log.debug("delivery to host failed", host=host, err=str(e), permanent=e.permanent)

@@ -59,8 +59,6 @@ def process(q: Queue, outcomes: Sequence[Outcome], start: float) -> None:
     if done_ok:
         q.db.retire(done_ok, True, q.keep_periods({m.sender_account for m in done_ok}), now)
         for m in done_ok:
-            if m.sender_account:
-                q.db.failcount_bump(m.sender_account, base_address(m.recipient), reset=True)
             log.info("delivered", id=m.id, rcpt=m.recipient, attempts=m.attempts)
             q.event("delivered", m)
     if failed:
