@@ -58,7 +58,7 @@ Addresses live in ``app.smtp.address`` (L0, usable by the SMTP layer too): ``Pat
 from __future__ import annotations
 
 from app.message.bodystructure import body, bodystructure, imap_string
-from app.message.compose import Attachment, Composer, HeaderInjection
+from app.message.compose import Attachment, Composer
 from app.message.decode import (
     UnknownCTE,
     decode_binary,
@@ -72,6 +72,7 @@ from app.message.dsnparse import DSNInfo, DSNRecipient, parse_dsn
 from app.message.encoded import decode_bytes, decode_rfc2047, encode_rfc2047, header_text
 from app.message.envelope import EnvAddress, Envelope, Run, env_addresses, envelope
 from app.message.headers import (
+    HeaderInjection,
     first_values,
     fold,
     header_value,

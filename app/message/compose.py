@@ -18,15 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from app.message.encoded import encode_rfc2047
-from app.message.headers import fold
+from app.message.headers import HeaderInjection, fold
 from app.message.params import format_params
 from app.smtp.address import AddressError, parse_address
 
 _ATOM_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~ ")
-
-
-class HeaderInjection(ValueError):
-    """A header value given by the caller contains CR or LF."""
 
 
 def check_header(value: str) -> str:

@@ -70,11 +70,18 @@ def header_value(data: Buffer, part: Part, name: str) -> str | None:
     return vals[0] if vals else None
 
 
+class HeaderInjection(ValueError):
+    """A header name or value given by a caller contains CR or LF (or NUL)."""
+
+
 def fold(name: str, value: str, maxlen: int = 78) -> str:
     """``Name: value\\r\\n`` folded at spaces so that lines stay within ``maxlen`` when possible.
 
-    The value must not contain CR or LF (callers check for header injection first).
+    Raises HeaderInjection when the name or value holds CR, LF or NUL.
     """
+    for s in (name, value):
+        if "\r" in s or "\n" in s or "\0" in s:
+            raise HeaderInjection(f"line break in header {name[:40]!r}")
     words = value.split(" ")
     lines: list[str] = []
     cur = name + ":"

@@ -233,3 +233,29 @@ def test_fuzz_never_raises(data: bytes) -> None:
     envelope(data, p)
     section_bytes(data, p, "HEADER")
     section_bytes(data, p, "TEXT")
+
+
+def _mbox_messages() -> list[tuple[str, bytes]]:
+    import re
+
+    out = []
+    files = sorted((INTEROP / "imaptest-scripts").glob("*.mbox")) + [INTEROP / "mox-testdata" / "imaptest" / "imaptest.mbox"]
+    for f in files:
+        chunks = re.split(rb"^From [^\n]*\n", f.read_bytes(), flags=re.M)[1:]
+        for i, c in enumerate(chunks):
+            out.append((f"{f.name}#{i + 1}", c.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")))
+    return out
+
+
+def test_interop_mbox_messages() -> None:
+    msgs = _mbox_messages()
+    assert len(msgs) > 100
+    for name, data in msgs:
+        p = parse(data)
+        try:
+            check_offsets(data, p)
+        except AssertionError as e:
+            raise AssertionError(f"{name}: {e}") from None
+        assert Part.from_bytes(p.to_bytes()) == p, name
+        imap_string(bodystructure(data, p))
+        envelope(data, p)
