@@ -239,7 +239,7 @@ def _mbox_messages() -> list[tuple[str, bytes]]:
     import re
 
     out = []
-    files = sorted((INTEROP / "imaptest-scripts").glob("*.mbox")) + [INTEROP / "mox-testdata" / "imaptest" / "imaptest.mbox"]
+    files = [*sorted((INTEROP / "imaptest-scripts").glob("*.mbox")), INTEROP / "mox-testdata" / "imaptest" / "imaptest.mbox"]
     for f in files:
         chunks = re.split(rb"^From [^\n]*\n", f.read_bytes(), flags=re.M)[1:]
         for i, c in enumerate(chunks):
