@@ -27,7 +27,7 @@ from typing import BinaryIO
 from app.store.errors import InvalidFlag
 from app.store.model import normalize_flags
 
-_FROM_QUOTED = re.compile(rb"^>+From ")
+_FROM_UNQUOTE = re.compile(rb"(?m)^>(>*From )")
 _FROM_NEEDS_QUOTE = re.compile(rb"^>*From ")
 MAILDIR_FLAGS = {
     "D": "\\Draft",
@@ -92,21 +92,29 @@ def _header_flags(header: bytes) -> list[str]:
     return flags
 
 
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
+    )
+}
+_FROM_TIME = re.compile(rb"\w{3} +(\w{3}) +(\d{1,2}) +(\d{1,2}):(\d\d):(\d\d) +(\d{4})")
+
+
 def _from_line_time(line: bytes) -> float | None:
     # "From sender Sun Jan 23 20:41:55 2022"; the sender may be absent or contain spaces.
-    text = line.decode("ascii", "replace").rstrip("\r\n")
-    m = re.search(r"(\w{3}) +(\w{3}) +(\d{1,2}) +(\d{1,2}:\d\d:\d\d) +(\d{4})", text)
+    m = _FROM_TIME.search(line)
     if not m:
         return None
-    try:
-        t = time.strptime(f"{m[2]} {m[3]} {m[4]} {m[5]}", "%b %d %H:%M:%S %Y")
-    except ValueError:
+    month = _MONTHS.get(m[1].decode("ascii", "replace").title())
+    day, hour, minute, sec, year = (int(m[i]) for i in range(2, 7))
+    if month is None or not (1 <= day <= 31 and hour < 24 and minute < 60 and sec < 61):
         return None
-    return float(calendar.timegm(t))
+    return float(calendar.timegm((year, month, day, hour, minute, sec, 0, 0, 0)))
 
 
 def _mbox_message(lines: list[bytes], from_line: bytes, origin: str) -> SourceMessage:
-    body = b"".join(_FROM_QUOTED.sub(lambda m: m[0][1:], ln) if ln.startswith(b">") else ln for ln in lines)
+    body = _FROM_UNQUOTE.sub(rb"\1", b"".join(lines))
     # The blank line before the next "From " belongs to the mbox, not the message.
     if body.endswith(b"\r\n\r\n"):
         body = body[:-2]
