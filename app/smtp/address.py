@@ -155,7 +155,7 @@ def parse_address(s: str, smtputf8: bool = True) -> Address:
     lp, i = _parse_localpart_5321(s, smtputf8)
     if i >= len(s) or s[i] != "@":
         raise AddressError(f"missing @ in address {s[:80]!r}")
-    if len(lp.encode("utf-8")) > 64 and lp.isascii():
+    if len(lp.encode("utf-8")) > 64:  # RFC 5321 section 4.5.3.1.1
         raise AddressError("local part longer than 64 octets")
     d = s[i + 1 :]
     if d.startswith("[") and d.endswith("]"):
@@ -173,6 +173,8 @@ def parse_path(s: str, smtputf8: bool = False) -> Path:
     """
     if len(s) < 2 or s[0] != "<" or s[-1] != ">":
         raise AddressError("path must be enclosed in < and >")
+    if len(s.encode("utf-8")) > 256:  # RFC 5321 section 4.5.3.1.3
+        raise AddressError("path longer than 256 octets")
     inner = s[1:-1]
     if inner == "":
         return Path(None)

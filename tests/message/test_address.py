@@ -79,6 +79,7 @@ def test_null_path() -> None:
         ("<a b@example.org>", False),
         ("<a@[300.1.1.1]>", False),
         ("<" + "a" * 65 + "@example.org>", False),
+        ("<a@" + ".".join(["abcdefghij"] * 24) + ".example>", False),  # path over 256 octets
         ('<"unterminated@example.org>', False),
     ],
 )
