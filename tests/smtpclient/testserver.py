@@ -40,6 +40,7 @@ class SMTPTestServer:
     )
     tls_context: ssl.SSLContext | None = None
     cert_der: bytes | None = None  # for channel binding with -PLUS mechanisms
+    implicit_tls: ssl.SSLContext | None = None  # TLS from the first byte (submissions)
     users: dict[str, str] = field(default_factory=dict)
     auth_mechs: list[str] = field(default_factory=lambda: ["PLAIN", "CRAM-MD5", "SCRAM-SHA-256"])
     data_replies: list[str] = field(default_factory=list)  # popped per DATA; default 250
@@ -56,7 +57,7 @@ class SMTPTestServer:
     _conns: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def start(self, host: str = "127.0.0.1") -> SMTPTestServer:
-        self._server = await asyncio.start_server(self._handle, host, 0)
+        self._server = await asyncio.start_server(self._handle, host, 0, ssl=self.implicit_tls)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -82,7 +83,7 @@ class SMTPTestServer:
         self.connections += 1
         self.active += 1
         self.peak_active = max(self.peak_active, self.active)
-        tls = False
+        tls = self.implicit_tls is not None
         user = ""
         mail: tuple[str, str] | None = None
         rcpts: list[tuple[str, str]] = []
