@@ -74,7 +74,9 @@ def open_admin(cfg: Config) -> Iterator[Admin]:
         store.close()
         raise CommandError(str(e)) from None
     try:
-        yield Admin(cfg, store, authdb)
+        admin = Admin(cfg, store, authdb)
+        admin.complete_pending_removals()
+        yield admin
     finally:
         store.close()
         authdb.close()
@@ -148,7 +150,7 @@ def _import(ctx: Context, args: list[str]) -> int:
     def direct(admin: Admin) -> Any:
         if admin.config.account(account) is None:
             raise CommandError(f"account {account!r} does not exist")
-        acc = admin.store.account(account)
+        acc = admin.store.account(account, create=True)
         try:
             res = importer.import_path(
                 acc,

@@ -83,7 +83,7 @@ def handlers(store: Store, config: Config, authdb: AuthDB | None = None) -> dict
                 abort.set()  # the client went away: abort, which removes what was imported
 
         def run() -> Any:
-            acc = store.account(account)
+            acc = store.account(account, create=True)
             res = importer.import_path(acc, kind, mailbox, Path(path), progress=progress, abort=abort)  # type: ignore[arg-type]
             return {"mailbox": res.mailbox, "count": res.count}
 

@@ -80,6 +80,9 @@ def test_accounts_direct(cfgdir: Path, tmp_path: Path) -> None:
 
     out = moxpy(cfgdir, "import", "mbox", "mjl", "Imported", str(MBOX)).stdout
     assert "imported 2 messages into Imported" in out
+    # An account from the config whose database was never opened gets one on first use.
+    assert not (data / "accounts" / "mox.db").exists()
+    moxpy(cfgdir, "import", "mbox", "mox", "Inbox", str(MBOX))
     for cmd in (["recalculatemailboxcounts", "mjl"], ["bumpuidvalidity", "mjl", "Imported"], ["fixuidmeta", "mjl"],
                 ["reassignuids", "mjl"], ["reassignthreads"]):  # fmt: skip
         moxpy(cfgdir, *cmd)
