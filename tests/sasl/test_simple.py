@@ -151,3 +151,16 @@ def test_server_mechanisms() -> None:
     assert new_server("NOPE", LOOKUP) is None
     for name in names:
         assert new_server(name, LOOKUP, channel_bindings={"tls-server-end-point": b"x"}) is not None
+
+
+@given(st.lists(st.binary(max_size=80), min_size=1, max_size=4))
+@settings(max_examples=80, deadline=None)
+def test_fuzz_server_mechanisms_never_raise(responses: list[bytes]) -> None:
+    for name in ("PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS", "EXTERNAL"):
+        srv = new_server(name, LOOKUP, channel_bindings={"tls-server-end-point": b"x" * 32}, external_identity="tim")
+        assert srv is not None
+        for r in responses:
+            out = srv.step(r)
+            assert isinstance(out, (Challenge, Success, Failure))
+            if not isinstance(out, Challenge):
+                break
