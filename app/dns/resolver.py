@@ -13,7 +13,9 @@ dnspython rdata of one (name, type) question; ``BaseResolver`` turns them into t
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -38,8 +40,19 @@ class RawAnswer:
     cnames: list[str] = field(default_factory=list)
 
 
+_PLAIN_NAME = re.compile(r"^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.?$")
+
+
 def normalize_name(name: str) -> str:
     """Lower-case ASCII (A-label) form of a domain name without trailing dot; raises DNSPermanent."""
+    low = name.lower()
+    if len(low) < 254 and _PLAIN_NAME.match(low) and not low.startswith("xn--") and ".xn--" not in low:
+        return low.rstrip(".")  # the common case, without dnspython's slower parsing
+    return _normalize_slow(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalize_slow(name: str) -> str:
     try:
         n = dns.name.from_text(name.strip() if name.strip() else ".")
     except (dns.name.NameTooLong, dns.name.LabelTooLong, dns.name.EmptyLabel, ValueError) as e:

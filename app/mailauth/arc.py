@@ -98,7 +98,7 @@ def seal(data: bytes, domain: str, selector: str, key: PrivateKey, authserv_id: 
         raise ARCSealError("ARC sealing needs an rsa key")
     try:
         headers = dkimpy.arc_sign(
-            data, selector.encode(), domain.encode("idna"), key.dkimpy_key, authserv_id.encode(),
+            data, selector.encode(), domain.encode("idna"), key.pkcs1_pem, authserv_id.encode(),
             timestamp=timestamp, logger=_quiet,
         )
     except Exception as e:

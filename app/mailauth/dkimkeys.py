@@ -19,13 +19,14 @@ class DKIMKeyError(ValueError):
 
 @dataclass(frozen=True)
 class PrivateKey:
-    """A signing key: ``algorithm`` "rsa" or "ed25519", and the form dkimpy wants in ``dkimpy_key``
-    (PKCS#1 PEM for RSA, base64 seed for Ed25519)."""
+    """A signing key: ``algorithm`` "rsa" or "ed25519", the cryptography key object, the public key
+    as published in DNS (base64), and for RSA the PKCS#1 PEM form dkimpy's ARC signing wants."""
 
     algorithm: str
-    dkimpy_key: bytes
+    key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
     public_b64: str
     bits: int
+    pkcs1_pem: bytes = b""
 
 
 def generate_rsa(bits: int = 2048) -> bytes:
@@ -53,11 +54,10 @@ def load_private_key(pem: bytes) -> PrivateKey:
             serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
         )
         pub = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-        return PrivateKey("rsa", pkcs1, base64.b64encode(pub).decode(), key.key_size)
+        return PrivateKey("rsa", key, base64.b64encode(pub).decode(), key.key_size, pkcs1)
     if isinstance(key, ed25519.Ed25519PrivateKey):
-        seed = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
         pub = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return PrivateKey("ed25519", base64.b64encode(seed), base64.b64encode(pub).decode(), 256)
+        return PrivateKey("ed25519", key, base64.b64encode(pub).decode(), 256)
     raise DKIMKeyError(f"unsupported key type {type(key).__name__}, need rsa or ed25519")
 
 
