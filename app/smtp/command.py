@@ -10,6 +10,7 @@ SMTPUTF8, NFC-normalized UTF-8.
 from __future__ import annotations
 
 import ipaddress
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ from app.smtp.reply import SMTPError
 
 # RFC 5321 section 4.1.2 "atext" (RFC 5322 section 3.2.3) for dot-strings.
 _ATEXT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~")
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
 _LDH = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 MAX_LOCALPART = 64  # RFC 5321 section 4.5.3.1.1
@@ -87,7 +89,7 @@ def parse_command(line: bytes) -> Command:
         text = line.decode("utf-8")
     except UnicodeDecodeError:
         raise SMTPError(c.C500_BAD_SYNTAX, c.SE_PROTO_SYNTAX2, "invalid utf-8 in command line")
-    if any((ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F for ch in text):
+    if _CONTROL.search(text):
         raise SMTPError(c.C500_BAD_SYNTAX, c.SE_PROTO_SYNTAX2, "control characters in command line")
     verb, _, arg = text.partition(" ")
     if not verb.isascii():

@@ -8,6 +8,7 @@ authentication limiter).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import threading
 import time
@@ -20,10 +21,14 @@ _V4_BITS = (32, 26, 21)
 _V6_BITS = (64, 48, 32)
 
 
+@functools.lru_cache(maxsize=4096)
 def ip_classes(ip: IPAddress) -> tuple[str, str, str]:
     """The three network keys of an address (host-ish, medium, large network)."""
-    bits = _V4_BITS if ip.version == 4 else _V6_BITS
-    return tuple(str(ipaddress.ip_network(f"{ip}/{b}", strict=False)) for b in bits)  # type: ignore[return-value]
+    if ip.version == 4:
+        n = int(ip)
+        return tuple(f"4/{b}/{n >> (32 - b)}" for b in _V4_BITS)  # type: ignore[return-value]
+    n = int(ip)
+    return tuple(f"6/{b}/{n >> (128 - b)}" for b in _V6_BITS)  # type: ignore[return-value]
 
 
 @dataclass

@@ -127,7 +127,10 @@ def main() -> None:
             f"sel._domainkey.remote.example. TXT {' '.join(json.dumps(txt_record(key)[i:i + 250]) for i in range(0, len(txt_record(key)), 250))}\n"
         )
         (d / "zone.txt").write_text(zone)
-        proc = subprocess.Popen([sys.executable, "-m", "tests.bench.bench_smtp", "serve", str(d)], cwd=ROOT,
+        cmd = [sys.executable, "-m", "tests.bench.bench_smtp", "serve", str(d)]
+        if os.environ.get("BENCH_SMTP_SERVE_CMD"):
+            cmd = [sys.executable, os.environ["BENCH_SMTP_SERVE_CMD"], str(d)]
+        proc = subprocess.Popen(cmd, cwd=ROOT,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
             assert proc.stdout is not None
