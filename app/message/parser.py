@@ -16,6 +16,7 @@ that only counts while such a part is open.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from app.message.encoded import header_text
@@ -23,7 +24,11 @@ from app.message.params import parse_content_type, parse_disposition
 from app.message.part import Buffer, ParseError, Part, Searchable
 
 _HBLOCK = re.compile(rb"(?:[!-9;-~]++[ \t]*+:[^\n]*+(?:\n|\Z)(?:[ \t][^\n]*+(?:\n|\Z))*+)*+")
-_CFIELD = re.compile(rb"^(content-[!-9;-~]*|mime-version)[ \t]*:([^\n]*+(?:\n[ \t][^\n]*+)*+)", re.M | re.I)
+# MIME fields: at the start of the header (_CFIELD_AT), and after a newline (_CFIELD, whose
+# literal "\n" prefix lets the regex engine skip quickly through long headers).
+_CFIELD_BODY = rb"((?i:content-)[!-9;-~]*|(?i:mime-version))[ \t]*:([^\n]*+(?:\n[ \t][^\n]*+)*+)"
+_CFIELD_AT = re.compile(_CFIELD_BODY)
+_CFIELD = re.compile(rb"\n" + _CFIELD_BODY)
 _UNFOLD = re.compile(rb"\r?\n(?=[ \t])")
 _MAX_FIELD = 64 * 1024
 _FEW_FRAMES = 8
@@ -73,7 +78,8 @@ def read_part(buf: Searchable, hs: int, n: int, default_digest: bool = False) ->
     if default_digest:
         part.media_type, part.media_subtype = "message", "rfc822"
     seen: set[bytes] = set()
-    for fm in _CFIELD.finditer(buf, hs, he):
+    first = _CFIELD_AT.match(buf, hs, he)
+    for fm in itertools.chain([first] if first else [], _CFIELD.finditer(buf, hs, he)):
         name = fm.group(1).lower()
         raw = fm.group(2)
         if len(raw) > _MAX_FIELD:
