@@ -214,12 +214,35 @@ def parse_disposition(value: str) -> tuple[str, dict[str, str], list[str]]:
     return d, params, sc.defects
 
 
+_SECTION_LEN = 60
+
+
+def _pct_chunks(enc: str) -> list[str]:
+    """Split percent-encoded text into pieces of about _SECTION_LEN, never inside a %XX."""
+    out: list[str] = []
+    i = 0
+    while i < len(enc):
+        j = min(len(enc), i + _SECTION_LEN)
+        if j < len(enc):
+            k = enc.rfind("%", max(i, j - 2), j)
+            if k >= 0:
+                j = k
+        out.append(enc[i:j])
+        i = j
+    return out
+
+
 def format_params(params: dict[str, str]) -> str:
-    """``; name=value`` pairs for composing; values quoted when needed, RFC 2231 for non-ASCII."""
+    """``; name=value`` pairs for composing; values quoted when needed, RFC 2231 for non-ASCII
+    and continuations (``name*0*=``, ``name*1*=``) for long values, so lines can be folded."""
     out: list[str] = []
     for k, v in params.items():
-        if not v.isascii():
-            out.append(f"; {k}*=utf-8''{urllib.parse.quote(v, safe='')}")
+        if not v.isascii() or len(v) > _SECTION_LEN:
+            chunks = _pct_chunks(urllib.parse.quote(v, safe=""))
+            if len(chunks) == 1:
+                out.append(f"; {k}*=utf-8''{chunks[0]}")
+            else:
+                out.extend(f"; {k}*{i}*={'utf-8' + chr(39) * 2 if i == 0 else ''}{c}" for i, c in enumerate(chunks))
         elif v and all(c not in _TSPECIALS and c > " " and c != "\x7f" for c in v):
             out.append(f"; {k}={v}")
         else:

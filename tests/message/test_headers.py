@@ -129,3 +129,12 @@ def test_params_defects_and_format() -> None:
     s = format_params({"a": "plain", "b": "with space", "c": "é"})
     assert s == "; a=plain; b=\"with space\"; c*=utf-8''%C3%A9"
     assert parse_content_type("x/y" + s)[2] == {"a": "plain", "b": "with space", "c": "é"}
+
+
+@pytest.mark.parametrize("v", ["é", "x" * 200, "Grüße " * 40, "a b", 'q"uote', "%41 literal"])
+def test_format_params_round_trip(v: str) -> None:
+    s = format_params({"filename": v})
+    assert parse_content_type("x/y" + s)[2] == {"filename": v}
+    # Long values are split into sections so the header can be folded within 78 characters.
+    folded = fold("Content-Type", "x/y" + s)
+    assert all(len(line) <= 80 for line in folded.split("\r\n"))
