@@ -29,6 +29,17 @@ def _admin_cmd(
     return run
 
 
+def _domain_add(ctx: Context, args: list[str]) -> int:
+    usage = "config domain add [-disabled] DOMAIN ACCOUNT [LOCALPART]"
+    disabled = "-disabled" in args
+    rest = [a for a in args if a != "-disabled"]
+    _n(rest, 2, 3, usage)
+    localpart = rest[2] if len(rest) > 2 else ""
+    ctl_args = [rest[0], rest[1], localpart] + (["disabled"] if disabled else [])
+    with_admin(ctx, "domainadd", ctl_args, lambda a: a.add_domain(rest[0], rest[1], localpart, disabled))
+    return 0
+
+
 def _account_list(ctx: Context, args: list[str]) -> int:
     _n(args, 0, 0, "config account list")
     cfg = load_config(ctx)
@@ -259,7 +270,7 @@ COMMANDS: list[Command] = [
     Command(("config", "address", "add"), _admin_cmd("addressadd", 2, 2, "config address add ADDRESS ACCOUNT", lambda a, x: a.add_address(x[0], x[1])), "add an address to an account", "config address add ADDRESS ACCOUNT"),
     Command(("config", "address", "rm"), _admin_cmd("addressrm", 1, 1, "config address rm ADDRESS", lambda a, x: a.remove_address(x[0])), "remove an address", "config address rm ADDRESS"),
     Command(("config", "address", "account"), _address_account, "print the account an address delivers to", "config address account ADDRESS"),
-    Command(("config", "domain", "add"), _admin_cmd("domainadd", 2, 3, "config domain add DOMAIN ACCOUNT [LOCALPART]", lambda a, x: a.add_domain(x[0], x[1], x[2] if len(x) > 2 else "")), "add a domain", "config domain add DOMAIN ACCOUNT [LOCALPART]"),
+    Command(("config", "domain", "add"), _domain_add, "add a domain", "config domain add [-disabled] DOMAIN ACCOUNT [LOCALPART]"),
     Command(("config", "domain", "rm"), _admin_cmd("domainrm", 1, 1, "config domain rm DOMAIN", lambda a, x: a.remove_domain(x[0])), "remove a domain", "config domain rm DOMAIN"),
     Command(("config", "domain", "disable"), _admin_cmd("domaindisable", 1, 1, "config domain disable DOMAIN", lambda a, x: a.disable_domain(x[0])), "disable a domain", "config domain disable DOMAIN"),
     Command(("config", "domain", "enable"), _admin_cmd("domainenable", 1, 1, "config domain enable DOMAIN", lambda a, x: a.enable_domain(x[0])), "enable a domain", "config domain enable DOMAIN"),

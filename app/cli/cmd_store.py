@@ -173,6 +173,37 @@ def _import(ctx: Context, args: list[str]) -> int:
     return 0
 
 
+def _ximport(ctx: Context, args: list[str]) -> int:
+    from app.store import importer
+    from app.store.account import Account
+    from app.store.errors import StoreError
+
+    if len(args) != 4 or args[0] not in ("mbox", "maildir"):
+        raise UsageError("usage: ximport mbox|maildir ACCOUNTDIR MAILBOX PATH")
+    kind, accpath, mailbox, src = args
+    name, path = _account_path(accpath)
+    try:
+        acc = Account(name, path)
+    except StoreError as e:
+        raise CommandError(str(e)) from None
+    try:
+        res = importer.import_path(
+            acc,
+            kind,  # type: ignore[arg-type]
+            mailbox,
+            Path(src),
+            progress=lambda n: ctx.stdout.write(f"{n} messages imported\n"),
+        )
+    except (importer.SourceError, StoreError) as e:
+        raise CommandError(str(e)) from None
+    except KeyboardInterrupt:
+        raise CommandError("import interrupted, imported messages removed") from None
+    finally:
+        acc.close()
+    ctx.stdout.write(f"imported {res.count} messages into {res.mailbox}\n")
+    return 0
+
+
 def _account_path(arg: str) -> tuple[str, Path]:
     p = Path(arg)
     if p.suffix != ".db":
@@ -218,14 +249,16 @@ def _export(ctx: Context, args: list[str]) -> int:
 def _backup(ctx: Context, args: list[str]) -> int:
     from app.store import backup
 
-    if len(args) != 1:
-        raise UsageError("need exactly one destination directory")
-    dest = Path(os.path.abspath(args[0]))
+    verbose = "-verbose" in args
+    rest = [a for a in args if a != "-verbose"]
+    if len(rest) != 1:
+        raise UsageError("usage: backup [-verbose] DESTDIR")
+    dest = Path(os.path.abspath(rest[0]))
     cfg = load_config(ctx)
-    handled, _ = server_call(ctx, cfg, "backup", [str(dest)])
+    handled, _ = server_call(ctx, cfg, "backup", [str(dest)] + (["verbose"] if verbose else []))
     if not handled:
         try:
-            backup.backup(cfg.config_dir, cfg.data_dir, dest, ctx.stdout.write)
+            backup.backup(cfg.config_dir, cfg.data_dir, dest, ctx.stdout.write, verbose)
         except backup.BackupError as e:
             raise CommandError(str(e)) from None
     return 0
@@ -234,9 +267,13 @@ def _backup(ctx: Context, args: list[str]) -> int:
 def _verifydata(ctx: Context, args: list[str]) -> int:
     from app.store.backup import verify_data
 
-    if len(args) != 1:
-        raise UsageError("need exactly one data directory")
-    problems = verify_data(Path(args[0]), ctx.stdout.write)
+    fix = "-fix" in args
+    # -skip-size-check is accepted for mox compatibility: message sizes cannot disagree with
+    # message files here, the bytes live in the same database as their size.
+    rest = [a for a in args if a not in ("-fix", "-skip-size-check")]
+    if len(rest) != 1:
+        raise UsageError("usage: verifydata [-fix] [-skip-size-check] DIR")
+    problems = verify_data(Path(rest[0]), ctx.stdout.write, fix)
     for p in problems:
         ctx.stdout.write(f"problem: {p}\n")
     if problems:
@@ -261,9 +298,10 @@ def _maintenance(action: str, min_args: int, max_args: int) -> Callable[[Context
 
 COMMANDS: list[Command] = [
     Command(("import",), _import, "import an mbox file or maildir into a mailbox", "import mbox|maildir ACCOUNT MAILBOX PATH"),
+    Command(("ximport",), _ximport, "import directly into an account database (server not running)", "ximport mbox|maildir ACCOUNTDIR MAILBOX PATH"),
     Command(("export",), _export, "export mailboxes to mbox files or maildirs", "export mbox|maildir [-single] DSTDIR ACCOUNTDIR [MAILBOX]"),
-    Command(("backup",), _backup, "consistent copy of the config and every database", "backup DESTDIR"),
-    Command(("verifydata",), _verifydata, "check the databases of a data or backup directory", "verifydata DIR"),
+    Command(("backup",), _backup, "consistent copy of the config and every database", "backup [-verbose] DESTDIR"),
+    Command(("verifydata",), _verifydata, "check the databases of a data or backup directory", "verifydata [-fix] [-skip-size-check] DIR"),
     Command(("setaccountpassword",), _setaccountpassword, "set an account's password", "setaccountpassword ACCOUNT"),
     Command(("setadminpassword",), _setadminpassword, "set the admin web interface password", "setadminpassword"),
     Command(("recalculatemailboxcounts",), _maintenance("recalculatemailboxcounts", 1, 1), "recompute message counts and sizes of all mailboxes", "recalculatemailboxcounts ACCOUNT"),

@@ -140,8 +140,14 @@ class Admin:
     def remove_address(self, address: str) -> None:
         self._edit(lambda d: edit.remove_address(d, address))
 
-    def add_domain(self, domain: str, account: str, localpart: str = "") -> None:
-        self._edit(lambda d: edit.add_domain(d, domain, account, localpart))
+    def add_domain(self, domain: str, account: str, localpart: str = "", disabled: bool = False) -> None:
+        """Add a domain (and an address localpart@domain for the account when given)."""
+
+        def fn(d: Dynamic) -> Dynamic:
+            d = edit.add_domain(d, domain, account, localpart)
+            return edit.disable_domain(d, domain) if disabled else d
+
+        self._edit(fn)
 
     def remove_domain(self, domain: str) -> None:
         self._edit(lambda d: edit.remove_domain(d, domain))

@@ -8,7 +8,8 @@ keys, ...) are copied as they are, except the control socket, ``tmp/`` and SQLit
 ``-wal``/``-shm``/``-journal`` files. The configuration directory (mox.conf, domains.conf and
 the files next to them) is copied too.
 
-Layout of DESTDIR: ``DESTDIR/config/...`` and ``DESTDIR/data/...``; ``verifydata`` accepts
+Layout of DESTDIR (as mox): ``DESTDIR/config/...``, ``DESTDIR/data/...`` and
+``DESTDIR/moxversion``; ``verifydata`` accepts
 either such a backup directory or a data directory.
 
 Verify: SQLite's ``PRAGMA integrity_check`` on every database, then for each account database
@@ -75,9 +76,16 @@ def backup_database(src: Path, dst: Path) -> None:
 
 
 def backup(
-    config_dir: Path, data_dir: Path, dest: Path, log: Callable[[str], object] = lambda s: None
+    config_dir: Path,
+    data_dir: Path,
+    dest: Path,
+    log: Callable[[str], object] = lambda s: None,
+    verbose: bool = False,
 ) -> BackupResult:
-    """Back up ``config_dir`` and ``data_dir`` into ``dest`` (must not exist or be empty)."""
+    """Back up ``config_dir`` and ``data_dir`` into ``dest`` (must not exist or be empty).
+    ``log`` gets a summary, and a line per database and file when ``verbose``."""
+    from app import __version__
+
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise BackupError(f"{dest} exists and is not an empty directory")
     dest.mkdir(parents=True, exist_ok=True)
@@ -103,7 +111,8 @@ def backup(
             continue
         target = dest / "data" / rel
         if _is_sqlite(p):
-            log(f"backing up database {rel}\n")
+            if verbose:
+                log(f"backing up database {rel}\n")
             try:
                 backup_database(p, target)
             except apsw.Error as exc:
@@ -113,6 +122,9 @@ def backup(
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(p, target)
             res.files.append(f"data/{rel}")
+            if verbose:
+                log(f"copied file {rel}\n")
+    (dest / "moxversion").write_text(f"moxpy {__version__}\n")
     fsync_tree(dest)
     log(f"backup done: {len(res.databases)} databases, {len(res.files)} other files\n")
     return res
@@ -123,8 +135,10 @@ def data_dir_of(path: Path) -> Path:
     return path / "data" if (path / "data").is_dir() and not (path / "accounts").is_dir() else path
 
 
-def verify_data(path: Path, log: Callable[[str], object] = lambda s: None) -> list[str]:
-    """Check every database under a data (or backup) directory; returns the problems found."""
+def verify_data(path: Path, log: Callable[[str], object] = lambda s: None, fix: bool = False) -> list[str]:
+    """Check every database under a data (or backup) directory; returns the problems found.
+    With ``fix``, an account whose invariants fail gets its counts recalculated and its
+    UIDNEXT/UIDVALIDITY repaired, and is checked again; what remains is returned."""
     from app.store.account import Account
 
     data = data_dir_of(path)
@@ -145,7 +159,13 @@ def verify_data(path: Path, log: Callable[[str], object] = lambda s: None) -> li
                 problems.append(f"{rel}: cannot open: {exc}")
                 continue
             try:
-                problems += [f"{rel}: {msg}" for msg in acc.verify()]
+                found = acc.verify()
+                if found and fix:
+                    log(f"fixing account {p.stem}: {len(found)} problems\n")
+                    acc.recalculate_counts()
+                    acc.fix_uid_meta()
+                    found = acc.verify()
+                problems += [f"{rel}: {msg}" for msg in found]
             finally:
                 acc.close()
             continue

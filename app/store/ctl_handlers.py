@@ -8,10 +8,10 @@ domains.conf snapshot). The composition root registers them::
 Every blocking step runs in the bounded executor. Errors the administrator should read are
 raised as CtlError; the control server reports anything else as an internal error.
 
-Commands (arguments are strings): import KIND ACCOUNT MAILBOX PATH; backup DESTDIR;
-setaccountpassword ACCOUNT PASSWORD; accountadd NAME ADDRESS; accountrm NAME;
+Commands (arguments are strings): import KIND ACCOUNT MAILBOX PATH;
+backup DESTDIR [verbose]; setaccountpassword ACCOUNT PASSWORD; accountadd NAME ADDRESS; accountrm NAME;
 accountdisable NAME MESSAGE; accountenable NAME; addressadd ADDRESS ACCOUNT; addressrm ADDRESS;
-domainadd DOMAIN ACCOUNT [LOCALPART]; domainrm/domaindisable/domainenable DOMAIN;
+domainadd DOMAIN ACCOUNT [LOCALPART [disabled]]; domainrm/domaindisable/domainenable DOMAIN;
 aliasadd ADDRESS MEMBER...; aliasupdate ADDRESS POSTPUBLIC LISTMEMBERS ALLOWMSGFROM ("" keeps);
 aliasrm ADDRESS; aliasaddaddr/aliasrmaddr ADDRESS MEMBER...; recalculatemailboxcounts,
 bumpuidvalidity, reassignuids, fixuidmeta, reassignthreads ACCOUNT [MAILBOX].
@@ -93,13 +93,16 @@ def handlers(store: Store, config: Config, authdb: AuthDB | None = None) -> dict
             raise CtlError("import aborted, imported messages removed") from None
 
     async def h_backup(req: Request) -> Any:
-        (dest,) = _args(req, 1, 1)
+        args = _args(req, 1, 2)
+        dest, verbose = args[0], len(args) > 1 and args[1] == "verbose"
         loop = asyncio.get_running_loop()
 
         def log(text: str) -> None:
             asyncio.run_coroutine_threadsafe(req.write(text), loop).result(timeout=60)
 
-        res = await call(lambda: backup_mod.backup(config.config_dir, config.data_dir, Path(dest), log))
+        res = await call(
+            lambda: backup_mod.backup(config.config_dir, config.data_dir, Path(dest), log, verbose)
+        )
         return {"databases": res.databases, "files": res.files}
 
     async def h_setpassword(req: Request) -> Any:
@@ -133,7 +136,13 @@ def handlers(store: Store, config: Config, authdb: AuthDB | None = None) -> dict
         "accountenable": simple(1, 1, lambda a: admin.enable_account(a[0])),
         "addressadd": simple(2, 2, lambda a: admin.add_address(a[0], a[1])),
         "addressrm": simple(1, 1, lambda a: admin.remove_address(a[0])),
-        "domainadd": simple(2, 3, lambda a: admin.add_domain(a[0], a[1], a[2] if len(a) > 2 else "")),
+        "domainadd": simple(
+            2,
+            4,
+            lambda a: admin.add_domain(
+                a[0], a[1], a[2] if len(a) > 2 else "", len(a) > 3 and a[3] == "disabled"
+            ),
+        ),
         "domainrm": simple(1, 1, lambda a: admin.remove_domain(a[0])),
         "domaindisable": simple(1, 1, lambda a: admin.disable_domain(a[0])),
         "domainenable": simple(1, 1, lambda a: admin.enable_domain(a[0])),

@@ -63,7 +63,9 @@ def test_refusals(admin: Admin) -> None:
     assert not (admin.config.data_dir / "accounts" / "bad.db").exists()
     with pytest.raises(credentials.PasswordError):
         admin.add_account("nopw", "nopw@localhost", password="")
-    assert admin.config.account("nopw") is None and not (admin.config.data_dir / "accounts" / "nopw.db").exists()
+    assert (
+        admin.config.account("nopw") is None and not (admin.config.data_dir / "accounts" / "nopw.db").exists()
+    )
     with pytest.raises(AdminError):
         admin.set_password("nobody", "x")
     with pytest.raises(AdminError):
@@ -118,3 +120,19 @@ def test_backup_refusals_and_corruption(admin: Admin, tmp_path: Path) -> None:
     db.write_bytes(bytes(raw))
     problems = verify_data(tmp_path / "bak")
     assert problems and all(p.startswith("accounts/mox.db") for p in problems)
+
+
+def test_verifydata_fix(admin: Admin, tmp_path: Path) -> None:
+    import apsw
+
+    admin.store.account("mox", create=True).deliver("Inbox", b"Subject: x\r\n\r\nbody\r\n")
+    backup(admin.config.config_dir, admin.config.data_dir, tmp_path / "bak")
+    db = tmp_path / "bak" / "data" / "accounts" / "mox.db"
+    conn = apsw.Connection(str(db))
+    conn.execute("UPDATE mailbox SET total = total + 5, size = 1 WHERE name = 'Inbox'")
+    conn.close()
+    problems = verify_data(tmp_path / "bak")
+    assert problems and all(p.startswith("accounts/mox.db") for p in problems)
+    assert verify_data(tmp_path / "bak", fix=True) == []
+    assert verify_data(tmp_path / "bak") == []
+    assert (tmp_path / "bak" / "moxversion").read_text().startswith("moxpy ")

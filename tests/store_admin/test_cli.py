@@ -26,6 +26,7 @@ from tests.harness import write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 MBOX = INTEROP / "mox-testdata" / "importtest.mbox"
+MAILDIR = INTEROP / "mox-testdata" / "importtest.maildir.tgz"
 
 
 def moxpy(cfg: Path, *args: str, stdin: str = "", ok: bool = True) -> subprocess.CompletedProcess[str]:
@@ -74,6 +75,12 @@ def test_accounts_direct(cfgdir: Path, tmp_path: Path) -> None:
     assert "postpublic true" in printed and "mox@localhost" in printed
     moxpy(cfgdir, "config", "alias", "rmaddr", "team@localhost", "mox@localhost")
     moxpy(cfgdir, "config", "alias", "rm", "team@localhost")
+    moxpy(cfgdir, "config", "domain", "add", "-disabled", "example.org", "mjl", "info")
+    cfg = appconfig.load(cfgdir / "mox.conf")
+    dom = cfg.domain("example.org")
+    assert dom is not None and dom.Disabled and cfg.lookup_address("info", "example.org") is None
+    moxpy(cfgdir, "config", "domain", "enable", "example.org")
+    assert moxpy(cfgdir, "config", "address", "account", "info@example.org").stdout.strip() == "mjl"
     moxpy(cfgdir, "config", "account", "disable", "mjl", "on holiday")
     assert "login disabled: on holiday" in moxpy(cfgdir, "config", "account", "list").stdout
     moxpy(cfgdir, "config", "account", "enable", "mjl")
@@ -89,8 +96,15 @@ def test_accounts_direct(cfgdir: Path, tmp_path: Path) -> None:
     moxpy(cfgdir, "export", "mbox", str(tmp_path / "exp"), str(data / "accounts" / "mjl"), "Imported")
     assert (tmp_path / "exp" / "Imported.mbox").read_bytes().count(b"\nFrom ") == 1
 
-    moxpy(cfgdir, "backup", str(tmp_path / "bak"))
+    assert (
+        "backing up database accounts/mjl.db"
+        in moxpy(cfgdir, "backup", "-verbose", str(tmp_path / "bak")).stdout
+    )
     assert (tmp_path / "bak" / "data" / "accounts" / "mjl.db").is_file()
+    out = moxpy(
+        cfgdir, "ximport", "maildir", str(tmp_path / "bak" / "data" / "accounts" / "mjl"), "X", str(MAILDIR)
+    ).stdout
+    assert "imported 2 messages into X" in out
     assert (tmp_path / "bak" / "config" / "mox.conf").is_file()
     assert "no problems found" in moxpy(cfgdir, "verifydata", str(tmp_path / "bak")).stdout
 
