@@ -214,7 +214,7 @@ def parse_disposition(value: str) -> tuple[str, dict[str, str], list[str]]:
     return d, params, sc.defects
 
 
-_SECTION_LEN = 60
+_SECTION_LEN = 50
 
 
 def _pct_chunks(enc: str) -> list[str]:
