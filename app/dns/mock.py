@@ -20,8 +20,10 @@ from collections.abc import Iterable
 
 import dns.exception
 import dns.rdata
+import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
+import dns.rdtypes.ANY.TXT
 import dns.zone
 
 from app.dns.errors import DNSNoData, DNSNotFound, DNSPermanent, DNSTemporary, DNSTimeout
@@ -98,6 +100,14 @@ class MockResolver(BaseResolver):
         t = dns.rdatatype.from_text(rdtype)
         rds = [dns.rdata.from_text(dns.rdataclass.IN, t, s, origin=dns.name.root) for s in rdata_texts]
         self.records.setdefault(normalize_name(name), {}).setdefault(rdtype.upper(), []).extend(rds)
+        self._reindex()
+
+    def add_txt(self, name: str, text: str | bytes) -> None:
+        """Add one TXT record holding exactly ``text`` (split into 255-byte character-strings)."""
+        raw = text.encode("utf-8") if isinstance(text, str) else text
+        chunks = [raw[i : i + 255] for i in range(0, len(raw), 255)] or [b""]
+        rd = dns.rdtypes.ANY.TXT.TXT(dns.rdataclass.IN, dns.rdatatype.TXT, chunks)
+        self.records.setdefault(normalize_name(name), {}).setdefault("TXT", []).append(rd)
         self._reindex()
 
     def _reindex(self) -> None:
