@@ -39,6 +39,8 @@ async def cmd_starttls(s: Session, p: Parser, tag: str) -> str:
         raise Bye("data sent after STARTTLS before TLS handshake")
 
     async def upgrade() -> None:
+        # Runs right after the OK was handed to the transport, without the event loop having
+        # run in between, so anything already buffered was sent before our OK: injection.
         if s.reader.pending():
             raise Bye("data sent after STARTTLS before TLS handshake")
         try:
@@ -91,7 +93,8 @@ def _check_allowed(s: Session) -> None:
 async def login(s: Session, username: str, account_name: str, mechanism: str) -> str:
     """Enter the authenticated state for an account; returns the tagged OK text."""
     try:
-        account = await run_blocking(s.deps.store.account, account_name)
+        # A configured account gets its database on first use, as mox does.
+        account = await run_blocking(s.deps.store.account, account_name, True)
     except Exception as e:
         s.log.error("opening account", account=account_name, err=e)
         raise No("account temporarily unavailable", "UNAVAILABLE")

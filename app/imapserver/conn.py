@@ -139,7 +139,7 @@ async def execute(s: Session, cmd: Command) -> None:
         s.send(f"{tag} OK {result or (name + ' done')}".encode())
         if s.after_ok is not None:
             hook, s.after_ok = s.after_ok, None
-            await s.flush()
+            s.write_now()
             await hook()
     except ParseError as e:
         if first and handler is None:

@@ -100,6 +100,21 @@ class Session:
         except (TimeoutError, OSError, ssl.SSLError, ConnectionError) as e:
             raise ConnectionClosed(str(e)) from None
 
+    def write_now(self) -> None:
+        """Hand queued output to the transport without yielding to the event loop.
+
+        Used before STARTTLS: between the tagged OK and the TLS upgrade the loop must not
+        run, or the client's TLS hello would be read as plaintext (and taken for injection).
+        """
+        data = bytes(self.out)
+        self.out.clear()
+        if self._compress is not None:
+            data = self._compress.compress(data) + self._compress.flush(zlib.Z_SYNC_FLUSH)
+        try:
+            self.conn.writer.write(data)
+        except (OSError, ssl.SSLError, ConnectionError, RuntimeError) as e:
+            raise ConnectionClosed(str(e)) from None
+
     async def maybe_flush(self) -> None:
         """Flush when much output is queued (FETCH of many messages streams this way)."""
         if len(self.out) >= FLUSH_AT:

@@ -18,32 +18,9 @@ from typing import Any
 from app import sasl
 from app.imapserver import IMAPDeps, IMAPServer
 from app.listen.conn import Conn
-from app.store.account import Account
+from app.store import Account, Store
 
 PASSWORD = "testtest"
-
-
-class Accounts:
-    """The part of app.store.Store the IMAP server uses: accounts by name, opened on demand."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._accounts: dict[str, Account] = {}
-        self._lock = threading.Lock()
-
-    def account(self, name: str) -> Account:
-        with self._lock:
-            acc = self._accounts.get(name)
-            if acc is None:
-                path = self.root / "accounts" / f"{name}.db"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                acc = Account(name, path, create=not path.exists())
-                self._accounts[name] = acc
-            return acc
-
-    def close(self) -> None:
-        for a in self._accounts.values():
-            a.close()
 
 
 @dataclass
@@ -51,7 +28,7 @@ class IMAPTestServer:
     root: Path
     port: int = 0
     tls_port: int = 0
-    store: Accounts | None = None
+    store: Store | None = None
     deps: IMAPDeps | None = None
     loop: asyncio.AbstractEventLoop | None = None
     thread: threading.Thread | None = None
@@ -62,10 +39,11 @@ class IMAPTestServer:
     def add_user(self, login: str, password: str = PASSWORD) -> None:
         """Login address = account name (enough for protocol tests)."""
         self.creds[login] = sasl.derive_credentials(password, iterations=64)
+        self.account(login)
 
     def account(self, name: str) -> Account:
         assert self.store is not None
-        return self.store.account(name)
+        return self.store.account(name, create=True)
 
     def connect(self) -> socket.socket:
         return socket.create_connection(("127.0.0.1", self.port), timeout=10)
@@ -88,7 +66,7 @@ def _tls_context() -> tuple[ssl.SSLContext, str, bytes]:
 def start(root: Path, **dep_overrides: Any) -> Iterator[IMAPTestServer]:
     """Generator for a fixture: yields a running IMAPTestServer, stops it afterwards."""
     ts = IMAPTestServer(root=root)
-    ts.store = Accounts(root)
+    ts.store = Store(root)
     ctx, ca_pem, der = _tls_context()
     ts.server_ctx = ctx
     ts.cert_pem = ca_pem
