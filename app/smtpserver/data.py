@@ -5,12 +5,16 @@ or incoming delivery.
 
 from __future__ import annotations
 
+import asyncio
+
 from app.smtp import codes as c
 from app.smtp.command import Command
 from app.smtp.data import ERR_SMUGGLING, ERR_TOO_LARGE, normalize_chunked
 from app.smtp.reply import SMTPError
 from app.smtp.wire import ChunkEnd, DataChunk, DataEnd
 from app.smtpserver.session import Session
+
+DATA_DEADLINE = 30 * 60  # mox: a whole DATA transfer may take at most 30 minutes
 
 SMUGGLING = SMTPError(c.C500_BAD_SYNTAX, c.SE_PROTO_SYNTAX2, "invalid bare \\r or \\n, may be smtp smuggling")
 
@@ -31,12 +35,16 @@ async def data(s: Session, cmd: Command) -> None:
     s.reply(c.C354_CONTINUE, "", "see you at the bare dot")
     s.wire.start_data(s.max_size)
     buf = bytearray()
-    while True:
-        ev = await s.next_event()
-        if isinstance(ev, DataChunk):
-            buf += ev.data
-        elif isinstance(ev, DataEnd):
-            break
+    try:
+        async with asyncio.timeout(DATA_DEADLINE):
+            while True:
+                ev = await s.next_event()
+                if isinstance(ev, DataChunk):
+                    buf += ev.data
+                elif isinstance(ev, DataEnd):
+                    break
+    except TimeoutError:
+        raise SMTPError(c.C421_SERVICE_UNAVAIL, c.SE_PROTO_OTHER0, "data transfer took too long") from None
     s.reset_transaction()
     if ev.error == ERR_SMUGGLING:
         s.log.info("smtp smuggling attempt or broken client: bare cr/lf in data", size=ev.size)

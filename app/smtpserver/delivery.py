@@ -133,6 +133,8 @@ async def _deliver_target(
     df = DeliveryFacts(**dfacts, is_forward=v.is_forward, is_mailing_list=v.is_list)
     if not v.accept:
         s.log.info("delivery rejected", account=t.account, reason=v.reason, code=v.code)
+        if v.reason in (analyze.REASON_DNSBL, analyze.REASON_DMARC_POLICY):
+            s.slow = True  # mox: keep spammers busy
         if v.reject_mailbox:
             try:
                 df2 = DeliveryFacts(**dfacts, is_reject=True, mailbox_destined=v.mailbox)
@@ -248,7 +250,11 @@ def _rate_ok(s: Session) -> bool:
 def _reply(s: Session, txn: Transaction, msg: bytes, failures: list[tuple[Rcpt, SMTPError]]) -> None:
     failed = {id(r) for r, _ in failures}
     delivered = [r for r in txn.rcpts if id(r) not in failed]
+    # RFC 3461 section 5.2.3: a final delivery MTA reports success when NOTIFY asked for it.
+    notify_success = [r for r in delivered if r.notify and "SUCCESS" in r.notify]
     if not failures:
+        if notify_success:
+            s.ctx.spawn(queue_dsn(s, txn, msg, [], notify_success))
         s.reply(c.C250_COMPLETED, c.SE_OTHER0, "it is done")
         return
     if not delivered:
@@ -256,12 +262,18 @@ def _reply(s: Session, txn: Transaction, msg: bytes, failures: list[tuple[Rcpt, 
         if all((e.code, e.text) == (first.code, first.text) for _, e in failures):
             raise first
         raise SMTPError(first.code, first.secode, "delivery failed for all recipients")
-    # Mixed: the message is accepted, failed recipients get a DSN (mox's queueDSN).
+    # Mixed: the message is accepted, failed recipients get a DSN (mox's queueDSN), unless
+    # they asked for none (RFC 3461 NOTIFY=NEVER, or a NOTIFY list without FAILURE).
     s.reply(c.C250_COMPLETED, c.SE_OTHER0, "it is done, but some recipients failed (a dsn will follow)")
-    s.ctx.spawn(queue_dsn(s, txn, msg, failures))
+    report = [(r, e) for r, e in failures if r.notify is None or "FAILURE" in r.notify]
+    if report or notify_success:
+        s.ctx.spawn(queue_dsn(s, txn, msg, report, notify_success))
 
 
-async def queue_dsn(s: Session, txn: Transaction, msg: bytes, failures: list[tuple[Rcpt, SMTPError]]) -> None:
+async def queue_dsn(
+    s: Session, txn: Transaction, msg: bytes, failures: list[tuple[Rcpt, SMTPError]], delivered: list[Rcpt]
+) -> None:
+    """Queue one DSN (RFC 3464) to the sender for failed and/or successfully delivered recipients."""
     from app.message.dsn import DSNMessage, DSNRecipientIn, make_dsn
 
     queue = s.ctx.deps.queue
@@ -273,19 +285,32 @@ async def queue_dsn(s: Session, txn: Transaction, msg: bytes, failures: list[tup
             final_recipient=str(r.path),
             action="failed",
             status=e.reply().ecode or f"{e.code // 100}.0.0",
+            original_recipient=r.orcpt or None,
             diagnostic_code=f"{e.code} {e.reply().ecode} {e.text}",
             last_attempt_date=now,
         )
         for r, e in failures
     ]
+    rcpts += [
+        DSNRecipientIn(
+            final_recipient=str(r.path),
+            action="delivered",
+            status="2.0.0",
+            original_recipient=r.orcpt or None,
+            last_attempt_date=now,
+        )
+        for r in delivered
+    ]
     hostname = s.hostname
     dsn = DSNMessage(
         from_=f"postmaster@{hostname}",
         to=str(txn.mail_from),
-        subject="mail delivery failed",
-        text="Delivery to some recipients of your message failed.\n",
+        subject="mail delivery failed" if failures else "mail delivered",
+        text=("Delivery to some recipients of your message failed.\n" if failures else "")
+        + ("Your message was delivered to some recipients.\n" if delivered else ""),
         reporting_mta=hostname,
         recipients=rcpts,
+        # The DSN carries the original's header section (as mox; RET=FULL is not honoured here).
         original=msg[: msgheaders.header_end(msg)],
         envelope_id=txn.dsn_envid or None,
         arrival_date=now,
@@ -297,5 +322,3 @@ async def queue_dsn(s: Session, txn: Transaction, msg: bytes, failures: list[tup
         await run_blocking(queue.add, "", "", [str(txn.mail_from)], data)
     except Exception as e:
         s.log.error("queueing dsn", err=e)
-
-

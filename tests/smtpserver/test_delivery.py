@@ -253,3 +253,36 @@ def test_swaks_delivery_and_submission(srv: Server) -> None:
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stdout + out.stderr
         assert len(srv.queue.list_msgs(Filter())) == 2
+
+
+def _wait_queue(s: Server, n: int) -> list:  # type: ignore[type-arg]
+    import time
+
+    for _ in range(100):
+        msgs = s.queue.list_msgs(Filter())
+        if len(msgs) >= n:
+            return msgs
+        time.sleep(0.03)
+    return s.queue.list_msgs(Filter())
+
+
+def test_dsn_notify_success_and_never(org: Server) -> None:
+    with smtplib.SMTP("127.0.0.1", org.ports["smtp"], timeout=10) as c:
+        c.ehlo("mail.remote.example")
+        assert c.mail("a@remote.example", ["RET=FULL", "ENVID=e1"])[0] == 250
+        assert c.rcpt("alice@example.org", ["NOTIFY=SUCCESS", "ORCPT=rfc822;alice@example.org"])[0] == 250
+        assert c.data(msg())[0] == 250
+    [m] = _wait_queue(org, 1)
+    dsn = org.queue.dump(m.id)
+    assert b"Action: delivered" in dsn and b"Original-Envelope-Id: e1" in dsn
+    assert b"Message-Id: <x@remote.example>" in dsn  # the original's header section
+    with smtplib.SMTP("127.0.0.1", org.ports["smtp"], timeout=10) as c:
+        c.ehlo("mail.remote.example")
+        c.mail("a@remote.example")
+        c.rcpt("bob@example.org")
+        assert c.rcpt("nobody@example.org", ["NOTIFY=NEVER"])[0] == 250
+        assert c.data(msg())[0] == 250
+    import time
+
+    time.sleep(0.3)
+    assert len(org.queue.list_msgs(Filter())) == 1  # no failure DSN for NOTIFY=NEVER
