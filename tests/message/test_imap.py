@@ -193,3 +193,36 @@ def test_preview_html_only_and_length() -> None:
     assert len(preview(d, parse(d))) == 256
     d = b"Content-Type: image/png\r\n\r\nxx"
     assert preview(d, parse(d)) == ""
+
+
+@pytest.mark.parametrize(
+    "sub,name",
+    [
+        ("dmarc-reports", "google.eml"),
+        ("dmarc-reports", "mailru.eml"),
+        ("dmarc-reports", "outlook.eml"),
+        ("dmarc-reports", "xs4all.eml"),
+        ("dmarc-reports", "yahoo.eml"),
+        ("tlsreports", "example.eml"),
+        ("tlsreports", "microsoft.eml"),
+    ],
+)
+def test_real_reports_attachments_decode(sub: str, name: str) -> None:
+    import gzip
+    import io
+    import zipfile
+
+    from tests.conftest import INTEROP
+
+    d = (INTEROP / "mox-testdata" / sub / name).read_bytes()
+    p = parse(d)
+    att = [q for q in p.walk() if q.filename]
+    assert len(att) == 1
+    raw = decode_binary(d, att[0])
+    if att[0].mime_type == "application/zip":
+        with zipfile.ZipFile(io.BytesIO(raw)) as z:
+            content = z.read(z.namelist()[0])
+    else:
+        content = gzip.decompress(raw)
+    assert content.lstrip().startswith(b"<?xml" if sub == "dmarc-reports" else b"{")
+    assert p.all_defects() == []
