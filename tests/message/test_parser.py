@@ -259,3 +259,17 @@ def test_interop_mbox_messages() -> None:
         assert Part.from_bytes(p.to_bytes()) == p, name
         imap_string(bodystructure(data, p))
         envelope(data, p)
+
+
+@pytest.mark.parametrize("name", ["forward-rfc822.eml", "prefix-boundaries.eml", "bare-lf.eml", "dsn-utf8.eml"])
+def test_every_truncation(name: str) -> None:
+    # Truncated at every byte (a connection dropped mid-message, a partial import): a tree with
+    # offsets in bounds, never an exception.
+    data = (CORPUS / name).read_bytes()
+    for i in range(len(data) + 1):
+        d = data[:i]
+        p = parse(d)
+        for q in p.walk():
+            assert 0 <= q.header_start <= q.body_start <= q.body_end <= i
+        if i == len(data):
+            assert p.all_defects() == []
