@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.smtp.address import (
     AddressError,
@@ -151,3 +153,33 @@ def test_mailbox_address() -> None:
     m = parse_address_list("Jörg <jörg@bücher.example>")[0]
     assert isinstance(m, MailboxAddr)
     assert m.address().domain.ascii == "xn--bcher-kva.example"
+
+
+_chars = st.text(alphabet='ab@.<>()"\\:;, \t[]=?é-_', max_size=50)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_chars)
+def test_fuzz_only_address_errors(s: str) -> None:
+    for fn in (parse_address_list, lambda x: parse_path(x, True), parse_address):
+        try:
+            fn(s)
+        except AddressError:
+            pass
+
+
+_name = st.text(alphabet=st.characters(blacklist_categories=["Cc", "Cs", "Zl", "Zp"]), max_size=30)
+_local = st.from_regex(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]{1,10}(\.[a-z0-9-]{1,5}){0,2}", fullmatch=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_name, _local, st.booleans())
+def test_format_then_parse(name: str, local: str, utf8: bool) -> None:
+    from app.message import decode_rfc2047
+    from app.message.compose import format_address
+
+    s = format_address(name, f"{local}@example.org", smtputf8=utf8)
+    (m,) = parse_address_list(s)
+    assert isinstance(m, MailboxAddr)
+    assert (m.localpart, m.domain) == (local, "example.org")
+    assert " ".join(decode_rfc2047(m.name).split()) == " ".join(name.split())
