@@ -9,7 +9,8 @@ with CONDSTORE/QRESYNC consistent (RFC 7162).
 
 Sources may be a plain mbox file or maildir directory, or a .zip/.tgz/.tar.gz archive holding
 one (archives are unpacked into a temporary directory, with tarfile's "data" filter against
-path tricks).
+path tricks). ``import_archive`` imports every mbox/maildir of an archive into mailboxes
+named after their paths, all or nothing (for the account web interface's upload).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from app import mlog
 from app.store.account import Account
 from app.store.errors import MailboxNotFound
 from app.store.mailformats import SourceMessage, read_maildir, read_mbox
-from app.store.model import AppendItem, Mailbox
+from app.store.model import AppendItem
 
 log = mlog.get("store.import")
 
@@ -51,6 +52,8 @@ class ImportResult:
     mailbox: str
     count: int
     created_mailbox: bool
+    mailbox_id: int = 0
+    uids: tuple[int, ...] = ()
 
 
 def _archive_kind(path: Path) -> str:
@@ -131,13 +134,14 @@ def import_messages(
     abort: threading.Event | None = None,
 ) -> ImportResult:
     """Append ``messages`` to ``mailbox`` (created when missing). On any error or abort, what
-    was added is removed again and the exception propagates (ImportAborted for an abort)."""
-    created = False
+    was added is removed again (mailboxes it created, parents included, are deleted) and the
+    exception propagates (ImportAborted for an abort)."""
+    before: set[str] | None = None
     try:
         mb = account.mailbox(mailbox)
     except MailboxNotFound:
-        mb = account.create_mailbox(mailbox)
-        created = True
+        before = {m.name for m in account.list_mailboxes()}
+        mb = account.create_mailbox(mailbox)  # also creates missing parents
     added: list[int] = []
     # One batch is appended (parsed, indexed, committed) in a helper thread while the next is
     # read from the source; SQLite releases the GIL, so reading and committing overlap.
@@ -168,20 +172,88 @@ def import_messages(
                     added.extend(pending.result()[1])
                 except Exception:
                     pass  # that batch's transaction did not commit
-            _undo(account, mb, added, created, exc)
+            log.info(
+                "import failed, removing imported messages", mailbox=mb.name, count=len(added), err=str(exc)
+            )
+            undo(
+                account, [ImportResult(mb.name, len(added), before is not None, mb.id, tuple(added))], before
+            )
             raise
-    return ImportResult(mb.name, len(added), created)
+    return ImportResult(mb.name, len(added), before is not None, mb.id, tuple(added))
 
 
-def _undo(account: Account, mb: Mailbox, added: list[int], created: bool, exc: BaseException) -> None:
-    log.info("import failed, removing imported messages", mailbox=mb.name, count=len(added), err=str(exc))
+def undo(account: Account, results: list[ImportResult], before: set[str] | None) -> None:
+    """Remove what imports added: their messages from mailboxes that existed before, and
+    every mailbox not in ``before`` (deepest first). Errors are logged, not raised."""
     try:
-        if created:
-            account.delete_mailbox(mb.id)
-        elif added:
-            account.expunge(mb.id, added, only_deleted=False)
-    except Exception as undo_exc:
-        log.exception("removing the messages of a failed import", undo_exc)
+        existing = {m.name for m in account.list_mailboxes()}
+        new = set() if before is None else existing - before
+        for r in results:
+            if r.mailbox not in new and r.uids:
+                account.expunge(r.mailbox_id, list(r.uids), only_deleted=False)
+        for name in sorted(new, key=lambda n: (-n.count("/"), n)):
+            account.delete_mailbox(name)
+    except Exception as exc:
+        log.exception("removing the messages of a failed import", exc)
+
+
+def _archive_sources(root: Path) -> list[tuple[Kind, str, Path]]:
+    """(kind, mailbox name, path) of every mbox file and maildir under an unpacked archive.
+    An mbox is a file named ``*.mbox`` or a file without extension starting with "From ";
+    a maildir is a directory with ``cur/`` or ``new/``. Names are the relative paths."""
+    out: list[tuple[Kind, str, Path]] = []
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root)
+        if any(part.startswith((".", "__MACOSX")) for part in rel.parts):
+            continue
+        if p.is_dir() and ((p / "cur").is_dir() or (p / "new").is_dir()):
+            out.append(("maildir", rel.as_posix(), p))
+        elif p.is_file() and rel.parts[-2:-1] not in (("cur",), ("new",), ("tmp",)):
+            if p.suffix == ".mbox":
+                out.append(("mbox", rel.with_suffix("").as_posix(), p))
+            elif not p.suffix and p.name != "dovecot-keywords":
+                with p.open("rb") as f:
+                    if f.read(5) == b"From ":
+                        out.append(("mbox", rel.as_posix(), p))
+    return [(k, "Inbox" if n.lower() == "inbox" else n, p) for k, n, p in out]
+
+
+def import_archive(
+    account: Account,
+    path: Path,
+    *,
+    progress: Callable[[str, int], object] | None = None,
+    abort: threading.Event | None = None,
+) -> list[ImportResult]:
+    """Import every mbox file and maildir in a .zip/.tgz archive (as the account web page's
+    upload), each into the mailbox named by its path. All or nothing: on failure or abort
+    everything imported so far is removed again."""
+    if not _archive_kind(path):
+        raise SourceError(f"{path}: not a .zip, .tgz, .tar.gz or .tar archive")
+    before = {m.name for m in account.list_mailboxes()}
+    results: list[ImportResult] = []
+    with tempfile.TemporaryDirectory(prefix="moxpy-import-") as d:
+        tmp = Path(d)
+        try:
+            _unpack(path, tmp)
+        except (OSError, zipfile.BadZipFile, tarfile.TarError) as exc:
+            raise SourceError(f"{path}: cannot unpack archive: {exc}") from None
+        sources = _archive_sources(tmp)
+        if not sources:
+            raise SourceError(f"{path}: no mbox files or maildirs found")
+        try:
+            for kind, name, src in sources:
+
+                def report(n: int, name: str = name) -> None:
+                    if progress is not None:
+                        progress(name, n)
+
+                with open_source(kind, src) as messages:
+                    results.append(import_messages(account, name, messages, progress=report, abort=abort))
+        except BaseException:
+            undo(account, results, before)
+            raise
+    return results
 
 
 def import_path(

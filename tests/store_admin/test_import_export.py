@@ -3,6 +3,7 @@ zip and tgz, and aborted/failed imports leaving nothing behind."""
 
 from __future__ import annotations
 
+import io
 import tarfile
 import threading
 import zipfile
@@ -107,7 +108,9 @@ def _state(acc: Account) -> list[tuple[str, int]]:
     return [(m.name, m.counts.total) for m in acc.list_mailboxes()]
 
 
-def test_aborted_import_leaves_nothing(account: Account, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_aborted_import_leaves_nothing(
+    account: Account, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import app.store.importer as importer
 
     monkeypatch.setattr(importer, "BATCH_MESSAGES", 1)
@@ -159,3 +162,57 @@ def test_bad_sources(account: Account, tmp_path: Path) -> None:
         z.writestr("b.mbox", "From x\n\n")
     with pytest.raises(SourceError, match="exactly one"), open_source("mbox", two):
         pass
+
+
+def test_import_archive(account: Account, tmp_path: Path) -> None:
+    from app.store.importer import import_archive
+
+    mbox = (TESTDATA / "importtest.mbox").read_bytes()
+    arc = tmp_path / "upload.tgz"
+    with tarfile.open(TESTDATA / "importtest.maildir.tgz") as src, tarfile.open(arc, "w:gz") as dst:
+        for m in src.getmembers():
+            f = src.extractfile(m) if m.isfile() else None
+            m.name = m.name.replace("maildir", "Lists/Md", 1)
+            dst.addfile(m, f)
+        for name, data in (
+            ("INBOX.mbox", mbox),
+            ("Lists/Sub.mbox", mbox),
+            ("notes.txt", b"hello"),
+            (".hidden.mbox", mbox),
+        ):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            dst.addfile(ti, io.BytesIO(data))
+    seen: list[tuple[str, int]] = []
+    res = import_archive(account, arc, progress=lambda name, n: seen.append((name, n)))
+    assert sorted((r.mailbox, r.count) for r in res) == [("Inbox", 2), ("Lists/Md", 2), ("Lists/Sub", 2)]
+    assert ("Lists/Md", 2) in seen
+    assert account.mailbox_status("Lists/Md").counts.total == 2
+
+
+def test_import_archive_all_or_nothing(account: Account, tmp_path: Path) -> None:
+    from app.store.importer import import_archive
+
+    before = _state(account)
+    arc = tmp_path / "upload.zip"
+    with zipfile.ZipFile(arc, "w") as z:
+        z.write(TESTDATA / "importtest.mbox", "New/a.mbox")
+        z.write(TESTDATA / "importtest.mbox", "Inbox.mbox")
+        z.writestr("New/b.mbox", "not an mbox\n")
+    with pytest.raises(SourceError):
+        import_archive(account, arc)
+    assert _state(account) == before
+    with pytest.raises(SourceError):
+        import_archive(account, TESTDATA / "importtest.mbox")
+
+
+def test_import_into_new_nested_mailbox_undone(account: Account) -> None:
+    before = _state(account)
+
+    def failing() -> Iterator[SourceMessage]:
+        yield SourceMessage(b"Subject: 1\r\n\r\nx\r\n", (), None, "m1")
+        raise OSError("read error")
+
+    with pytest.raises(OSError):
+        import_messages(account, "Parent/Child", failing())
+    assert _state(account) == before
