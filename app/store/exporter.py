@@ -1,5 +1,5 @@
 """Export of an account's mailboxes to mbox files or maildirs (``moxpy export``), into a
-directory or a .zip / .tgz (.tar.gz) archive, with flags and keywords (mailformats.py).
+directory or a .zip / .tgz (.tar.gz) / .tar archive, with flags and keywords (mailformats.py).
 
 Layout: mailbox ``A/B`` becomes ``A/B.mbox`` (mbox) or the maildir ``A/B/`` with ``cur/``,
 ``new/``, ``tmp/`` and a ``dovecot-keywords`` file (maildir). Without a mailbox argument all
@@ -51,6 +51,8 @@ class _Sink:
             self._zip = zipfile.ZipFile(dst, "x", zipfile.ZIP_DEFLATED)
         elif name.endswith((".tgz", ".tar.gz")):
             self._tar = tarfile.open(dst, "x:gz")  # noqa: SIM115 (closed by close())
+        elif name.endswith(".tar"):
+            self._tar = tarfile.open(dst, "x")  # noqa: SIM115 (closed by close())
         else:
             dst.mkdir(parents=True, exist_ok=True)
 
@@ -128,7 +130,7 @@ def export(
     single: bool = False,
     progress: Callable[[str, int], object] | None = None,
 ) -> ExportResult:
-    """Export to ``dst`` (a directory, created if needed, or a new .zip/.tgz file). An
+    """Export to ``dst`` (a directory, created if needed, or a new .zip/.tgz/.tar file). An
     existing archive or mbox file is not overwritten (ExportError)."""
     boxes = _selected(account.list_mailboxes(), mailbox, single)
     try:

@@ -67,11 +67,16 @@ def test_export_roundtrip(account: Account, tmp_path: Path) -> None:
     before = {mb: (_flags(account, mb), [account.read(m) for m in account.message_meta(mb, account.uids(mb))])
               for mb in ("Archive/2022", "Archive/Other")}  # fmt: skip
     for kind in ("mbox", "maildir"):
-        for dst in (tmp_path / f"out-{kind}", tmp_path / f"out-{kind}.zip", tmp_path / f"out-{kind}.tgz"):
+        for dst in (
+            tmp_path / f"out-{kind}",
+            tmp_path / f"out-{kind}.zip",
+            tmp_path / f"out-{kind}.tgz",
+            tmp_path / f"out-{kind}.tar",
+        ):
             res = export(account, kind, dst, "Archive")  # type: ignore[arg-type]
             assert res.mailboxes == 3 and res.messages == 4
             src = dst
-            if dst.suffix in (".zip", ".tgz"):
+            if dst.suffix in (".zip", ".tgz", ".tar"):
                 src = tmp_path / ("x-" + dst.name)
                 if dst.suffix == ".zip":
                     zipfile.ZipFile(dst).extractall(src)
