@@ -102,14 +102,15 @@ def _b64(text: bytes) -> bytes:
         raise SMTPError(c.C501_BAD_PARAM_SYNTAX, c.SE_PROTO_SYNTAX2, "invalid base64") from None
 
 
-def _record(s: Session, account: str, login: str, mech: str, result: str) -> None:
+async def _record(s: Session, account: str, login: str, mech: str, result: str) -> None:
     rec = s.ctx.deps.record_login
     if rec is None:
         return
     obj = s.conn.ssl_object
     tls = f"{obj.version()} {(obj.cipher() or ('',))[0]}" if obj is not None else ""
     try:
-        rec(
+        await run_blocking(
+            rec,
             account=account,
             login=login,
             result=result,
@@ -138,7 +139,7 @@ async def auth(s: Session, cmd: Command) -> None:
     addr = s.conn.remote_addr
     limits = s.ctx.limits.auth
     if addr is not None and not limits.allowed(addr):
-        _record(s, "", "", name, "ratelimited")
+        await _record(s, "", "", name, "ratelimited")
         raise SMTPError(c.C421_SERVICE_UNAVAIL, c.SE_SEC_OTHER0, "too many authentication failures")
     if s.auth_failures > 3:
         # mox: every further attempt on this connection costs a second more.
@@ -173,7 +174,7 @@ async def auth(s: Session, cmd: Command) -> None:
         if addr is not None:
             limits.failed(addr)
         s.log.info("authentication failed", mech=name, username=outcome.username, reason=outcome.reason)
-        _record(s, s.ctx.account_for_login(outcome.username) or "" if outcome.username else "", outcome.username, name, "badprotocol" if outcome.malformed else "badcreds")
+        await _record(s, s.ctx.account_for_login(outcome.username) or "" if outcome.username else "", outcome.username, name, "badprotocol" if outcome.malformed else "badcreds")
         if outcome.malformed:
             raise SMTPError(c.C501_BAD_PARAM_SYNTAX, c.SE_PROTO_SYNTAX2, "malformed authentication")
         raise SMTPError(c.C535_AUTH_BAD_CREDS, c.SE_SEC_AUTH_BAD_CREDS8, "bad user/pass")
@@ -182,18 +183,18 @@ async def auth(s: Session, cmd: Command) -> None:
     account = s.client_cert_account if name == "EXTERNAL" else s.ctx.account_for_login(login)
     if not account:
         s.auth_failures += 1
-        _record(s, "", login, name, "badcreds")
+        await _record(s, "", login, name, "badcreds")
         raise SMTPError(c.C535_AUTH_BAD_CREDS, c.SE_SEC_AUTH_BAD_CREDS8, "bad user/pass")
     acc = s.ctx.config.account(account)
     disabled = getattr(acc, "LoginDisabled", "") if acc is not None else ""
     if disabled:
-        _record(s, account, login, name, "logindisabled")
+        await _record(s, account, login, name, "logindisabled")
         raise SMTPError(c.C525_ACCOUNT_DISABLED, c.SE_SEC_LOGIN_DISABLED13, f"login disabled: {disabled}")
     if addr is not None:
         limits.succeeded(addr)
     s.account, s.login_address = account, login
     s.auth_failures = 0
     s.slow = False
-    _record(s, account, login, name, "ok")
+    await _record(s, account, login, name, "ok")
     s.log.info("authenticated", account=account, mech=name)
     s.reply(c.C235_AUTH_SUCCESS, c.SE_SEC_OTHER0, "nice")

@@ -127,3 +127,22 @@ def test_localserve_needs_error(lp: str, stage: str | None, code: int | None, ti
         return
     assert ne is not None and ne.stage == stage and ne.timeout == timeout
     assert (ne.error.code if ne.error else None) == code
+
+
+def test_composition_helpers(tmp_path: Path) -> None:
+    from app.smtpserver import composition
+    from app.store.authdb import TLSPublicKey, open_authdb
+
+    db = open_authdb(tmp_path)
+    try:
+        composition.record_login(db)(
+            account="mox", login="mox@localhost", result="ok", mechanism="PLAIN", remote_ip="127.0.0.1",
+            tls="", protocol="submission",
+        )
+        [att] = db.login_attempts("mox")
+        assert att.attempt.auth_mech == "PLAIN" and att.attempt.protocol == "submission"
+        db.tls_public_key_add(TLSPublicKey("fp1", 0, "ecdsa", "laptop", False, b"", "mox", "mox@localhost"))
+        assert composition.tls_public_key(db)("fp1") == ("mox", "mox@localhost", False)
+        assert composition.tls_public_key(db)("other") is None
+    finally:
+        db.close()
