@@ -21,6 +21,7 @@ _QP_TRAILING = re.compile(rb"(?<![ \t])[ \t]++(?=\r?\n|\Z)")  # lookbehind: line
 _QP_SOFT = re.compile(rb"=\r?\n")
 _TAG = re.compile(r"<[^<>]*>")
 _HIDDEN = re.compile(r"<(script|style)\b", re.I)
+_HIDDEN_END = {t: re.compile(rf"</{t}\b[^>]*>?", re.I) for t in ("script", "style")}
 _ENTITY = {"&nbsp;": " ", "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'"}
 
 
@@ -77,15 +78,13 @@ def html_to_text(s: str) -> str:
     # Script and style contents go; linear even for many unclosed tags.
     out: list[str] = []
     pos = 0
-    low = s.lower()
     while (m := _HIDDEN.search(s, pos)) is not None:
         out.append(s[pos : m.start()])
-        end = low.find("</" + m.group(1).lower(), m.end())
-        if end < 0:
+        end = _HIDDEN_END[m.group(1).lower()].search(s, m.end())
+        if end is None:
             pos = len(s)
             break
-        gt = s.find(">", end)
-        pos = len(s) if gt < 0 else gt + 1
+        pos = end.end()
     out.append(s[pos:])
     s = _TAG.sub(" ", "".join(out))
     for k, v in _ENTITY.items():
