@@ -112,36 +112,41 @@ def spf_method(r: SPFResult) -> AuthMethod:
         prop = AuthProp("smtp", "mailfrom", r.domain)
     else:
         prop = AuthProp("smtp", "helo", r.helo or r.domain)
-    reason = r.problem if r.status in ("temperror", "permerror") else ""
-    return AuthMethod("spf", r.status, dnssec_comment(r.authentic), reason, (prop,))
+    return AuthMethod("spf", r.status, dnssec_comment(r.authentic), "", (prop,))
 
 
 def dkim_methods(results: Sequence[DKIMResult]) -> list[AuthMethod]:
-    """One ``dkim=`` per signature; ``dkim=none`` when there were none (RFC 8601 §2.7.1)."""
+    """One ``dkim=`` per signature, as mox: ``(2048 bit rsa, with dnssec)``, header.d/s/a/b and
+    header.i; ``dkim=none reason="no dkim signatures"`` without any (RFC 8601 §2.7.1)."""
     if not results:
-        return [AuthMethod("dkim", "none")]
+        return [AuthMethod("dkim", "none", "", "no dkim signatures")]
     out = []
     for r in results:
-        props = [AuthProp("header", "d", r.domain or "unknown")]
-        if r.selector:
-            props.append(AuthProp("header", "s", r.selector))
-        if r.algorithm:
-            props.append(AuthProp("header", "a", r.algorithm))
-        if r.header_b:
-            props.append(AuthProp("header", "b", r.header_b))
-        comment = dnssec_comment(r.authentic) if r.record is not None else ""
+        props: list[AuthProp] = []
+        comment = ""
+        if r.domain and r.selector:
+            props = [AuthProp("header", "d", r.domain), AuthProp("header", "s", r.selector)]
+            if r.algorithm:
+                props.append(AuthProp("header", "a", r.algorithm))
+            if r.header_b:
+                props.append(AuthProp("header", "b", r.header_b))
+            if r.identity:
+                props.append(AuthProp("header", "i", r.identity))
+            comment = (f"{r.key_bits} bit rsa, " if r.key_bits else "") + dnssec_comment(r.authentic)
         out.append(AuthMethod("dkim", r.status, comment, r.reason if r.status != "pass" else "", tuple(props)))
     return out
 
 
 def dmarc_method(r: DMARCResult) -> AuthMethod:
-    reason = "" if r.status == "pass" else r.reason
-    return AuthMethod("dmarc", r.status, dnssec_comment(r.authentic), reason, (AuthProp("header", "from", r.domain),))
+    """``dmarc=<status> (with/without dnssec) header.from=<domain>``; ``dmarc=none`` without From."""
+    if not r.domain:
+        return AuthMethod("dmarc", r.status)
+    return AuthMethod("dmarc", r.status, dnssec_comment(r.authentic), "", (AuthProp("header", "from", r.domain),))
 
 
 def iprev_method(r: IPRevResult) -> AuthMethod:
-    return AuthMethod("iprev", r.status, dnssec_comment(r.authentic), "",
-                      (AuthProp("policy", "iprev", r.ip, r.host),))
+    """``iprev=<status> (with/without dnssec) policy.iprev=<ip>``."""
+    return AuthMethod("iprev", r.status, dnssec_comment(r.authentic), "", (AuthProp("policy", "iprev", r.ip),))
 
 
 def arc_method(r: ARCResult, remote_ip: str = "") -> AuthMethod:

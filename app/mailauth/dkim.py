@@ -70,6 +70,7 @@ class DKIMResult:
     reason: str = ""
     authentic: bool = False
     record: KeyRecord | None = None
+    key_bits: int = 0  # RSA key size, for the Authentication-Results comment
 
     @property
     def passed(self) -> bool:
@@ -132,7 +133,8 @@ def _verify_one(resolver: Resolver, d: dkimpy.DKIM, idx: int, raw: bytes,
         rec = parse_key_record(txt)
     except DKIMKeyError as e:
         return replace(base, status=PERMERROR, reason=f"key record: {e}", authentic=ans.authentic)
-    base2 = replace(base, authentic=ans.authentic, record=rec)
+    base2 = replace(base, authentic=ans.authentic, record=rec,
+                    key_bits=dkimcrypto.key_bits(rec.key_type, rec.public_key) if rec.public_key else 0)
     if rec.revoked:
         return replace(base2, status=PERMERROR, reason="key revoked")
     keytype, _, hashname = algorithm.partition("-")

@@ -91,6 +91,17 @@ def _public_key(keytype: str, p: str) -> rsa.RSAPublicKey | ed25519.Ed25519Publi
         raise SignatureError("permerror", f"invalid rsa public key: {e}") from None
 
 
+def key_bits(keytype: str, p: str) -> int:
+    """Size of an RSA public key in bits (0 for other or unparsable keys)."""
+    if keytype != "rsa":
+        return 0
+    try:
+        key = _public_key(keytype, p)
+    except SignatureError:
+        return 0
+    return key.key_size if isinstance(key, rsa.RSAPublicKey) else 0
+
+
 def verify_signature(keytype: str, p: str, hashname: str, digest: bytes, signature: bytes) -> None:
     """Check ``signature`` over the header digest; raises SignatureError (policy for weak keys)."""
     key = _public_key(keytype, p)

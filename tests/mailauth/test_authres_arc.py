@@ -23,11 +23,20 @@ def test_auth_results_header() -> None:
     assert h.startswith("Authentication-Results: mx.example.com;")
     assert h.endswith("\r\n")
     flat = h.replace("\r\n\t", " ")
-    assert "iprev=pass (without dnssec) policy.iprev=192.0.2.1 (mail.example.org);" in flat
+    assert "iprev=pass (without dnssec) policy.iprev=192.0.2.1;" in flat
     assert "spf=pass (with dnssec) smtp.mailfrom=example.org;" in flat
     assert "dkim=pass (without dnssec) header.d=example.org header.s=sel header.a=rsa-sha256 header.b=abcdefghijkl;" in flat
     assert flat.rstrip().endswith("dmarc=pass (without dnssec) header.from=example.org")
     assert all(len(line) <= 78 for line in h.split("\r\n"))
+
+
+def test_dkim_method_has_key_size_like_mox() -> None:
+    from tests.mailauth.keys import MESSAGE as msg
+
+    r = MockResolver()
+    publish(r, "rsa", "example.org", dkimkeys.txt_record(rsa_key()))
+    res = dkim.verify(r, dkim.sign(msg, "example.org", [dkim.SignSelector("rsa", rsa_key())]) + msg)
+    assert authres.dkim_methods(res)[0].comment == "2048 bit rsa, without dnssec"
 
 
 def test_auth_results_quotes_hostile_values() -> None:
@@ -37,7 +46,7 @@ def test_auth_results_quotes_hostile_values() -> None:
     assert h.count("\r\n") == h.count("\r\n\t") + 1
     assert 'reason="bad \\"reason\\"X-Evil: 1"' in h.replace("\r\n\t", " ")
     assert authres.AuthResults("mx.example.com").header() == "Authentication-Results: mx.example.com; none\r\n"
-    assert authres.dkim_methods([])[0].result == "none"
+    assert authres.dkim_methods([])[0].tokens() == ["dkim=none", 'reason="no dkim signatures"']
 
 
 def test_arc_seal_and_verify() -> None:
