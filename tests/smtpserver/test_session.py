@@ -344,3 +344,72 @@ def test_connection_limit(tmp_path):  # type: ignore[no-untyped-def]
 
 def _unused(_s: socket.socket) -> None:
     pass
+
+
+def test_max_recipients(srv: Server) -> None:
+    t = run_transcript(srv.connect(), "S: 220 *\n" + _ehlo() + "C: MAIL FROM:<a@remote.example>\nS: 250 *\n")
+    t.send(b"".join(b"RCPT TO:<r%d@localhost>\r\n" % i for i in range(1001)))
+    for _ in range(1000):
+        t.expect(b"250 2.1.5 now on the list")
+    t.expect(b"452 4.5.3 max of 1000 recipients reached")
+
+
+def test_bad_ehlo(srv: Server) -> None:
+    run_transcript(
+        srv.connect(),
+        """
+S: 220 *
+C: EHLO
+S: 501 5.5.2 missing domain
+C: EHLO bad..name
+S: 501 5.5.2 invalid domain
+C: HELO [1.2.3.4]
+S: 250 localhost
+""",
+    )
+
+
+def test_size_enforced_while_reading(tmp_path):  # type: ignore[no-untyped-def]
+    from tests.smtpserver.server import start
+
+    s = start(
+        tmp_path / "m",
+        static_edit=lambda t: t.replace("\t\tSMTP:\n", "\t\tSMTPMaxMessageSize: 1000\n\t\tSMTP:\n", 1),
+    )
+    try:
+        big = b"Subject: big\r\n\r\n" + b"x" * 70 + b"\r\n"
+        t = run_transcript(
+            s.connect(),
+            """
+S: 220 *
+C: EHLO x.example
+S: 250-localhost
+S: 250-PIPELINING
+S: 250-SIZE 1000
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250 SMTPUTF8
+C: MAIL FROM:<a@remote.example> SIZE=1001
+S: 552 5.3.4 message too large
+C: MAIL FROM:<a@remote.example>
+S: 250 *
+C: RCPT TO:<mox@localhost>
+S: 250 *
+C: DATA
+S: 354 see you at the bare dot
+""",
+        )
+        t.send(big * 100 + b".\r\nNOOP\r\n")
+        t.expect(b"552 5.3.4 message too large")
+        t.expect(b"250 2.0.0 alrighty")
+        t.send(b"MAIL FROM:<a@remote.example>\r\nRCPT TO:<mox@localhost>\r\nBDAT 2000 LAST\r\n" + b"y" * 2000 + b"NOOP\r\n")
+        t.expect(b"250 *")
+        t.expect(b"250 *")
+        t.expect(b"552 5.3.4 message too large")
+        t.expect(b"250 2.0.0 alrighty")
+    finally:
+        s.stop()
