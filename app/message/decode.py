@@ -21,7 +21,7 @@ _QP_TRAILING = re.compile(rb"(?<![ \t])[ \t]++(?=\r?\n|\Z)")  # lookbehind: line
 _QP_SOFT = re.compile(rb"=\r?\n")
 _TAG = re.compile(r"<[^<>]*>")
 _HIDDEN = re.compile(r"<(script|style)\b", re.I)
-_HIDDEN_END = {t: re.compile(rf"</{t}\b[^>]*>?", re.I) for t in ("script", "style")}
+_HIDDEN_END = {t: re.compile(rf"</{t}\b[^<>]{{0,100}}>?", re.I) for t in ("script", "style")}
 _ENTITY = {"&nbsp;": " ", "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'"}
 
 
