@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.smtp.idna_domain import parse_domain
+
 # Retry schedule (as mox): first attempt immediately, then 7.5 minutes doubling per attempt.
 BASE_BACKOFF = 7.5 * 60
 DEFAULT_MAX_ATTEMPTS = 8
@@ -233,13 +235,19 @@ def parse_duration(s: str) -> float:
 
 
 def split_address(addr: str) -> tuple[str, str]:
-    """Split ``local@domain`` at the last ``@``, lowercasing the domain; ``""`` is the null path."""
+    """Split ``local@domain`` at the last ``@``; the domain in lower-case A-label form (IDNA),
+    IP literals as given; ``""`` is the null path. ValueError for an invalid address."""
     if addr == "":
         return "", ""
     local, at, domain = addr.rpartition("@")
     if not at or not local or not domain:
         raise ValueError(f"invalid address {addr!r}")
-    return local, domain.lower().rstrip(".")
+    if any(ord(c) < 32 or ord(c) == 127 for c in addr):
+        raise ValueError(f"control character in address {addr!r}")
+    domain = domain.rstrip(".")
+    if domain.startswith("[") and domain.endswith("]"):
+        return local, domain.lower()
+    return local, parse_domain(domain).ascii
 
 
 def base_address(addr: str) -> str:

@@ -83,12 +83,17 @@ def dsn_status(d: Delivered) -> list[dict[str, str]]:
     m = d.parsed()
     for part in m.walk():
         if part.get_content_type() in ("message/delivery-status", "message/global-delivery-status"):
-            payload = part.get_payload()
-            blocks = payload if isinstance(payload, list) else []
-            out = []
-            for b in blocks[1:]:
-                out.append({k.lower(): str(v) for k, v in b.items()})
-            return out
+            if part.get_content_type() == "message/delivery-status":
+                blocks_ = part.get_payload()
+                assert isinstance(blocks_, list)
+                return [{k.lower(): str(v) for k, v in b.items()} for b in blocks_[1:]]
+            # message/global-delivery-status (RFC 6533): the email package sees one message.
+            text = part.as_bytes().decode("utf-8").replace("\r\n", "\n").split("\n\n", 1)[1]
+            blocks = [b for b in text.split("\n\n") if b.strip()]
+            return [
+                {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in b.splitlines())}
+                for b in blocks[1:]
+            ]
     raise AssertionError("no delivery-status part")
 
 

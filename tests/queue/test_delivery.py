@@ -81,7 +81,7 @@ def test_delivers_one_transaction_per_domain(tmp_path: Path) -> None:
 def test_retry_after_temporary_failure(tmp_path: Path) -> None:
     async def t(q: Queue, srv: SMTPTestServer, ld: CollectingDelivery) -> None:
         (mid,) = await run_blocking(q.add, "mjl", "mjl@example.org", ["a@dest.example"], MSG)
-        await wait_for(lambda: bool(q.list_msgs(Filter()) and q.list_msgs(Filter())[0].attempts == 1))
+        await wait_for(lambda: [len(m.results) for m in q.list_msgs(Filter())] == [1])
         m = q.list_msgs(Filter())[0]
         assert m.results[-1].code == 451 and not m.results[-1].success
         # Backoff: 7.5 minutes (with a few seconds of jitter) after the first attempt.
@@ -288,3 +288,27 @@ def test_localserve_special_localparts(tmp_path: Path) -> None:
         assert srv.connections == 0
 
     run_queue(tmp_path, t, localserve=True)
+
+
+def test_idn_domain_and_smtputf8(tmp_path: Path) -> None:
+    zone = ZONE + "xn--bcher-kva.example. MX 10 mx.dest.example.\n"
+
+    async def t(q: Queue, srv: SMTPTestServer, ld: CollectingDelivery) -> None:
+        q.deps.resolver = MockResolver.from_zone(zone)
+        # Unicode domain: queued under its A-label, delivered with the A-label; the message asked
+        # for SMTPUTF8 but its addresses are ASCII, so a server without it still gets it.
+        rule = await run_blocking(q.holdrule_add, "", "", "")
+        ids = await run_blocking(q.add, "mjl", "mjl@example.org", ["a@B\u00fccher.example"], MSG, smtputf8=True)
+        assert q.list_msgs(Filter(ids=ids))[0].rcpt_domain == "xn--bcher-kva.example"
+        await run_blocking(q.holdrule_remove, rule.id)
+        await run_blocking(q.hold, Filter(), False)
+        await wait_for(lambda: queued(q) == 0)
+        assert srv.messages[0].rcpts[0][0] == "a@xn--bcher-kva.example"
+        assert "SMTPUTF8" not in srv.messages[0].mail_params
+        # A non-ASCII localpart needs SMTPUTF8: permanent failure with a DSN.
+        await run_blocking(q.add, "mjl", "mjl@example.org", ["j\u00f6rg@dest.example"], MSG, smtputf8=True)
+        await wait_for(lambda: queued(q) == 0 and len(ld.dsns()) == 1)
+        st = dsn_status(ld.dsns()[0])[0]
+        assert st["status"] == "5.6.7" and st["final-recipient"] == "utf-8; j\u00f6rg@dest.example"
+
+    run_queue(tmp_path, t, SMTPTestServer(extensions=["PIPELINING", "ENHANCEDSTATUSCODES"]))

@@ -126,7 +126,7 @@ def test_requirements_not_met_are_permanent() -> None:
     async def t(srv: SMTPTestServer) -> None:
         c = await connect(srv)
         with pytest.raises(SMTPClientError) as e1:
-            await c.deliver("a@example.org", [RcptTo("b@test.example")], MSG, smtputf8=True)
+            await c.deliver("a@example.org", [RcptTo("b\u00e9@test.example")], MSG, smtputf8=True)
         with pytest.raises(SMTPClientError) as e2:
             await c.deliver("a@example.org", [RcptTo("b@test.example")], MSG, requiretls=True)
         with pytest.raises(SMTPClientError) as e3:
