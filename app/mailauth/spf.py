@@ -192,8 +192,8 @@ def _value(s: str) -> str:
 
 
 def received_spf_header(result: SPFResult, receiver: str = "") -> str:
-    """The ``Received-SPF:`` header line (without CRLF), RFC 7208 §9.1. Hostile input is filtered."""
-    identity_value = result.sender if result.identity == "mailfrom" else result.helo
+    """The ``Received-SPF:`` header (RFC 7208 §9.1) including the trailing CRLF, folded, with the
+    fields mox writes. Hostile input is filtered: values are quoted, control characters dropped."""
     comment = {
         PASS: f"domain {result.domain} designates {result.ip} as permitted sender",
         FAIL: f"domain {result.domain} does not designate {result.ip} as permitted sender",
@@ -203,17 +203,21 @@ def received_spf_header(result: SPFResult, receiver: str = "") -> str:
         TEMPERROR: f"error in processing during lookup of {result.domain}",
         PERMERROR: f"permanent error in processing domain {result.domain}",
     }[result.status]
-    comment = _clean(comment).replace("(", "").replace(")", "")
-    parts = [f"client-ip={_value(result.ip)}"]
-    if result.identity == "mailfrom":
-        parts.append(f"envelope-from={_value(identity_value)}")
-    if result.helo:
-        parts.append(f"helo={_value(result.helo)}")
+    tokens = [f"Received-SPF: {result.status}", "(" + _clean(comment).replace("(", "").replace(")", "") + ")",
+              f"client-ip={_value(result.ip)};", f"envelope-from={_value(result.sender)};",
+              f"helo={_value(result.helo)};"]
     if result.problem and result.status in (TEMPERROR, PERMERROR):
-        parts.append(f"problem={_value(result.problem)}")
+        tokens.append(f"problem={_value(result.problem[:67])};")
     if result.mechanism:
-        parts.append(f"mechanism={_value(result.mechanism)}")
-    if receiver:
-        parts.append(f"receiver={_value(receiver)}")
-    parts.append(f"identity={result.identity}")
-    return f"Received-SPF: {result.status} ({comment}) " + "; ".join(parts)
+        tokens.append(f"mechanism={_value(result.mechanism)};")
+    tokens += [f"receiver={_value(receiver)};", f"identity={result.identity}"]
+    lines: list[str] = []
+    line = ""
+    for t in tokens:
+        if line and len(line) + 1 + len(t) > 78:
+            lines.append(line)
+            line = "\t" + t
+        else:
+            line = f"{line} {t}" if line else t
+    lines.append(line)
+    return "\r\n".join(lines) + "\r\n"
