@@ -101,7 +101,8 @@ class DnsResolver(BaseResolver):
             return None
         value, ttl = got
         if isinstance(value, DNSError):
-            raise value
+            # A fresh exception per raise: one shared instance would collect tracebacks across threads.
+            raise type(value)(str(value), value.name, value.rdtype, value.authentic)
         return RawAnswer(value.rdatas, value.authentic, ttl, value.cnames)
 
     def _store(self, name: str, rdtype: str, value: RawAnswer | DNSError, ttl: int) -> None:

@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 
 import dns.exception
@@ -69,7 +70,8 @@ class MockResolver(BaseResolver):
         self._fail = _selectors(fail)
         self._timeout = _selectors(timeout)
         self.ttl = ttl
-        self.queries: list[tuple[str, str]] = []
+        # The most recent questions asked, for tests (bounded: localserve runs for long).
+        self.queries: deque[tuple[str, str]] = deque(maxlen=10000)
         self._reindex()
 
     @classmethod

@@ -86,3 +86,19 @@ def test_invalid_name_is_permanent(server: FakeDNS) -> None:
         r.lookup_txt_sync("a" * 64 + ".example")
     with pytest.raises(DNSPermanent):
         r.lookup_txt_sync("a..b")
+
+
+def test_async_under_the_runtime_event_loop(server: FakeDNS) -> None:
+    from app.runtime import new_event_loop
+
+    r = resolver(server)
+
+    async def go() -> tuple[list[str], bool]:
+        mx, txt = await asyncio.gather(r.lookup_mx("example.org"), r.lookup_txt("signed.example"))
+        return [m.host for m in mx.records], txt.authentic
+
+    loop = new_event_loop()  # uvloop where installed
+    try:
+        assert loop.run_until_complete(go()) == (["mx1.example.org", "mx2.example.org"], True)
+    finally:
+        loop.close()

@@ -141,3 +141,12 @@ def test_dnsbl_dns_tlsrpt_mtasts(zonefile: Path) -> None:
     assert "mailto:tls@example.org" in run(cmd_auth.cmd_tlsrpt_lookup, ["example.org"])
     with pytest.raises(CommandError):
         run(cmd_auth.cmd_mtasts_lookup, ["example.org"])  # no record
+
+
+def test_commands_registered() -> None:
+    from app.cli import registry
+
+    for words in [["spf", "check"], ["dkim", "sign"], ["dmarc", "checkreportaddrs"], ["dnsbl", "checkhealth"],
+                  ["dns", "lookup"], ["mtasts", "lookup"], ["tlsrpt", "lookup"]]:
+        found = registry.find([*words, "x"])
+        assert found is not None and list(found[0].words) == words and found[1] == ["x"]
