@@ -24,6 +24,8 @@ from app.message.params import parse_content_type, parse_disposition
 from app.message.part import Buffer, ParseError, Part, Searchable
 
 _HBLOCK = re.compile(rb"(?:[!-9;-~]++[ \t]*+:[^\n]*+(?:\n|\Z)(?:[ \t][^\n]*+(?:\n|\Z))*+)*+")
+# Continuation lines before the first field (broken mail): kept in the header, as a defect.
+_LEADING_CONT = re.compile(rb"(?:[ \t][^\n]*+\n)++(?=[!-9;-~]++[ \t]*+:)")
 # MIME fields: at the start of the header (_CFIELD_AT), and after a newline (_CFIELD, whose
 # literal "\n" prefix lets the regex engine skip quickly through long headers).
 _CFIELD_BODY = rb"((?i:content-)[!-9;-~]*|(?i:mime-version))[ \t]*:([^\n]*+(?:\n[ \t][^\n]*+)*+)"
@@ -61,9 +63,12 @@ def _field_text(raw: bytes) -> str:
 
 def read_part(buf: Searchable, hs: int, n: int, default_digest: bool = False) -> Part:
     """Parse the header section starting at ``hs`` into a Part whose body starts after it."""
-    m = _HBLOCK.match(buf, hs, n)
+    lead = _LEADING_CONT.match(buf, hs, n)
+    m = _HBLOCK.match(buf, lead.end() if lead else hs, n)
     he = m.end() if m else hs
     part = Part(hs, he, he)
+    if lead:
+        part.defects.append("header starts with a continuation line")
     two = bytes(buf[he : he + 2])
     if two == b"\r\n":
         bs = he + 2

@@ -99,6 +99,10 @@ def test_defects_and_pedantic() -> None:
     d = b"Subject: x\r\nnot a header line\r\n\r\nbody"
     p = parse(d)
     assert p.body_start == 12 and p.defects
+    # A continuation line before the first field stays in the header (as the stdlib parser does).
+    d = b" junk\r\nSubject: hi\r\n\r\nbody"
+    p = parse(d)
+    assert d[p.body_start :] == b"body" and p.defects == ["header starts with a continuation line"]
 
 
 def test_mime_fields() -> None:
