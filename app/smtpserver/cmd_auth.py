@@ -174,7 +174,8 @@ async def auth(s: Session, cmd: Command) -> None:
         if addr is not None:
             limits.failed(addr)
         s.log.info("authentication failed", mech=name, username=outcome.username, reason=outcome.reason)
-        await _record(s, s.ctx.account_for_login(outcome.username) or "" if outcome.username else "", outcome.username, name, "badprotocol" if outcome.malformed else "badcreds")
+        tried = (s.ctx.account_for_login(outcome.username) or "") if outcome.username else ""
+        await _record(s, tried, outcome.username, name, "badprotocol" if outcome.malformed else "badcreds")
         if outcome.malformed:
             raise SMTPError(c.C501_BAD_PARAM_SYNTAX, c.SE_PROTO_SYNTAX2, "malformed authentication")
         raise SMTPError(c.C535_AUTH_BAD_CREDS, c.SE_SEC_AUTH_BAD_CREDS8, "bad user/pass")
