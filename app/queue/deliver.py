@@ -23,6 +23,7 @@ from app.queue import settings
 from app.queue.deps import LocalDeliveryError
 from app.queue.model import BASE_BACKOFF, Msg
 from app.queue.outcome import Outcome, process
+from app.queue.tlspolicy import direct_host_tls
 from app.runtime import run_blocking
 from app.smtpclient import (
     Client,
@@ -294,10 +295,8 @@ class DomainDelivery:
         q = self.q
         port = q.deps.smtp_port
         ehlo = t.socks_remote_hostname or q.hostname()
-        # REQUIRETLS (RFC 8689) needs verified TLS; until MTA-STS/DANE policies are wired in,
-        # PKIX verification of the MX host name is what we require.
-        mode = TLSMode.REQUIRED if requiretls else TLSMode.OPPORTUNISTIC
-        ctx = self._verified_ctx() if requiretls else unverified_context()
+        policy = direct_host_tls(requiretls, self._verified_ctx())
+        mode, ctx = policy.mode, policy.context
         if t.socks_address:
             d = await dial_socks(t.socks_address, host, port)
             ip = ""
@@ -316,7 +315,7 @@ class DomainDelivery:
                 d.reader, d.writer, ehlo_hostname=ehlo, remote_hostname=host, tls_mode=mode, tls_context=ctx, log=self.log
             )
         except SMTPClientError as e:
-            if e.kind != "tls" or mode is not TLSMode.OPPORTUNISTIC:
+            if e.kind != "tls" or not policy.plaintext_fallback:
                 raise
             # Opportunistic TLS failed and no policy requires it: plaintext on a new connection.
             self.log.info("tls handshake failed, falling back to plaintext", host=host, err=str(e))

@@ -161,3 +161,30 @@ def test_sendmail_submits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
     finally:
         loop.call_soon_threadsafe(loop.stop)
         t.join(5)
+
+
+def test_sendmail_failure_is_saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    srv = SMTPTestServer()
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(srv.start())
+    t = threading.Thread(target=loop.run_forever, daemon=True)
+    t.start()
+    try:
+        conf = tmp_path / "moxsubmit.conf"
+        conf.write_text(f"Host: 127.0.0.1\nPort: {srv.port}\nUsername:\nPassword:\nFrom: cron@example.org\n")
+        monkeypatch.setenv("MOXSUBMITCONF", str(conf))
+        monkeypatch.setenv("HOME", str(tmp_path))
+        stdin: Any = io.TextIOWrapper(io.BytesIO(b"Subject: x\n\nbody\n"))
+        monkeypatch.setattr(sys, "stdin", stdin)
+        # A recipient the server refuses permanently, one without domain and no DefaultDestination.
+        assert main(["sendmail", "perm@example.com"]) == 1
+        assert "550" in capsys.readouterr().err
+        saved = (tmp_path / "moxsubmit.failures").read_bytes()
+        assert saved.startswith(b"From MAILER-DAEMON ") and b"\nbody\n" in saved
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"Subject: x\n\nbody\n")))
+        assert main(["sendmail", "root"]) == 1
+        assert "DefaultDestination" in capsys.readouterr().err
+        assert not srv.messages
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        t.join(5)
