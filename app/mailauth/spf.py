@@ -192,8 +192,8 @@ def _value(s: str) -> str:
 
 
 def received_spf_header(result: SPFResult, receiver: str = "") -> str:
-    """The ``Received-SPF:`` header (RFC 7208 §9.1) including the trailing CRLF, folded, with the
-    fields mox writes. Hostile input is filtered: values are quoted, control characters dropped."""
+    """The ``Received-SPF:`` header (RFC 7208 §9.1), folded with CRLF-TAB, WITHOUT the final CRLF,
+    with the fields mox writes. Hostile input is filtered: values quoted, control characters dropped."""
     comment = {
         PASS: f"domain {result.domain} designates {result.ip} as permitted sender",
         FAIL: f"domain {result.domain} does not designate {result.ip} as permitted sender",
@@ -220,4 +220,4 @@ def received_spf_header(result: SPFResult, receiver: str = "") -> str:
         else:
             line = f"{line} {t}" if line else t
     lines.append(line)
-    return "\r\n".join(lines) + "\r\n"
+    return "\r\n".join(lines)

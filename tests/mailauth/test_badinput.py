@@ -42,7 +42,7 @@ def test_spf_with_arbitrary_record_gives_a_result(text: str) -> None:
     res = spf.check_host(r, "192.0.2.1", "example.org")
     assert res.status in spf.STATUSES
     h = spf.received_spf_header(res)
-    assert h.count("\r\n") == h.count("\r\n\t") + 1 and "\n" not in h.replace("\r\n", "")
+    assert h.count("\r\n") == h.count("\r\n\t") and "\n" not in h.replace("\r\n", "")
 
 
 @SETTINGS
