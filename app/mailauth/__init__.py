@@ -9,7 +9,7 @@ Modules and their entry points (import as ``from app.mailauth import spf, dkim, 
 ``spf`` (RFC 7208, pyspf wired to our Resolver)
     ``check_host(resolver, ip, domain, sender="", helo="", receiver="") -> SPFResult``;
     ``verify(resolver, ip, mailfrom, helo, receiver="")`` (MAIL FROM identity, or HELO for ``<>``);
-    ``check_helo(...)``; ``received_spf_header(result, receiver) -> "Received-SPF: ..."``.
+    ``check_helo(...)``; ``received_spf_header(result, receiver)`` (folded, without final CRLF).
     ``SPFResult(status, identity, domain, sender, helo, ip, explanation, problem, mechanism, authentic)``.
 ``spfrecord``: ``parse(text) -> SPFRecord`` syntax check of an SPF record (``moxpy spf parse``).
 ``dkim`` (RFC 6376 with mox's policy; dkimpy with our Resolver)
