@@ -7,6 +7,19 @@ import json
 from app.cli.command import Command, CommandError, Context, UsageError
 
 
+def _decoded_size(data: bytes, p: object) -> int | None:
+    from app.message import UnknownCTE, decode_binary
+    from app.message.part import Part
+
+    assert isinstance(p, Part)
+    if p.parts or p.message is not None:
+        return None
+    try:
+        return len(decode_binary(data, p))
+    except UnknownCTE:
+        return None
+
+
 def _part_json(data: bytes, root: object) -> object:
     from app.message.part import Part
 
@@ -28,7 +41,8 @@ def _part_json(data: bytes, root: object) -> object:
             "HeaderOffset": p.header_start,
             "BodyOffset": p.body_start,
             "EndOffset": p.body_end,
-            "DecodedSize": p.size,
+            "RawSize": p.size,
+            "DecodedSize": _decoded_size(data, p),
             "RawLineCount": p.lines,
             "Parts": [done.pop(id(c)) for c in p.parts],
             "Message": done.pop(id(p.message)) if p.message is not None else None,
