@@ -264,20 +264,21 @@ class DomainDelivery:
         first = msgs[0]
         if q.deps.resolver is None:
             raise SMTPClientError(False, "dns", "no resolver configured for direct delivery", 0, "4.4.3")
-        if self.conn is not None and self.conn.key == ("direct", t.name, self.domain) and not self.conn.client.broken:
+        requiretls = bool(first.requiretls)
+        # A kept connection is only reused under the same TLS requirement.
+        key = ("direct", t.name, self.domain, "requiretls" if requiretls else "")
+        if self.conn is not None and self.conn.key == key and not self.conn.client.broken:
             try:
-                return await self._with_conn(self.conn.key, msgs, data, self._no_connect)
+                return await self._with_conn(key, msgs, data, self._no_connect)
             except SMTPClientError as e:
                 if e.permanent:
                     raise
         dests = await gather_destinations(q.deps.resolver, self.domain)
-        requiretls = bool(first.requiretls)
         last: SMTPClientError | None = None
         for host in dests.hosts:
             try:
-                return await self._with_conn(
-                    ("direct", t.name, self.domain), msgs, data, functools.partial(self._direct_connect, host, t, msgs, requiretls)
-                )
+                connect = functools.partial(self._direct_connect, host, t, msgs, requiretls)
+                return await self._with_conn(key, msgs, data, connect)
             except SMTPClientError as e:
                 self.log.debug("delivery to host failed", host=host, err=str(e), permanent=e.permanent)
                 last = e

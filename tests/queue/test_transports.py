@@ -137,3 +137,25 @@ def test_requiretls(tmp_path: Path) -> None:
 
     srv = SMTPTestServer(tls_context=sctx, extensions=["PIPELINING", "REQUIRETLS", "ENHANCEDSTATUSCODES"])
     run_queue(tmp_path, t, srv, tls_context=cctx)
+
+
+def test_connection_not_reused_across_tls_requirements(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("mx.dest.example").configure_cert(sctx)
+    cctx = ssl.create_default_context()
+    ca.configure_trust(cctx)
+
+    async def t(q: Queue, srv: SMTPTestServer, ld: CollectingDelivery) -> None:
+        rule = await run_blocking(q.holdrule_add, "", "", "")
+        await run_blocking(q.add, "mjl", "mjl@example.org", ["a@dest.example"], MSG)
+        await run_blocking(q.add, "mjl", "mjl@example.org", ["b@dest.example"], MSG, requiretls=True)
+        await run_blocking(q.add, "mjl", "mjl@example.org", ["c@dest.example"], MSG)
+        await run_blocking(q.holdrule_remove, rule.id)
+        await run_blocking(q.hold, Filter(), False)
+        await wait_for(lambda: queued(q) == 0)
+        assert not ld.dsns() and len(srv.messages) == 3
+        assert 2 <= srv.connections <= 3
+
+    srv = SMTPTestServer(tls_context=sctx, extensions=["PIPELINING", "REQUIRETLS", "ENHANCEDSTATUSCODES"])
+    run_queue(tmp_path, t, srv, tls_context=cctx)
