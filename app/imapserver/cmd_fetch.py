@@ -10,7 +10,7 @@ from app import store
 from app.imap import NumSet, Parser, format_numbers
 from app.imap.fetchatt import FetchAtt, parse_atts
 from app.imapserver import changes, fetchrender
-from app.imapserver.backend import make_loader, msg_info
+from app.imapserver.backend import make_loader, msg_info, sorted_flags
 from app.imapserver.cmd_mailbox import store_error
 from app.imapserver.errors import Bad
 from app.imapserver.msginfo import MsgInfo
@@ -60,6 +60,9 @@ async def _fetch(s: Session, p: Parser, is_uid: bool) -> str:
     pairs = v.resolve(ns, is_uid, s.search_result)
     if vanished and changedsince is not None:
         await _vanished(s, ns, changedsince)
+    if len(pairs) > BATCH and {a.name for a in atts} <= {"UID", "FLAGS", "MODSEQ"}:
+        await _fetch_flags_only(s, pairs, atts, changedsince, with_modseq)
+        return ("UID FETCH" if is_uid else "FETCH") + " completed"
     set_seen = not v.readonly and any(a.sets_seen() for a in atts)
     loader = make_loader(s.account)
     need_body = fetchrender.needs_body(atts)
@@ -80,6 +83,42 @@ async def _fetch(s: Session, p: Parser, is_uid: bool) -> str:
             s.send(line)
         await s.maybe_flush()
     return ("UID FETCH" if is_uid else "FETCH") + " completed"
+
+
+async def _fetch_flags_only(
+    s: Session, pairs: list[tuple[int, int]], atts: list[FetchAtt], changedsince: int | None, with_modseq: bool
+) -> None:
+    """FETCH of only UID/FLAGS/MODSEQ over many messages: one cheap query, written in chunks."""
+    v = s.selected
+    assert v is not None
+    try:
+        rows = await run_blocking(s.account.uids_flags, v.mailbox_id)
+    except store.StoreError as e:
+        raise store_error(e)
+    by_uid = {r[0]: r for r in rows}
+    del rows
+    names = [a.name for a in atts]
+    rev1 = not s.rev2
+    for i in range(0, len(pairs), 5000):
+        for seq, uid in pairs[i : i + 5000]:
+            r = by_uid.get(uid)
+            if r is None or (changedsince is not None and r[1] <= changedsince):
+                continue
+            items: list[bytes] = []
+            for n in names:
+                if n == "UID":
+                    items.append(b"UID %d" % uid)
+                elif n == "FLAGS":
+                    fl = sorted_flags(r[2])
+                    if rev1 and v.is_recent(uid):
+                        fl.insert(0, "\\Recent")
+                    items.append(b"FLAGS (" + " ".join(fl).encode() + b")")
+                elif n == "MODSEQ":
+                    items.append(b"MODSEQ (%d)" % r[1])
+            if with_modseq and "MODSEQ" not in names:
+                items.append(b"MODSEQ (%d)" % r[1])
+            s.send(b"* %d FETCH (" % seq + b" ".join(items) + b")")
+        await s.maybe_flush()
 
 
 def _render_batch(
@@ -104,8 +143,9 @@ def _render_batch(
             my_atts = [*atts, FetchAtt("FLAGS")]
         try:
             data = fetchrender.render(
-                m, my_atts, loader, recent=v.is_recent(uid) and not s.rev2, utf8=s.utf8, with_modseq=with_modseq
-            )
+                m, my_atts, loader, recent=v.is_recent(uid) and not s.rev2, utf8=s.utf8, with_modseq=with_modseq,
+                cache_ns=str(getattr(s.account, "path", "")),
+            )  # fmt: skip
         except store.MessageGone:
             continue
         out.append(b"* %d FETCH " % seq + data)
@@ -120,8 +160,6 @@ async def _mark_seen(s: Session, mailbox_id: int, infos: dict[int, MsgInfo]) -> 
         res = await run_blocking(s.account.set_flags, mailbox_id, todo, "add", ["\\Seen"], origin=s.subscription)
     except store.StoreError as e:
         raise store_error(e)
-    from app.imapserver.backend import sorted_flags
-
     for fc in res.changed:
         m = infos.get(fc.uid)
         if m is not None:

@@ -68,10 +68,17 @@ async def _select(s: Session, p: Parser, readonly: bool) -> str:
     acct = s.account
     try:
         st = await run_blocking(acct.mailbox_status, name)
-        rows = await run_blocking(acct.uids_flags, st.id)
+        # Flags are needed only for IMAP4rev1's first-unseen and for QRESYNC; UIDs alone are
+        # several times cheaper on a large mailbox.
+        need_flags = qresync_arg is not None or (not s.rev2 and st.counts.unseen > 0)
+        if need_flags:
+            rows = await run_blocking(acct.uids_flags, st.id)
+            uids = [r[0] for r in rows]
+        else:
+            rows = []
+            uids = await run_blocking(acct.uids, st.id)
     except store.StoreError as e:
         raise store_error(e)
-    uids = [r[0] for r in rows]
     last = uids[-1] if uids else 0
     floor = recent.peek(s.account, st.id) if readonly or s.rev2 else recent.claim(s.account, st.id, last)
     view = MailboxView(st.id, st.name, readonly, st.uidvalidity, uids, floor, last, uidnext=st.uidnext)

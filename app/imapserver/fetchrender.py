@@ -7,6 +7,8 @@ parsed structure, so it runs in the worker pool.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 
 from app import message
@@ -17,6 +19,32 @@ from app.imapserver.errors import No
 from app.imapserver.msginfo import MsgInfo
 
 Loader = Callable[[MsgInfo], tuple[bytes, message.Part]]
+
+
+class _LRU:
+    """A small thread-safe LRU of rendered ENVELOPE/BODYSTRUCTURE data. Message bytes never
+    change once stored, so entries keyed by the stored data id stay valid."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._d: OrderedDict[tuple[str, tuple[str, object]], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, tuple[str, object]]) -> bytes | None:
+        with self._lock:
+            v = self._d.get(key)
+            if v is not None:
+                self._d.move_to_end(key)
+            return v
+
+    def put(self, key: tuple[str, tuple[str, object]], value: bytes) -> None:
+        with self._lock:
+            self._d[key] = value
+            if len(self._d) > self.size:
+                self._d.popitem(last=False)
+
+
+_cache = _LRU(20000)
 
 
 class Rendered:
@@ -56,7 +84,10 @@ def render(
     recent: bool,
     utf8: bool,
     with_modseq: bool,
+    cache_ns: str = "",
 ) -> bytes:
+    """``cache_ns`` names the account database: with it, ENVELOPE and BODYSTRUCTURE are cached
+    per stored message data (``m.ref.data_id``)."""
     """The parenthesized data of ``* n FETCH (...)`` for this message."""
     out = Rendered()
     loaded: tuple[bytes, message.Part] | None = None
@@ -90,12 +121,17 @@ def render(
             out.add(n, b"(" + m.email_id.encode() + b")")
         elif n == "THREADID":
             out.add(n, b"(" + m.thread_id.encode() + b")" if m.thread_id else b"NIL")
-        elif n == "ENVELOPE":
-            data, part = get()
-            out.add(n, message.imap_string(message.envelope(data, part).imap()).encode())
-        elif n == "BODYSTRUCTURE":
-            data, part = get()
-            out.add(n, message.imap_string(message.bodystructure(data, part)).encode())
+        elif n in ("ENVELOPE", "BODYSTRUCTURE"):
+            data_id = getattr(m.ref, "data_id", None)
+            key = (n, (cache_ns, data_id))
+            cached = _cache.get(key) if cache_ns and data_id is not None else None
+            if cached is None:
+                data, part = get()
+                value = message.envelope(data, part).imap() if n == "ENVELOPE" else message.bodystructure(data, part)
+                cached = message.imap_string(value).encode()
+                if cache_ns and data_id is not None:
+                    _cache.put(key, cached)
+            out.add(n, cached)
         elif n == "BODY" and att.section is None:
             data, part = get()
             out.add(n, message.imap_string(message.body(data, part)).encode())
