@@ -129,7 +129,7 @@ class DnsResolver(BaseResolver):
         err: DNSError
         if isinstance(e, dns.resolver.NXDOMAIN):
             responses: dict[dns.name.Name, dns.message.Message] = e.responses()  # type: ignore[no-untyped-call]
-            resp = responses.get(dns.name.from_text(name + "."))
+            resp = responses.get(dns.name.from_text(name + ".") if name else dns.name.root)
             err = DNSNotFound(f"no such domain {name}", name, rdtype, _authentic(resp))
             self._store(name, rdtype, err, _negative_ttl(resp))
         elif isinstance(e, dns.exception.Timeout):
@@ -159,7 +159,7 @@ class DnsResolver(BaseResolver):
             return hit
         t = self._rdtype(rdtype)
         try:
-            ans = self._sync.resolve(name + ".", t, raise_on_no_answer=False, search=False)
+            ans = self._sync.resolve(name + "." if name else ".", t, raise_on_no_answer=False, search=False)
         except Exception as e:
             raise self._error(name, rdtype, e) from None
         return self._answer(name, rdtype, ans)
@@ -170,7 +170,7 @@ class DnsResolver(BaseResolver):
             return hit
         t = self._rdtype(rdtype)
         try:
-            ans = await self._async.resolve(name + ".", t, raise_on_no_answer=False, search=False)
+            ans = await self._async.resolve(name + "." if name else ".", t, raise_on_no_answer=False, search=False)
         except Exception as e:
             raise self._error(name, rdtype, e) from None
         return self._answer(name, rdtype, ans)

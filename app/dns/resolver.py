@@ -44,7 +44,8 @@ _PLAIN_NAME = re.compile(r"^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-
 
 
 def normalize_name(name: str) -> str:
-    """Lower-case ASCII (A-label) form of a domain name without trailing dot; raises DNSPermanent."""
+    """Lower-case ASCII (A-label) form of a domain name without trailing dot ("" for the root);
+    raises DNSPermanent for names that cannot be valid."""
     low = name.lower()
     if len(low) < 254 and _PLAIN_NAME.match(low) and not low.startswith("xn--") and ".xn--" not in low:
         return low.rstrip(".")  # the common case, without dnspython's slower parsing
@@ -59,6 +60,8 @@ def _normalize_slow(name: str) -> str:
         raise DNSPermanent(f"invalid domain name {name!r}: {e}", name=name) from None
     except Exception as e:  # dnspython raises a range of codec errors for bad IDNA input
         raise DNSPermanent(f"invalid domain name {name!r}: {e}", name=name) from None
+    if n == dns.name.root:
+        return ""  # the root zone; "" is how names are keyed everywhere (no trailing dot)
     return n.to_text(omit_final_dot=True).lower()
 
 

@@ -177,6 +177,8 @@ def lookup(resolver: Resolver, domain: str) -> DMARCLookup:
         d = normalize_name(domain)
     except DNSError as e:
         return DMARCLookup(PERMERROR, domain, reason=str(e))
+    if not d:
+        return DMARCLookup(PERMERROR, domain, reason="empty domain")
     try:
         for name in orgdomain.tree_walk_names(d):
             txt, authentic = orgdomain.dmarc_txt(resolver, name)
