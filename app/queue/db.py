@@ -3,7 +3,8 @@
 retired messages, hold rules and suppression lists.
 
 Every method is synchronous and thread-safe (one connection behind a lock); asyncio code calls
-them through ``app.runtime.run_blocking``. A returned write has been committed to disk.
+them through ``app.runtime.run_blocking``. A returned write is committed; added messages,
+hold rules and suppressions are fsynced before returning, delivery bookkeeping is not (see tx).
 """
 
 from __future__ import annotations
@@ -23,22 +24,14 @@ from app.queue.model import (
     Filter,
     HoldRule,
     Msg,
-    Result,
     Retired,
     Suppression,
     base_address,
-    parse_duration,
 )
+from app.queue.rows import MSG_COLS, filter_sql, msg_values, row_to_msg
 
 CHUNK = 128 * 1024
 SCHEMA_VERSION = 1
-
-_MSG_COLS = (
-    "id, base_id, queued, hold, sender_account, sender_localpart, sender_domain, rcpt_localpart, "
-    "rcpt_domain, attempts, max_attempts, next_attempt, last_attempt, results, dialed_ips, has_8bit, "
-    "smtputf8, is_dmarc_report, is_tls_report, size, message_id, subject, from_id, transport, "
-    "requiretls, future_release, notify, orcpt, dsn_ret, dsn_envid, extra, content_id"
-)
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS content (id INTEGER PRIMARY KEY, size INTEGER NOT NULL);
@@ -61,7 +54,7 @@ CREATE INDEX IF NOT EXISTS msg_base ON msg (base_id, rcpt_domain);
 CREATE INDEX IF NOT EXISTS msg_content ON msg (content_id);
 CREATE INDEX IF NOT EXISTS msg_domain_due ON msg (rcpt_domain, hold, next_attempt);
 CREATE TABLE IF NOT EXISTS retired (
-    {_MSG_COLS.replace("id, base_id", "id INTEGER PRIMARY KEY, base_id")},
+    {MSG_COLS.replace("id, base_id", "id INTEGER PRIMARY KEY, base_id")},
     success INTEGER NOT NULL, last_activity REAL NOT NULL, keep_until REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS retired_keep ON retired (keep_until);
 CREATE INDEX IF NOT EXISTS retired_from_id ON retired (from_id);
@@ -80,126 +73,6 @@ CREATE TABLE IF NOT EXISTS failcount (
 
 class QueueDBError(Exception):
     """The queue database cannot be used (newer schema, corrupt file)."""
-
-
-def _row_to_msg(r: Sequence[Any]) -> Msg:
-    notify = r[26]
-    return Msg(
-        id=r[0],
-        base_id=r[1],
-        queued=r[2],
-        hold=bool(r[3]),
-        sender_account=r[4],
-        sender_localpart=r[5],
-        sender_domain=r[6],
-        rcpt_localpart=r[7],
-        rcpt_domain=r[8],
-        attempts=r[9],
-        max_attempts=r[10],
-        next_attempt=r[11],
-        last_attempt=r[12],
-        results=[Result.from_json(x) for x in json.loads(r[13])],
-        dialed_ips=json.loads(r[14]),
-        has_8bit=bool(r[15]),
-        smtputf8=bool(r[16]),
-        is_dmarc_report=bool(r[17]),
-        is_tls_report=bool(r[18]),
-        size=r[19],
-        message_id=r[20],
-        subject=r[21],
-        from_id=r[22],
-        transport=r[23],
-        requiretls=None if r[24] is None else bool(r[24]),
-        future_release=r[25],
-        notify=None if notify is None else tuple(x for x in notify.split(",") if x),
-        orcpt=r[27],
-        dsn_ret=r[28],
-        dsn_envid=r[29],
-        extra=json.loads(r[30]),
-        content_id=r[31],
-    )
-
-
-def _msg_values(m: Msg) -> tuple[Any, ...]:
-    return (
-        m.id,
-        m.base_id,
-        m.queued,
-        int(m.hold),
-        m.sender_account,
-        m.sender_localpart,
-        m.sender_domain,
-        m.rcpt_localpart,
-        m.rcpt_domain,
-        m.attempts,
-        m.max_attempts,
-        m.next_attempt,
-        m.last_attempt,
-        json.dumps([x.to_json() for x in m.results]),
-        json.dumps(m.dialed_ips),
-        int(m.has_8bit),
-        int(m.smtputf8),
-        int(m.is_dmarc_report),
-        int(m.is_tls_report),
-        m.size,
-        m.message_id,
-        m.subject,
-        m.from_id,
-        m.transport,
-        None if m.requiretls is None else int(m.requiretls),
-        m.future_release,
-        None if m.notify is None else ",".join(m.notify),
-        m.orcpt,
-        m.dsn_ret,
-        m.dsn_envid,
-        json.dumps(m.extra),
-        m.content_id,
-    )
-
-
-def _addr_clause(prefix: str, value: str, out: list[str], params: list[Any]) -> None:
-    if value.startswith("@"):
-        out.append(f"{prefix}_domain = ?")
-        params.append(value[1:].lower())
-    else:
-        local, _, domain = value.rpartition("@")
-        out.append(f"{prefix}_localpart = ? AND {prefix}_domain = ?")
-        params.extend([local, domain.lower()])
-
-
-def _time_clause(col: str, spec: str, now: float, out: list[str], params: list[Any]) -> None:
-    op = spec[:1]
-    if op not in "<>" or len(spec) < 2:
-        raise ValueError(f"time filter must start with < or >: {spec!r}")
-    out.append(f"{col} {op} ?")
-    params.append(now + parse_duration(spec[1:]))
-
-
-def filter_sql(f: Filter, now: float, sender_cols: str = "sender", queued_col: str = "queued") -> tuple[str, list[Any]]:
-    """A WHERE clause (with leading ``WHERE`` or empty) and its parameters for a filter."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    if f.ids:
-        clauses.append(f"id IN ({','.join('?' * len(f.ids))})")
-        params.extend(f.ids)
-    if f.account:
-        clauses.append("sender_account = ?")
-        params.append(f.account)
-    if f.from_:
-        _addr_clause(sender_cols, f.from_, clauses, params)
-    if f.to:
-        _addr_clause("rcpt", f.to, clauses, params)
-    if f.hold is not None:
-        clauses.append("hold = ?")
-        params.append(int(f.hold))
-    if f.submitted:
-        _time_clause(queued_col, f.submitted, now, clauses, params)
-    if f.next_attempt:
-        _time_clause("next_attempt", f.next_attempt, now, clauses, params)
-    if f.transport is not None:
-        clauses.append("transport = ?")
-        params.append(f.transport)
-    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
 class QueueDB:
@@ -289,9 +162,9 @@ class QueueDB:
             for m in msgs:
                 m.content_id = cid
                 m.size = len(data)
-                vals = _msg_values(m)
+                vals = msg_values(m)
                 db.execute(
-                    f"INSERT INTO msg ({_MSG_COLS}) VALUES (NULL{', ?' * (len(vals) - 1)})", vals[1:]
+                    f"INSERT INTO msg ({MSG_COLS}) VALUES (NULL{', ?' * (len(vals) - 1)})", vals[1:]
                 )
                 mid = db.last_insert_rowid()
                 if not base_id:
@@ -307,18 +180,18 @@ class QueueDB:
         return b"".join(bytes(r[0]) for r in rows)
 
     def get(self, mid: int) -> Msg | None:
-        rows = self.query(f"SELECT {_MSG_COLS} FROM msg WHERE id = ?", (mid,))
-        return _row_to_msg(rows[0]) if rows else None
+        rows = self.query(f"SELECT {MSG_COLS} FROM msg WHERE id = ?", (mid,))
+        return row_to_msg(rows[0]) if rows else None
 
     def list_msgs(self, f: Filter, sort: str = "nextattempt", asc: bool = True, now: float | None = None) -> list[Msg]:
         where, params = filter_sql(f, now if now is not None else time.time())
         col = {"nextattempt": "next_attempt", "queued": "queued"}.get(sort)
         if col is None:
             raise ValueError(f"unknown sort {sort!r}")
-        sql = f"SELECT {_MSG_COLS} FROM msg {where} ORDER BY {col} {'ASC' if asc else 'DESC'}, id"
+        sql = f"SELECT {MSG_COLS} FROM msg {where} ORDER BY {col} {'ASC' if asc else 'DESC'}, id"
         if f.max > 0:
             sql += f" LIMIT {int(f.max)}"
-        return [_row_to_msg(r) for r in self.query(sql, params)]
+        return [row_to_msg(r) for r in self.query(sql, params)]
 
     def count(self) -> int:
         return int(self.query("SELECT count(*) FROM msg")[0][0])
@@ -349,11 +222,11 @@ class QueueDB:
     def group(self, base_id: int, domain: str, now: float) -> list[Msg]:
         """Due, not held messages of one submission to one domain (one SMTP transaction)."""
         rows = self.query(
-            f"SELECT {_MSG_COLS} FROM msg WHERE base_id = ? AND rcpt_domain = ? AND hold = 0 "
+            f"SELECT {MSG_COLS} FROM msg WHERE base_id = ? AND rcpt_domain = ? AND hold = 0 "
             "AND next_attempt <= ? ORDER BY id",
             (base_id, domain, now),
         )
-        return [_row_to_msg(r) for r in rows]
+        return [row_to_msg(r) for r in rows]
 
     def next_base_for_domain(self, domain: str, now: float) -> int | None:
         """The submission of the next due, not held message to ``domain`` (connection reuse)."""
@@ -399,9 +272,9 @@ class QueueDB:
         for m in msgs:
             period = keep.get(m.sender_account, 0.0)
             if period > 0:
-                vals = _msg_values(m)
+                vals = msg_values(m)
                 db.execute(
-                    f"INSERT OR REPLACE INTO retired ({_MSG_COLS}, success, last_activity, keep_until) "
+                    f"INSERT OR REPLACE INTO retired ({MSG_COLS}, success, last_activity, keep_until) "
                     f"VALUES ({', '.join('?' * (len(vals) + 3))})",
                     (*vals, int(success), now, now + period),
                 )
@@ -444,13 +317,13 @@ class QueueDB:
     def retired_list(self, f: Filter, asc: bool = False) -> list[Retired]:
         where, params = filter_sql(f, time.time())
         sql = (
-            f"SELECT {_MSG_COLS}, success, last_activity, keep_until FROM retired {where} "
+            f"SELECT {MSG_COLS}, success, last_activity, keep_until FROM retired {where} "
             f"ORDER BY last_activity {'ASC' if asc else 'DESC'}, id"
         )
         if f.max > 0:
             sql += f" LIMIT {int(f.max)}"
         return [
-            Retired(_row_to_msg(r), bool(r[-3]), float(r[-2]), float(r[-1])) for r in self.query(sql, params)
+            Retired(row_to_msg(r), bool(r[-3]), float(r[-2]), float(r[-1])) for r in self.query(sql, params)
         ]
 
     def retired_cleanup(self, now: float) -> int:
