@@ -102,3 +102,16 @@ def test_async_under_the_runtime_event_loop(server: FakeDNS) -> None:
         assert loop.run_until_complete(go()) == (["mx1.example.org", "mx2.example.org"], True)
     finally:
         loop.close()
+
+
+def test_timeouts_become_temperror_in_mail_authentication(server: FakeDNS) -> None:
+    from app.mailauth import dkim, dmarc, spf
+    from tests.mailauth.keys import MESSAGE, rsa_key
+
+    r = resolver(server, timeout=0.5)
+    assert spf.check_host(r, "192.0.2.1", "slow.example").status == "temperror"
+    server.script.answers[("_dmarc.slow.example", "TXT")] = "drop"
+    assert dmarc.lookup(r, "slow.example").status == "temperror"
+    server.script.answers[("sel._domainkey.slow.example", "TXT")] = "drop"
+    signed = dkim.sign(MESSAGE, "slow.example", [dkim.SignSelector("sel", rsa_key())]) + MESSAGE
+    assert dkim.verify(r, signed)[0].status == "temperror"
