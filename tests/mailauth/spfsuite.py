@@ -71,11 +71,9 @@ def scenario_resolver(zonedata: dict[str, list[Any]]) -> MockResolver:
                 rd = _txt_rdata(v)
                 if rd is None:
                     continue
-                lines.append(f"{owner} TXT {rd}" if t == "TXT" else f"{owner} TYPE99 \\# 0")
-                if t == "SPF":
-                    lines[-1] = f"{owner} SPF {rd}"
-                    if not has_txt:
-                        lines.append(f"{owner} TXT {rd}")
+                lines.append(f"{owner} {t} {rd}")
+                if t == "SPF" and not has_txt:
+                    lines.append(f"{owner} TXT {rd}")  # the suite's SPF-to-TXT duplication
             elif t == "MX":
                 lines.append(f"{owner} MX {v[0]} {_name(v[1])}")
             elif t in ("PTR", "CNAME"):
