@@ -277,3 +277,17 @@ def test_every_truncation(name: str) -> None:
             assert 0 <= q.header_start <= q.body_start <= q.body_end <= i
         if i == len(data):
             assert p.all_defects() == []
+
+
+@pytest.mark.parametrize("junk", [b"", b"-x-\n--c\n" * 20, b"a-b\n" * 3, b"--b2\n--\n"])
+def test_base64_part_with_dashes(junk: bytes) -> None:
+    # Base64 bodies are scanned for "-" at memory speed; invalid ones full of dashes still work.
+    d = (
+        b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Transfer-Encoding: base64\n\n"
+        + junk
+        + b"QUJD\n--b\n\nafter\n--b--\n"
+    )
+    p = parse(d)
+    assert len(p.parts) == 2 and p.all_defects() == []
+    assert d[p.parts[0].body_start : p.parts[0].body_end] == junk + b"QUJD"
+    assert d[p.parts[1].body_start : p.parts[1].body_end] == b"after"
