@@ -297,16 +297,16 @@ def _maintenance(action: str, min_args: int, max_args: int) -> Callable[[Context
 
 
 COMMANDS: list[Command] = [
-    Command(("import",), _import, "import an mbox file or maildir into a mailbox", "import mbox|maildir ACCOUNT MAILBOX PATH"),
-    Command(("ximport",), _ximport, "import directly into an account database (server not running)", "ximport mbox|maildir ACCOUNTDIR MAILBOX PATH"),
-    Command(("export",), _export, "export mailboxes to mbox files or maildirs", "export mbox|maildir [-single] DSTDIR ACCOUNTDIR [MAILBOX]"),
-    Command(("backup",), _backup, "consistent copy of the config and every database", "backup [-verbose] DESTDIR"),
-    Command(("verifydata",), _verifydata, "check the databases of a data or backup directory", "verifydata [-fix] [-skip-size-check] DIR"),
-    Command(("setaccountpassword",), _setaccountpassword, "set an account's password", "setaccountpassword ACCOUNT"),
-    Command(("setadminpassword",), _setadminpassword, "set the admin web interface password", "setadminpassword"),
-    Command(("recalculatemailboxcounts",), _maintenance("recalculatemailboxcounts", 1, 1), "recompute message counts and sizes of all mailboxes", "recalculatemailboxcounts ACCOUNT"),
-    Command(("bumpuidvalidity",), _maintenance("bumpuidvalidity", 1, 2), "change UIDVALIDITY so IMAP clients resynchronize", "bumpuidvalidity ACCOUNT [MAILBOX]"),
-    Command(("reassignuids",), _maintenance("reassignuids", 1, 2), "give messages new UIDs (bumps UIDVALIDITY)", "reassignuids ACCOUNT [MAILBOXID]"),
-    Command(("fixuidmeta",), _maintenance("fixuidmeta", 1, 1), "repair UIDNEXT/UIDVALIDITY of mailboxes", "fixuidmeta ACCOUNT"),
-    Command(("reassignthreads",), _maintenance("reassignthreads", 0, 1), "recompute message threads", "reassignthreads [ACCOUNT]"),
+    Command(("import",), _import, "Import an mbox file or maildir into a mailbox", "import mbox|maildir ACCOUNT MAILBOX PATH"),
+    Command(("ximport",), _ximport, "Import directly into an account database (server not running)", "ximport mbox|maildir ACCOUNTDIR MAILBOX PATH"),
+    Command(("export",), _export, "Export mailboxes to mbox files or maildirs", "export mbox|maildir [-single] DSTDIR ACCOUNTDIR [MAILBOX]"),
+    Command(("backup",), _backup, "Consistent copy of the config and every database", "backup [-verbose] DESTDIR"),
+    Command(("verifydata",), _verifydata, "Check the databases of a data or backup directory", "verifydata [-fix] [-skip-size-check] DIR"),
+    Command(("setaccountpassword",), _setaccountpassword, "Set an account's password", "setaccountpassword ACCOUNT"),
+    Command(("setadminpassword",), _setadminpassword, "Set the admin web interface password", "setadminpassword"),
+    Command(("recalculatemailboxcounts",), _maintenance("recalculatemailboxcounts", 1, 1), "Recompute message counts and sizes of all mailboxes", "recalculatemailboxcounts ACCOUNT"),
+    Command(("bumpuidvalidity",), _maintenance("bumpuidvalidity", 1, 2), "Change UIDVALIDITY so IMAP clients resynchronize", "bumpuidvalidity ACCOUNT [MAILBOX]"),
+    Command(("reassignuids",), _maintenance("reassignuids", 1, 2), "Give messages new UIDs (bumps UIDVALIDITY)", "reassignuids ACCOUNT [MAILBOXID]"),
+    Command(("fixuidmeta",), _maintenance("fixuidmeta", 1, 1), "Repair UIDNEXT/UIDVALIDITY of mailboxes", "fixuidmeta ACCOUNT"),
+    Command(("reassignthreads",), _maintenance("reassignthreads", 0, 1), "Recompute message threads", "reassignthreads [ACCOUNT]"),
 ]  # fmt: skip
