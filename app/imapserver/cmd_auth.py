@@ -103,6 +103,8 @@ async def login(s: Session, username: str, account_name: str, mechanism: str) ->
     s.account_name = account_name
     s.state = State.AUTH
     s.disabled_caps = list(s.deps.capabilities_disabled(account_name))
+    acc_cfg = s.deps.config.account(account_name) if s.deps.config is not None else None
+    s.disabled_caps += list(getattr(acc_cfg, "IMAPCapabilitiesDisabled", None) or [])
     changes.subscribe(s)
     s.deps.limiter.succeeded(s.conn.remote_ip)
     _record(s, account_name, username, "ok", mechanism)

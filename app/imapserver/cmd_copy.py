@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from app import store
 from app.imap import Parser, format_numbers
-from app.imapserver import recent
+from app.imapserver import junkflags, recent
 from app.imapserver.cmd_mailbox import store_error
 from app.imapserver.errors import No
 from app.imapserver.names import parse_mailbox
@@ -121,6 +121,7 @@ async def _copy(s: Session, p: Parser, is_uid: bool, move: bool) -> str:
             )
     except store.StoreError as e:
         raise store_error(e)
+    await _junk_flags(s, dst.id, dst.name, list(res.dst_uids))
     code = f"COPYUID {res.uidvalidity} {format_numbers(list(res.src_uids))} {format_numbers(list(res.dst_uids))}"
     if move:
         # RFC 6851 section 3.3: COPYUID goes in an untagged OK before the expunges.
@@ -139,6 +140,18 @@ async def _copy(s: Session, p: Parser, is_uid: bool, move: bool) -> str:
     if move:
         return f"{name} completed"
     return f"[{code}] {name} completed"
+
+
+async def _junk_flags(s: Session, mailbox_id: int, mailbox_name: str, uids: list[int]) -> None:
+    want = junkflags.desired(junkflags.for_account(s.deps.config, s.account_name), mailbox_name)
+    if want is None or not uids:
+        return
+    add, remove = want
+    try:
+        await run_blocking(s.account.set_flags, mailbox_id, uids, "remove", remove, origin=None)
+        await run_blocking(s.account.set_flags, mailbox_id, uids, "add", add, origin=None)
+    except store.StoreError as e:
+        s.log.error("setting junk flags", err=e)
 
 
 async def cmd_copy(s: Session, p: Parser, tag: str) -> str:

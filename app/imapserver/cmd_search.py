@@ -41,6 +41,8 @@ async def _search(s: Session, p: Parser, tag: str, is_uid: bool) -> str:
         p.sp()
     prog = parse_program(p)
     p.end()
+    if ret is None and s.rev2:
+        ret = ["ALL"]  # RFC 9051 section 7.3.4: IMAP4rev2 answers SEARCH with ESEARCH
     if prog.charset not in ("", "US-ASCII", "UTF-8"):
         raise No("unsupported charset", "BADCHARSET (US-ASCII UTF-8)")
     v = s.selected

@@ -63,10 +63,10 @@ def _tls_context() -> tuple[ssl.SSLContext, str, bytes]:
     return ctx, ca.cert_pem.bytes().decode(), der
 
 
-def start(root: Path, **dep_overrides: Any) -> Iterator[IMAPTestServer]:
+def start(root: Path, quota: int = 0, **dep_overrides: Any) -> Iterator[IMAPTestServer]:
     """Generator for a fixture: yields a running IMAPTestServer, stops it afterwards."""
     ts = IMAPTestServer(root=root)
-    ts.store = Store(root)
+    ts.store = Store(root, quota=quota)
     ctx, ca_pem, der = _tls_context()
     ts.server_ctx = ctx
     ts.cert_pem = ca_pem

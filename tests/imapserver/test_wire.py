@@ -226,3 +226,63 @@ def test_tls_port(imap: IMAPTestServer) -> None:
     w = Wire(s)
     assert b"AUTH=PLAIN" in w.line()
     assert w.cmd(b"a", b"LOGIN mjl " + PASSWORD.encode())[-1].startswith(b"a OK")
+
+
+def test_cram_md5(imap: IMAPTestServer) -> None:
+    import hashlib
+    import hmac
+
+    w = connect(imap, login=False)
+    w.send(b"a AUTHENTICATE CRAM-MD5\r\n")
+    line = w.line()
+    challenge = base64.b64decode(line[2:])
+    digest = hmac.new(PASSWORD.encode(), challenge, hashlib.md5).hexdigest()
+    w.send(base64.b64encode(b"mjl " + digest.encode()) + b"\r\n")
+    assert w.line().startswith(b"a OK")
+
+
+def test_preview_savedate_within_multiappend(imap: IMAPTestServer) -> None:
+    w = connect(imap)
+    m2 = b"Subject: two\r\n\r\nsecond body\r\n"
+    w.send(b"a APPEND INBOX (\\Seen) {%d+}\r\n" % len(MSG) + MSG + b" ~{%d+}\r\n" % len(m2) + m2 + b"\r\n")
+    line = w.until(b"a")[-1]
+    assert line.startswith(b"a OK [APPENDUID ") and line.split()[4].endswith(b"1:2]")
+    w.cmd(b"b", b"SELECT INBOX")
+    lines = w.cmd(b"c", b"FETCH 1:2 (PREVIEW SAVEDATE FLAGS)")
+    assert lines[0].startswith(b'* 1 FETCH (PREVIEW "hello" SAVEDATE "') and b"\\Seen" in lines[0]
+    assert lines[1].startswith(b'* 2 FETCH (PREVIEW "second body"')
+    assert w.cmd(b"d", b"SEARCH YOUNGER 3600")[0] == b"* SEARCH 1 2"
+    assert w.cmd(b"e", b"SEARCH OLDER 3600")[0] == b"* SEARCH"
+    assert w.cmd(b"f", b"SEARCH SAVEDSINCE 1-Jan-2020 UNSEEN")[0] == b"* SEARCH 2"
+    # SEARCHRES: save, then use "$".
+    w.cmd(b"g", b"SEARCH RETURN (SAVE) SUBJECT two")
+    assert w.cmd(b"h", b"FETCH $ (UID)")[0] == b"* 2 FETCH (UID 2)"
+
+
+def test_idle_reports_expunge_and_flags(imap: IMAPTestServer) -> None:
+    acc = imap.account("mjl")
+    acc.deliver("Inbox", MSG)
+    acc.deliver("Inbox", MSG)
+    w = connect(imap)
+    w.cmd(b"a", b"SELECT INBOX")
+    w.send(b"b IDLE\r\n")
+    assert w.line().startswith(b"+ ")
+    acc.set_flags("Inbox", [2], "add", ["\\Flagged"])
+    assert w.line() == b"* 2 FETCH (UID 2 FLAGS (\\Recent \\Flagged))"
+    acc.expunge("Inbox", [1], only_deleted=False)
+    seen = [w.line()]
+    while b"EXPUNGE" not in seen[-1]:
+        seen.append(w.line())
+    assert seen[-1] == b"* 1 EXPUNGE"
+    w.send(b"DONE\r\n")
+    assert w.until(b"b")[-1].startswith(b"b OK")
+
+
+def test_quota_limit(tmp_path: Path) -> None:
+    for imap in start(tmp_path, quota=1 << 20):  # 1 MiB for every account
+        w = connect(imap)
+        lines = w.cmd(b"a", b"GETQUOTAROOT INBOX")
+        assert lines[0] == b'* QUOTAROOT INBOX ""' and lines[1] == b'* QUOTA "" (STORAGE 0 1024)'
+        big = b"Subject: big\r\n\r\n" + b"x" * (1100 * 1024) + b"\r\n"
+        w.send(b"b APPEND INBOX {%d+}\r\n" % len(big) + big + b"\r\n")
+        assert w.until(b"b")[-1].startswith(b"b NO [OVERQUOTA]")
