@@ -31,7 +31,7 @@ IMAP (``envelope``, ``bodystructure``, ``section``, ``decode``, ``preview``)
     ``section_bytes(data, part, spec) -> bytes``: "", "1.2", "HEADER", "TEXT", "MIME",
         "1.HEADER.FIELDS (A B)", "HEADER.FIELDS.NOT (...)"; raises ``SectionError``.
     ``decode_binary(data, part) -> bytes`` raising ``UnknownCTE`` (IMAP ``[UNKNOWN-CTE]``);
-        ``decode_raw(bytes, cte)`` for bytes already in hand (partial FETCH BINARY).
+        ``decode_raw(raw, cte)`` for a raw body already in hand.
     ``decoded_text(data, part) -> str``: body of a text part decoded to str (charset converted).
     ``text_for_search(data, part) -> str``: headers + decoded text parts.
     ``preview(data, part) -> str``: RFC 8970 preview, at most 256 characters.
