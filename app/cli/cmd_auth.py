@@ -155,8 +155,10 @@ def cmd_dkim_lookup(ctx: Context, args: list[str]) -> int:
         except dkimkeys.DKIMKeyError as e:
             ctx.stdout.write(f"  invalid: {e}\n")
             continue
-        ctx.stdout.write(f"  key type {rec.key_type}, hashes {','.join(rec.hashes) or 'any'}"
-                         f"{', revoked' if rec.revoked else ''} ({_dnssec(ans.authentic)})\n")
+        ctx.stdout.write(
+            f"  key type {rec.key_type}, hashes {','.join(rec.hashes) or 'any'}"
+            f"{', revoked' if rec.revoked else ''} ({_dnssec(ans.authentic)})\n"
+        )
     return 0
 
 
@@ -233,7 +235,9 @@ def cmd_dmarc_lookup(ctx: Context, args: list[str]) -> int:
         raise CommandError(f"no dmarc record for {domain}")
     if look.status != "pass" or look.record is None:
         raise CommandError(f"dmarc lookup: {look.status}: {look.reason}")
-    ctx.stdout.write(f"dmarc record at _dmarc.{look.record_domain} ({_dnssec(look.authentic)}):\n{look.text}\n")
+    ctx.stdout.write(
+        f"dmarc record at _dmarc.{look.record_domain} ({_dnssec(look.authentic)}):\n{look.text}\n"
+    )
     return 0
 
 
@@ -247,12 +251,15 @@ def cmd_dmarc_verify(ctx: Context, args: list[str]) -> int:
     spf_res = spf.verify(r, ip, mailfrom, helo)
     dkim_res = dkim.verify(r, data)
     from_domain = _from_domain(data)
-    res = dmarc.verify(r, from_domain, [d.domain for d in dkim_res if d.status == "pass"],
-                       spf_res.status, spf_res.domain)
+    res = dmarc.verify(
+        r, from_domain, [d.domain for d in dkim_res if d.status == "pass"], spf_res.status, spf_res.domain
+    )
     ctx.stdout.write(f"spf: {spf_res.status} ({spf_res.identity} {spf_res.domain})\n")
     for d in dkim_res:
         ctx.stdout.write(f"dkim: {d.status} {d.domain} {d.selector} {d.reason}".rstrip() + "\n")
-    ctx.stdout.write(f"dmarc: {res.status}, policy {res.policy or 'none'}, reject {str(res.reject).lower()}\n")
+    ctx.stdout.write(
+        f"dmarc: {res.status}, policy {res.policy or 'none'}, reject {str(res.reject).lower()}\n"
+    )
     ctx.stdout.write(f"reason: {res.reason}\n")
     return 0
 
@@ -291,7 +298,9 @@ def cmd_dnsbl_check(ctx: Context, args: list[str]) -> int:
     if res.status == "temperror":
         raise CommandError(f"checking dnsbl: {res.explanation}")
     if res.listed:
-        ctx.stdout.write(f"listed: {ip} in {zone}" + (f": {res.explanation}" if res.explanation else "") + "\n")
+        ctx.stdout.write(
+            f"listed: {ip} in {zone}" + (f": {res.explanation}" if res.explanation else "") + "\n"
+        )
     else:
         ctx.stdout.write(f"not listed: {ip} in {zone}\n")
     return 0
@@ -329,8 +338,14 @@ def cmd_dns_lookup(ctx: Context, args: list[str]) -> int:
             res_mx = r.lookup_mx_sync(name)
             auth, lines = res_mx.authentic, [f"{m.pref} {m.host or '.'}" for m in res_mx.records]
         elif kind in ("ips", "a", "aaaa", "ns", "cname", "txt"):
-            fn = {"ips": r.lookup_ip_sync, "a": r.lookup_a_sync, "aaaa": r.lookup_aaaa_sync, "ns": r.lookup_ns_sync,
-                  "cname": r.lookup_cname_sync, "txt": r.lookup_txt_sync}[kind]
+            fn = {
+                "ips": r.lookup_ip_sync,
+                "a": r.lookup_a_sync,
+                "aaaa": r.lookup_aaaa_sync,
+                "ns": r.lookup_ns_sync,
+                "cname": r.lookup_cname_sync,
+                "txt": r.lookup_txt_sync,
+            }[kind]
             res_s = fn(name)
             auth, lines = res_s.authentic, list(res_s.records)
         elif kind == "srv":
@@ -380,37 +395,106 @@ def cmd_tlsrpt_lookup(ctx: Context, args: list[str]) -> int:
 
 
 COMMANDS: list[Command] = [
-    Command(("spf", "check"), cmd_spf_check, "Check the status of IP for the SPF policy of the domain.",
-            "spf check domain ip"),
-    Command(("spf", "lookup"), cmd_spf_lookup, "Lookup the SPF record for the domain and print it.",
-            "spf lookup domain"),
-    Command(("spf", "parse"), cmd_spf_parse, "Parse the record as SPF record; if valid, nothing is printed.",
-            "spf parse txtrecord"),
-    Command(("dkim", "genrsa"), cmd_dkim_genrsa, "Generate a new 2048 bit RSA private key for DKIM (PKCS#8 PEM).",
-            "dkim genrsa >$selector._domainkey.$domain.rsa2048.privatekey.pkcs8.pem"),
-    Command(("dkim", "gened25519"), cmd_dkim_gened25519, "Generate a new ed25519 private key for DKIM (PKCS#8 PEM).",
-            "dkim gened25519 >$selector._domainkey.$domain.ed25519.privatekey.pkcs8.pem"),
-    Command(("dkim", "txt"), cmd_dkim_txt, "Print the DKIM DNS TXT record for the private key read from stdin.",
-            "dkim txt <$selector._domainkey.$domain.key.pkcs8.pem"),
-    Command(("dkim", "lookup"), cmd_dkim_lookup, "Lookup and print the DKIM record for the selector at the domain.",
-            "dkim lookup selector domain"),
-    Command(("dkim", "verify"), cmd_dkim_verify, "Verify the DKIM signatures in a message and print the results.",
-            "dkim verify messagefile"),
-    Command(("dkim", "sign"), cmd_dkim_sign, "Sign a message with the DKIM selectors of the From domain.",
-            "dkim sign messagefile"),
-    Command(("dmarc", "lookup"), cmd_dmarc_lookup, "Lookup, validate and print the DMARC policy for the domain.",
-            "dmarc lookup domain"),
-    Command(("dmarc", "verify"), cmd_dmarc_verify, "Evaluate a message from stdin against the From domain's DMARC policy.",
-            "dmarc verify remoteip mailfromaddress helodomain <messagefile"),
-    Command(("dmarc", "checkreportaddrs"), cmd_dmarc_checkreportaddrs,
-            "Check that each DMARC reporting address of the domain accepts reports (if needed).",
-            "dmarc checkreportaddrs domain"),
-    Command(("dnsbl", "check"), cmd_dnsbl_check, "Test if IP is in the DNS blocklist of the zone.", "dnsbl check zone ip"),
-    Command(("dnsbl", "checkhealth"), cmd_dnsbl_checkhealth, "Check the health of the DNS blocklist of the zone.",
-            "dnsbl checkhealth zone"),
-    Command(("dns", "lookup"), cmd_dns_lookup, "Lookup a DNS name of the given type.",
-            "dns lookup [ptr | mx | cname | ips | a | aaaa | ns | txt | srv | tlsa] name"),
-    Command(("mtasts", "lookup"), cmd_mtasts_lookup, "Lookup the MTA-STS record and policy for the domain.",
-            "mtasts lookup domain"),
-    Command(("tlsrpt", "lookup"), cmd_tlsrpt_lookup, "Lookup the TLSRPT record for the domain.", "tlsrpt lookup domain"),
+    Command(
+        ("spf", "check"),
+        cmd_spf_check,
+        "Check the status of IP for the SPF policy of the domain.",
+        "spf check domain ip",
+    ),
+    Command(
+        ("spf", "lookup"),
+        cmd_spf_lookup,
+        "Lookup the SPF record for the domain and print it.",
+        "spf lookup domain",
+    ),
+    Command(
+        ("spf", "parse"),
+        cmd_spf_parse,
+        "Parse the record as SPF record; if valid, nothing is printed.",
+        "spf parse txtrecord",
+    ),
+    Command(
+        ("dkim", "genrsa"),
+        cmd_dkim_genrsa,
+        "Generate a new 2048 bit RSA private key for DKIM (PKCS#8 PEM).",
+        "dkim genrsa >$selector._domainkey.$domain.rsa2048.privatekey.pkcs8.pem",
+    ),
+    Command(
+        ("dkim", "gened25519"),
+        cmd_dkim_gened25519,
+        "Generate a new ed25519 private key for DKIM (PKCS#8 PEM).",
+        "dkim gened25519 >$selector._domainkey.$domain.ed25519.privatekey.pkcs8.pem",
+    ),
+    Command(
+        ("dkim", "txt"),
+        cmd_dkim_txt,
+        "Print the DKIM DNS TXT record for the private key read from stdin.",
+        "dkim txt <$selector._domainkey.$domain.key.pkcs8.pem",
+    ),
+    Command(
+        ("dkim", "lookup"),
+        cmd_dkim_lookup,
+        "Lookup and print the DKIM record for the selector at the domain.",
+        "dkim lookup selector domain",
+    ),
+    Command(
+        ("dkim", "verify"),
+        cmd_dkim_verify,
+        "Verify the DKIM signatures in a message and print the results.",
+        "dkim verify messagefile",
+    ),
+    Command(
+        ("dkim", "sign"),
+        cmd_dkim_sign,
+        "Sign a message with the DKIM selectors of the From domain.",
+        "dkim sign messagefile",
+    ),
+    Command(
+        ("dmarc", "lookup"),
+        cmd_dmarc_lookup,
+        "Lookup, validate and print the DMARC policy for the domain.",
+        "dmarc lookup domain",
+    ),
+    Command(
+        ("dmarc", "verify"),
+        cmd_dmarc_verify,
+        "Evaluate a message from stdin against the From domain's DMARC policy.",
+        "dmarc verify remoteip mailfromaddress helodomain <messagefile",
+    ),
+    Command(
+        ("dmarc", "checkreportaddrs"),
+        cmd_dmarc_checkreportaddrs,
+        "Check that each DMARC reporting address of the domain accepts reports (if needed).",
+        "dmarc checkreportaddrs domain",
+    ),
+    Command(
+        ("dnsbl", "check"),
+        cmd_dnsbl_check,
+        "Test if IP is in the DNS blocklist of the zone.",
+        "dnsbl check zone ip",
+    ),
+    Command(
+        ("dnsbl", "checkhealth"),
+        cmd_dnsbl_checkhealth,
+        "Check the health of the DNS blocklist of the zone.",
+        "dnsbl checkhealth zone",
+    ),
+    Command(
+        ("dns", "lookup"),
+        cmd_dns_lookup,
+        "Lookup a DNS name of the given type.",
+        "dns lookup [ptr | mx | cname | ips | a | aaaa | ns | txt | srv | tlsa] name",
+    ),
+    Command(
+        ("mtasts", "lookup"),
+        cmd_mtasts_lookup,
+        "Lookup the MTA-STS record and policy for the domain.",
+        "mtasts lookup domain",
+    ),
+    Command(
+        ("tlsrpt", "lookup"),
+        cmd_tlsrpt_lookup,
+        "Lookup the TLSRPT record for the domain.",
+        "tlsrpt lookup domain",
+    ),
 ]

@@ -80,7 +80,9 @@ def _authentic(resp: dns.message.Message | None) -> bool:
 class DnsResolver(BaseResolver):
     """dnspython-backed Resolver. ``nameservers`` default to /etc/resolv.conf (or the system's)."""
 
-    def __init__(self, nameservers: Sequence[str] | None = None, timeout: float = 10.0, cache_size: int = 10000) -> None:
+    def __init__(
+        self, nameservers: Sequence[str] | None = None, timeout: float = 10.0, cache_size: int = 10000
+    ) -> None:
         self.timeout = timeout
         configure = not nameservers
         try:
@@ -170,7 +172,9 @@ class DnsResolver(BaseResolver):
             return hit
         t = self._rdtype(rdtype)
         try:
-            ans = await self._async.resolve(name + "." if name else ".", t, raise_on_no_answer=False, search=False)
+            ans = await self._async.resolve(
+                name + "." if name else ".", t, raise_on_no_answer=False, search=False
+            )
         except Exception as e:
             raise self._error(name, rdtype, e) from None
         return self._answer(name, rdtype, ans)

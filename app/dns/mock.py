@@ -66,7 +66,9 @@ class MockResolver(BaseResolver):
     ) -> None:
         self.records: dict[str, dict[str, list[dns.rdata.Rdata]]] = records or {}
         self._all_authentic = authentic is True
-        self._authentic: set[str] = set() if isinstance(authentic, bool) else {normalize_name(n) for n in authentic}
+        self._authentic: set[str] = (
+            set() if isinstance(authentic, bool) else {normalize_name(n) for n in authentic}
+        )
         self._fail = _selectors(fail)
         self._timeout = _selectors(timeout)
         self.ttl = ttl

@@ -40,7 +40,9 @@ class RawAnswer:
     cnames: list[str] = field(default_factory=list)
 
 
-_PLAIN_NAME = re.compile(r"^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.?$")
+_PLAIN_NAME = re.compile(
+    r"^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.?$"
+)
 
 
 def normalize_name(name: str) -> str:
@@ -123,9 +125,7 @@ def tlsa_name(port: int, protocol: str, host: str) -> str:
     return f"_{port}._{protocol}.{normalize_name(host)}"
 
 
-def _combine_ips(
-    name: str, results: list[Result[str] | BaseException]
-) -> Result[str]:
+def _combine_ips(name: str, results: list[Result[str] | BaseException]) -> Result[str]:
     """A+AAAA: records if either family had some; else the most telling error."""
     recs: list[str] = []
     authentic = True

@@ -79,7 +79,9 @@ def verify(resolver: Resolver, data: bytes) -> ARCResult:
         for r in results
     )
     header = re.split(rb"\r?\n\r?\n", data, maxsplit=1)[0]
-    if status == NONE and re.search(rb"(?im)^arc-(seal|message-signature|authentication-results)\s*:", header):
+    if status == NONE and re.search(
+        rb"(?im)^arc-(seal|message-signature|authentication-results)\s*:", header
+    ):
         return ARCResult(FAIL, 0, "malformed arc header set", ())
     if status == FAIL and "temp" in state:
         return ARCResult(TEMPERROR, instance, f"key lookup: {state['temp']}", domains)
@@ -87,8 +89,9 @@ def verify(resolver: Resolver, data: bytes) -> ARCResult:
     return ARCResult(status, instance, text[:200], domains)
 
 
-def seal(data: bytes, domain: str, selector: str, key: PrivateKey, authserv_id: str,
-         timestamp: int | None = None) -> bytes:
+def seal(
+    data: bytes, domain: str, selector: str, key: PrivateKey, authserv_id: str, timestamp: int | None = None
+) -> bytes:
     """The ARC set (ARC-Seal, ARC-Message-Signature, ARC-Authentication-Results) to prepend.
 
     ``data`` must already carry our Authentication-Results header for ``authserv_id`` (it becomes
@@ -98,11 +101,18 @@ def seal(data: bytes, domain: str, selector: str, key: PrivateKey, authserv_id: 
         raise ARCSealError("ARC sealing needs an rsa key")
     try:
         headers = dkimpy.arc_sign(
-            data, selector.encode(), domain.encode("idna"), key.pkcs1_pem, authserv_id.encode(),
-            timestamp=timestamp, logger=_quiet,
+            data,
+            selector.encode(),
+            domain.encode("idna"),
+            key.pkcs1_pem,
+            authserv_id.encode(),
+            timestamp=timestamp,
+            logger=_quiet,
         )
     except Exception as e:
         raise ARCSealError(f"arc sealing: {e}") from None
     if not headers:
-        raise ARCSealError("arc sealing produced nothing (no Authentication-Results for the authserv-id, or chain failed)")
+        raise ARCSealError(
+            "arc sealing produced nothing (no Authentication-Results for the authserv-id, or chain failed)"
+        )
     return b"".join(headers)

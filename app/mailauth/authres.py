@@ -133,7 +133,9 @@ def dkim_methods(results: Sequence[DKIMResult]) -> list[AuthMethod]:
             if r.identity:
                 props.append(AuthProp("header", "i", r.identity))
             comment = (f"{r.key_bits} bit rsa, " if r.key_bits else "") + dnssec_comment(r.authentic)
-        out.append(AuthMethod("dkim", r.status, comment, r.reason if r.status != "pass" else "", tuple(props)))
+        out.append(
+            AuthMethod("dkim", r.status, comment, r.reason if r.status != "pass" else "", tuple(props))
+        )
     return out
 
 
@@ -141,12 +143,16 @@ def dmarc_method(r: DMARCResult) -> AuthMethod:
     """``dmarc=<status> (with/without dnssec) header.from=<domain>``; ``dmarc=none`` without From."""
     if not r.domain:
         return AuthMethod("dmarc", r.status)
-    return AuthMethod("dmarc", r.status, dnssec_comment(r.authentic), "", (AuthProp("header", "from", r.domain),))
+    return AuthMethod(
+        "dmarc", r.status, dnssec_comment(r.authentic), "", (AuthProp("header", "from", r.domain),)
+    )
 
 
 def iprev_method(r: IPRevResult) -> AuthMethod:
     """``iprev=<status> (with/without dnssec) policy.iprev=<ip>``."""
-    return AuthMethod("iprev", r.status, dnssec_comment(r.authentic), "", (AuthProp("policy", "iprev", r.ip),))
+    return AuthMethod(
+        "iprev", r.status, dnssec_comment(r.authentic), "", (AuthProp("policy", "iprev", r.ip),)
+    )
 
 
 def arc_method(r: ARCResult, remote_ip: str = "") -> AuthMethod:

@@ -39,7 +39,16 @@ MAX_SIGNATURES = 10
 
 # mox's default signed headers.
 DEFAULT_HEADERS: tuple[str, ...] = (
-    "From", "To", "Cc", "Bcc", "Reply-To", "References", "In-Reply-To", "Subject", "Date", "Message-Id",
+    "From",
+    "To",
+    "Cc",
+    "Bcc",
+    "Reply-To",
+    "References",
+    "In-Reply-To",
+    "Subject",
+    "Date",
+    "Message-Id",
     "Content-Type",
 )
 
@@ -91,11 +100,18 @@ def _text(v: bytes | None) -> str:
     return v.decode("utf-8", "replace") if v else ""
 
 
-def _verify_one(resolver: Resolver, d: dkimpy.DKIM, idx: int, raw: bytes,
-                body_hashes: dict[tuple[bool, str], bytes]) -> DKIMResult:
+def _verify_one(
+    resolver: Resolver, d: dkimpy.DKIM, idx: int, raw: bytes, body_hashes: dict[tuple[bool, str], bytes]
+) -> DKIMResult:
     loose = _loose_tags(raw)
-    base = DKIMResult(PERMERROR, loose.get("d", "").lower(), loose.get("s", ""), loose.get("i", ""),
-                      loose.get("a", ""), loose.get("b", "")[:12])
+    base = DKIMResult(
+        PERMERROR,
+        loose.get("d", "").lower(),
+        loose.get("s", ""),
+        loose.get("i", ""),
+        loose.get("a", ""),
+        loose.get("b", "")[:12],
+    )
     try:
         prep = d.verify_headerprep(idx)
     except dkimpy.DKIMException as e:
@@ -127,19 +143,30 @@ def _verify_one(resolver: Resolver, d: dkimpy.DKIM, idx: int, raw: bytes,
         return replace(base, status=PERMERROR, reason=why, authentic=e.authentic)
     records = [r for r in ans.records if r.strip()]
     if len(records) != 1:
-        return replace(base, status=PERMERROR, reason=f"{len(records)} key records, need exactly one", authentic=ans.authentic)
+        return replace(
+            base,
+            status=PERMERROR,
+            reason=f"{len(records)} key records, need exactly one",
+            authentic=ans.authentic,
+        )
     txt = records[0]
     try:
         rec = parse_key_record(txt)
     except DKIMKeyError as e:
         return replace(base, status=PERMERROR, reason=f"key record: {e}", authentic=ans.authentic)
-    base2 = replace(base, authentic=ans.authentic, record=rec,
-                    key_bits=dkimcrypto.key_bits(rec.key_type, rec.public_key) if rec.public_key else 0)
+    base2 = replace(
+        base,
+        authentic=ans.authentic,
+        record=rec,
+        key_bits=dkimcrypto.key_bits(rec.key_type, rec.public_key) if rec.public_key else 0,
+    )
     if rec.revoked:
         return replace(base2, status=PERMERROR, reason="key revoked")
     keytype, _, hashname = algorithm.partition("-")
     if rec.key_type != keytype:
-        return replace(base2, status=PERMERROR, reason=f"key type {rec.key_type} does not match a={algorithm}")
+        return replace(
+            base2, status=PERMERROR, reason=f"key type {rec.key_type} does not match a={algorithm}"
+        )
     if not rec.allows_hash(hashname):
         return replace(base2, status=PERMERROR, reason=f"hash {hashname} not allowed by key record h=")
     if "*" not in rec.services and "email" not in rec.services:
@@ -157,8 +184,16 @@ def _verify_one(resolver: Resolver, d: dkimpy.DKIM, idx: int, raw: bytes,
     return replace(base2, status=PASS)
 
 
-def _check(d: dkimpy.DKIM, sig: dict[bytes, bytes], include_headers: list[bytes], sig_header: tuple[bytes, bytes],
-           keytype: str, p: str, hashname: str, body_hashes: dict[tuple[bool, str], bytes]) -> None:
+def _check(
+    d: dkimpy.DKIM,
+    sig: dict[bytes, bytes],
+    include_headers: list[bytes],
+    sig_header: tuple[bytes, bytes],
+    keytype: str,
+    p: str,
+    hashname: str,
+    body_hashes: dict[tuple[bool, str], bytes],
+) -> None:
     """Body hash, header hash and signature check (RFC 6376 §6.1.3); raises SignatureError."""
     pol, relaxed = dkimcrypto.policy(sig.get(b"c", b"simple/simple"))
     if hashname not in dkimcrypto.HASHES:
@@ -245,13 +280,21 @@ def sign(data: bytes, domain: str, selectors: Sequence[SignSelector], now: float
         include = _include_headers([k for k, _ in d.headers], sel)
         if b"from" not in include or not any(k.lower() == b"from" for k, _ in d.headers):
             raise DKIMSignError("message has no From header to sign")
-        c = (b"relaxed" if sel.header_relaxed else b"simple") + b"/" + (b"relaxed" if sel.body_relaxed else b"simple")
+        c = (
+            (b"relaxed" if sel.header_relaxed else b"simple")
+            + b"/"
+            + (b"relaxed" if sel.body_relaxed else b"simple")
+        )
         canon = CanonicalizationPolicy.from_c_value(c)
         hashname = algo.decode().split("-")[1]
         bh = dkimcrypto.HASHES[hashname](dkimcrypto.canonical_body(d.body, sel.body_relaxed)).digest()
         fields: list[tuple[bytes, bytes]] = [
-            (b"v", b"1"), (b"a", algo), (b"c", c), (b"d", domain.lower().encode("idna")),
-            (b"s", sel.name.encode()), (b"t", str(t).encode()),
+            (b"v", b"1"),
+            (b"a", algo),
+            (b"c", c),
+            (b"d", domain.lower().encode("idna")),
+            (b"s", sel.name.encode()),
+            (b"t", str(t).encode()),
         ]
         if sel.expiration > 0:
             fields.append((b"x", str(t + sel.expiration).encode()))
@@ -260,9 +303,12 @@ def sign(data: bytes, domain: str, selectors: Sequence[SignSelector], now: float
         fields += [(b"h", b" : ".join(include)), (b"bh", base64.b64encode(bh)), (b"b", b"0" * 60)]
         value = dkimpy.fold(b"; ".join(b"=".join(f) for f in fields), namelen=len(b"DKIM-Signature"))
         value = dkimpy.RE_BTAG.sub(b"\\1", value)
-        digest = dkimcrypto.header_digest(d.headers, canon, include, (b"DKIM-Signature", b" " + value),
-                                          dict(fields), hashname)
+        digest = dkimcrypto.header_digest(
+            d.headers, canon, include, (b"DKIM-Signature", b" " + value), dict(fields), hashname
+        )
         fields[-1] = (b"b", base64.b64encode(dkimcrypto.sign_digest(sel.key, hashname, digest)))
-        final = dkimpy.fold(b"; ".join(b"=".join(f) for f in fields) + b"\r\n", namelen=len(b"DKIM-Signature"))
+        final = dkimpy.fold(
+            b"; ".join(b"=".join(f) for f in fields) + b"\r\n", namelen=len(b"DKIM-Signature")
+        )
         out += b"DKIM-Signature: " + final
     return out

@@ -65,8 +65,14 @@ def policy(c: bytes) -> tuple[CanonicalizationPolicy, bool]:
     return pol, pol.body_algorithm.name == b"relaxed"
 
 
-def header_digest(headers: list[tuple[bytes, bytes]], pol: CanonicalizationPolicy, include: list[bytes],
-                  sig_header: tuple[bytes, bytes], sig: dict[bytes, bytes], hashname: str) -> bytes:
+def header_digest(
+    headers: list[tuple[bytes, bytes]],
+    pol: CanonicalizationPolicy,
+    include: list[bytes],
+    sig_header: tuple[bytes, bytes],
+    sig: dict[bytes, bytes],
+    hashname: str,
+) -> bytes:
     """Hash of the signed header fields followed by the signature header with empty b= (§3.7)."""
     h = HASHES[hashname]()
     dkimpy.hash_headers(h, pol, pol.canonicalize_headers(headers), include, sig_header, sig)

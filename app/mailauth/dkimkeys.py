@@ -32,13 +32,17 @@ class PrivateKey:
 def generate_rsa(bits: int = 2048) -> bytes:
     """A new RSA private key as PKCS#8 PEM (mox's default 2048 bits)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def generate_ed25519() -> bytes:
     """A new Ed25519 private key as PKCS#8 PEM."""
     key = ed25519.Ed25519PrivateKey.generate()
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def load_private_key(pem: bytes) -> PrivateKey:
@@ -51,9 +55,13 @@ def load_private_key(pem: bytes) -> PrivateKey:
         if key.key_size < RSA_MIN_BITS:
             raise DKIMKeyError(f"rsa key of {key.key_size} bits is too small, need at least {RSA_MIN_BITS}")
         pkcs1 = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
         )
-        pub = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        pub = key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         return PrivateKey("rsa", key, base64.b64encode(pub).decode(), key.key_size, pkcs1)
     if isinstance(key, ed25519.Ed25519PrivateKey):
         pub = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)

@@ -275,9 +275,17 @@ def verify(
         if aligned(resolver, dom, d, rec.adkim == "s"):
             dkim_dom = dom.lower()
             break
-    base = dict(domain=d, policy=policy, record_domain=look.record_domain, org_domain=org, record=rec,
-                aligned_spf=spf_aligned, aligned_dkim=bool(dkim_dom), aligned_dkim_domain=dkim_dom,
-                authentic=look.authentic)
+    base = dict(
+        domain=d,
+        policy=policy,
+        record_domain=look.record_domain,
+        org_domain=org,
+        record=rec,
+        aligned_spf=spf_aligned,
+        aligned_dkim=bool(dkim_dom),
+        aligned_dkim_domain=dkim_dom,
+        authentic=look.authentic,
+    )
     if spf_aligned or dkim_dom:
         what = "aligned dkim" if dkim_dom else "aligned spf"
         return DMARCResult(PASS, reason=f"{what} pass; policy {policy} from {why}", **base)  # type: ignore[arg-type]

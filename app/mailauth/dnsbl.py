@@ -68,7 +68,9 @@ def check_health(resolver: Resolver, zone: str) -> None:
     """Raise DNSBLUnhealthy unless 127.0.0.2 is listed and 127.0.0.1 is not (RFC 5782 §5)."""
     r = lookup(resolver, zone, "127.0.0.2")
     if r.status != FAIL:
-        raise DNSBLUnhealthy(f"test address 127.0.0.2 not listed in {zone} ({r.status} {r.explanation})".strip())
+        raise DNSBLUnhealthy(
+            f"test address 127.0.0.2 not listed in {zone} ({r.status} {r.explanation})".strip()
+        )
     r = lookup(resolver, zone, "127.0.0.1")
     if r.status != PASS:
         raise DNSBLUnhealthy(f"address 127.0.0.1 should not be listed in {zone} ({r.status})")

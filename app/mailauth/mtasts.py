@@ -61,7 +61,11 @@ class STSPolicy:
     extensions: dict[str, str] = field(default_factory=dict)
 
     def text(self) -> str:
-        lines = ["version: STSv1", f"mode: {self.mode}"] + [f"mx: {m}" for m in self.mx] + [f"max_age: {self.max_age}"]
+        lines = (
+            ["version: STSv1", f"mode: {self.mode}"]
+            + [f"mx: {m}" for m in self.mx]
+            + [f"max_age: {self.max_age}"]
+        )
         return "\r\n".join(lines) + "\r\n"
 
     def matches(self, host: str) -> bool:
@@ -154,8 +158,13 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         self.sock = self._ctx.wrap_socket(sock, server_hostname=self.host)
 
 
-def fetch_policy(resolver: Resolver, domain: str, timeout: float = 20.0,
-                 context: ssl.SSLContext | None = None, port: int = 443) -> tuple[STSPolicy, str]:
+def fetch_policy(
+    resolver: Resolver,
+    domain: str,
+    timeout: float = 20.0,
+    context: ssl.SSLContext | None = None,
+    port: int = 443,
+) -> tuple[STSPolicy, str]:
     """Fetch and parse ``https://mta-sts.<domain>/.well-known/mta-sts.txt``; raises MTASTSError."""
     host = f"mta-sts.{normalize_name(domain)}"
     try:

@@ -73,7 +73,9 @@ def _psd(txt: str) -> str:
     return ""
 
 
-def walk(resolver: Resolver, domain: str, stop: Callable[[FoundRecord], bool] | None = None) -> list[FoundRecord]:
+def walk(
+    resolver: Resolver, domain: str, stop: Callable[[FoundRecord], bool] | None = None
+) -> list[FoundRecord]:
     """Query ``_dmarc`` up the tree; return the records found, stopping early when ``stop`` says so."""
     found: list[FoundRecord] = []
     for name in tree_walk_names(domain):

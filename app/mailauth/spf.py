@@ -45,7 +45,9 @@ class _Check:
 _current: contextvars.ContextVar[_Check | None] = contextvars.ContextVar("moxpy_spf_check", default=None)
 
 
-def _dns_lookup(name: str, qtype: str, strict: Any = True, timeout: Any = None) -> list[tuple[tuple[str, str], Any]]:
+def _dns_lookup(
+    name: str, qtype: str, strict: Any = True, timeout: Any = None
+) -> list[tuple[tuple[str, str], Any]]:
     """pyspf's DNSLookup signature, answered by the Resolver of the current check."""
     check = _current.get()
     if check is None:
@@ -128,8 +130,15 @@ def check_host(
     check = _Check(resolver)
     token = _current.set(check)
     try:
-        q = pyspf.query(i=ip, s=sender or f"postmaster@{domain}", h=helo or domain, receiver=receiver or None,
-                        strict=True, timeout=timeout, querytime=timeout)
+        q = pyspf.query(
+            i=ip,
+            s=sender or f"postmaster@{domain}",
+            h=helo or domain,
+            receiver=receiver or None,
+            strict=True,
+            timeout=timeout,
+            querytime=timeout,
+        )
         if default_explanation is not None:
             q.set_default_explanation(default_explanation)
         status, _code, explanation = q.check()
@@ -148,12 +157,28 @@ def check_host(
         problem = problem or explanation
         explanation = ""
     auth = check.txt_authentic.get(domain.lower().rstrip("."), False)
-    return SPFResult(status, identity, domain.lower().rstrip("."), sender, helo, ip,
-                     explanation, str(problem), mechanism, auth)
+    return SPFResult(
+        status,
+        identity,
+        domain.lower().rstrip("."),
+        sender,
+        helo,
+        ip,
+        explanation,
+        str(problem),
+        mechanism,
+        auth,
+    )
 
 
-def verify(resolver: Resolver, ip: str, mailfrom: str, helo: str, receiver: str = "",
-           timeout: float = DEFAULT_TIMEOUT) -> SPFResult:
+def verify(
+    resolver: Resolver,
+    ip: str,
+    mailfrom: str,
+    helo: str,
+    receiver: str = "",
+    timeout: float = DEFAULT_TIMEOUT,
+) -> SPFResult:
     """Check the MAIL FROM identity, or, for the null reverse-path, the HELO identity (RFC 7208 §2.4).
 
     ``mailfrom`` is the reverse-path address ("" for ``<>``); a localpart-only or domain-less
@@ -165,13 +190,17 @@ def verify(resolver: Resolver, ip: str, mailfrom: str, helo: str, receiver: str 
     return check_helo(resolver, ip, helo, receiver, timeout)
 
 
-def check_helo(resolver: Resolver, ip: str, helo: str, receiver: str = "", timeout: float = DEFAULT_TIMEOUT) -> SPFResult:
+def check_helo(
+    resolver: Resolver, ip: str, helo: str, receiver: str = "", timeout: float = DEFAULT_TIMEOUT
+) -> SPFResult:
     """Check the HELO identity (RFC 7208 §2.3). An address literal or a non-FQDN HELO gives none."""
     h = helo.strip().rstrip(".")
     if not h or h.startswith("[") or "." not in h:
         return SPFResult(NONE, "helo", h, f"postmaster@{h}", helo, ip, problem="helo is not a domain name")
     r = check_host(resolver, ip, h, f"postmaster@{h}", helo, receiver, timeout)
-    return SPFResult(r.status, "helo", r.domain, r.sender, helo, ip, r.explanation, r.problem, r.mechanism, r.authentic)
+    return SPFResult(
+        r.status, "helo", r.domain, r.sender, helo, ip, r.explanation, r.problem, r.mechanism, r.authentic
+    )
 
 
 _DOT_ATOM = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]+(@[A-Za-z0-9.\-]+)?$")
@@ -203,9 +232,13 @@ def received_spf_header(result: SPFResult, receiver: str = "") -> str:
         TEMPERROR: f"error in processing during lookup of {result.domain}",
         PERMERROR: f"permanent error in processing domain {result.domain}",
     }[result.status]
-    tokens = [f"Received-SPF: {result.status}", "(" + _clean(comment).replace("(", "").replace(")", "") + ")",
-              f"client-ip={_value(result.ip)};", f"envelope-from={_value(result.sender)};",
-              f"helo={_value(result.helo)};"]
+    tokens = [
+        f"Received-SPF: {result.status}",
+        "(" + _clean(comment).replace("(", "").replace(")", "") + ")",
+        f"client-ip={_value(result.ip)};",
+        f"envelope-from={_value(result.sender)};",
+        f"helo={_value(result.helo)};",
+    ]
     if result.problem and result.status in (TEMPERROR, PERMERROR):
         tokens.append(f"problem={_value(result.problem[:67])};")
     if result.mechanism:

@@ -48,7 +48,7 @@ def _macro_string(s: str, what: str) -> None:
             i = m.end()
             continue
         if s[i] == "%":
-            raise SPFSyntaxError(f"invalid macro in {what} at {s[i:i + 10]!r}")
+            raise SPFSyntaxError(f"invalid macro in {what} at {s[i : i + 10]!r}")
         if not _LITERAL.match(s[i]):
             raise SPFSyntaxError(f"invalid character {s[i]!r} in {what}")
         i += 1
@@ -58,7 +58,7 @@ def _domain_spec(s: str, what: str) -> None:
     if not s:
         raise SPFSyntaxError(f"empty domain in {what}")
     _macro_string(s, what)
-    if "%" in s and _MACRO.fullmatch(s[s.rfind("%"):]):
+    if "%" in s and _MACRO.fullmatch(s[s.rfind("%") :]):
         return  # domain-end is a macro-expand
     body = s[:-1] if s.endswith(".") else s
     if "." not in body:
@@ -95,7 +95,7 @@ def _directive(term: str) -> Directive:
         # a/mx may carry a cidr without domain: "a/24".
         base = name.split("/", 1)[0].lower()
         if base in ("a", "mx") and not sep:
-            _, c4, c6 = _cidr(term[len(base):], term)
+            _, c4, c6 = _cidr(term[len(base) :], term)
             return Directive(q, base, "", c4, c6)
         raise SPFSyntaxError(f"unknown mechanism {name!r}")
     if mech == "all":

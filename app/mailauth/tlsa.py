@@ -56,7 +56,9 @@ def _selected(cert_der: bytes, selector: int) -> bytes:
     if selector == Selector.CERT:
         return cert_der
     cert = x509.load_der_x509_certificate(cert_der)
-    return cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def _digest(data: bytes, mtype: int) -> bytes:
@@ -67,8 +69,12 @@ def _digest(data: bytes, mtype: int) -> bytes:
     return data
 
 
-def record_for(cert_der: bytes, usage: int = Usage.DANE_EE, selector: int = Selector.SPKI,
-               mtype: int = MatchType.SHA2_256) -> TLSA:
+def record_for(
+    cert_der: bytes,
+    usage: int = Usage.DANE_EE,
+    selector: int = Selector.SPKI,
+    mtype: int = MatchType.SHA2_256,
+) -> TLSA:
     """The TLSA record matching a DER certificate (``3 1 1`` by default, as mox suggests)."""
     return TLSA(usage, selector, mtype, _digest(_selected(cert_der, selector), mtype))
 

@@ -79,14 +79,20 @@ def main() -> None:
         signed = dkim.sign(msg, "example.org", [dkim.SignSelector("sel", k)]) + msg
         mock = MockResolver.from_zone(ZONE)
         rec = dkimkeys.txt_record(k)
-        mock.add("sel._domainkey.example.org", "TXT", " ".join(f'"{rec[i:i + 255]}"' for i in range(0, len(rec), 255)))
+        mock.add(
+            "sel._domainkey.example.org",
+            "TXT",
+            " ".join(f'"{rec[i : i + 255]}"' for i in range(0, len(rec), 255)),
+        )
         print(f"message {len(signed)} bytes, dkim {label}")
         cpu, wall = _rate(mock, signed)
         print(f"  MockResolver:            {cpu:7.0f} messages/s per cpu-second ({wall:.0f}/s wall clock)")
         warm = _Warm(mock)
         cpu, wall = _rate(warm, signed)
-        print(f"  DnsResolver warm cache:  {cpu:7.0f} messages/s per cpu-second ({wall:.0f}/s wall clock, "
-              f"{warm.misses} cache misses in total)")
+        print(
+            f"  DnsResolver warm cache:  {cpu:7.0f} messages/s per cpu-second ({wall:.0f}/s wall clock, "
+            f"{warm.misses} cache misses in total)"
+        )
         c0 = time.process_time()
         for _ in range(200):
             dkim.sign(msg, "example.org", [dkim.SignSelector("sel", k)])

@@ -59,7 +59,9 @@ def _wait_dns(port: int, name: str, proc: subprocess.Popen[bytes], log: Path) ->
         except Exception:
             r.cache.clear()
             time.sleep(0.2)
-    raise RuntimeError(f"dns server on port {port} did not answer: {log.read_text(errors='replace') if log.exists() else ''}")
+    raise RuntimeError(
+        f"dns server on port {port} did not answer: {log.read_text(errors='replace') if log.exists() else ''}"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +73,16 @@ def unbound_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     d = tmp_path_factory.mktemp("dnssec")
     for name in ("signed.test", "unsigned.test"):
         (d / f"{name}.zone").write_text(ZONE.format(name=name))
-    zsk = subprocess.run([keygen, "-a", "ECDSAP256SHA256", "signed.test"], cwd=d, check=True,
-                         capture_output=True, text=True).stdout.strip()
-    ksk = subprocess.run([keygen, "-a", "ECDSAP256SHA256", "-k", "signed.test"], cwd=d, check=True,
-                         capture_output=True, text=True).stdout.strip()
+    zsk = subprocess.run(
+        [keygen, "-a", "ECDSAP256SHA256", "signed.test"], cwd=d, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    ksk = subprocess.run(
+        [keygen, "-a", "ECDSAP256SHA256", "-k", "signed.test"],
+        cwd=d,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     subprocess.run([signzone, "signed.test.zone", zsk, ksk], cwd=d, check=True, capture_output=True)
     ds = (d / f"{ksk}.ds").read_text().strip()
 
@@ -146,13 +154,25 @@ stub-zone:
                     p.wait()
 
 
-def _run(nsd: str, unbound: str, d: Path, nsd_port: int, ub_port: int, nsd_err: IO[bytes], ub_err: IO[bytes],
-         procs: list[subprocess.Popen[bytes]]) -> Iterator[int]:
+def _run(
+    nsd: str,
+    unbound: str,
+    d: Path,
+    nsd_port: int,
+    ub_port: int,
+    nsd_err: IO[bytes],
+    ub_err: IO[bytes],
+    procs: list[subprocess.Popen[bytes]],
+) -> Iterator[int]:
     """Start nsd, then unbound in front of it; yield unbound's port once both answer."""
-    p_nsd = subprocess.Popen([nsd, "-d", "-c", str(d / "nsd.conf")], stdout=subprocess.DEVNULL, stderr=nsd_err)
+    p_nsd = subprocess.Popen(
+        [nsd, "-d", "-c", str(d / "nsd.conf")], stdout=subprocess.DEVNULL, stderr=nsd_err
+    )
     procs.append(p_nsd)
     _wait_dns(nsd_port, "signed.test", p_nsd, d / "nsd.stderr")
-    p_ub = subprocess.Popen([unbound, "-d", "-c", str(d / "unbound.conf")], stdout=subprocess.DEVNULL, stderr=ub_err)
+    p_ub = subprocess.Popen(
+        [unbound, "-d", "-c", str(d / "unbound.conf")], stdout=subprocess.DEVNULL, stderr=ub_err
+    )
     procs.append(p_ub)
     _wait_dns(ub_port, "signed.test", p_ub, d / "unbound.stderr")
     yield ub_port

@@ -59,7 +59,7 @@ def scenario_resolver(zonedata: dict[str, list[Any]]) -> MockResolver:
             if e == "TIMEOUT":
                 timeouts.extend(f"{name} {t}" for t in TYPES if t not in seen)
                 break
-            (t, v), = e.items()
+            ((t, v),) = e.items()
             if v != "NONE":
                 seen.add(t)
             if v == "TIMEOUT":

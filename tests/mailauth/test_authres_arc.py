@@ -12,10 +12,24 @@ def test_auth_results_header() -> None:
         "mx.example.com",
         [
             authres.iprev_method(iprev.IPRevResult("pass", "192.0.2.1", "mail.example.org", authentic=False)),
-            authres.spf_method(spf.SPFResult("pass", "mailfrom", "example.org", "a@example.org", "h", "192.0.2.1",
-                                             authentic=True)),
-            *authres.dkim_methods([dkim.DKIMResult("pass", "example.org", "sel", "", "rsa-sha256", "abcdefghijkl",
-                                                   record=dkimkeys.parse_key_record("v=DKIM1; p=YQ=="))]),
+            authres.spf_method(
+                spf.SPFResult(
+                    "pass", "mailfrom", "example.org", "a@example.org", "h", "192.0.2.1", authentic=True
+                )
+            ),
+            *authres.dkim_methods(
+                [
+                    dkim.DKIMResult(
+                        "pass",
+                        "example.org",
+                        "sel",
+                        "",
+                        "rsa-sha256",
+                        "abcdefghijkl",
+                        record=dkimkeys.parse_key_record("v=DKIM1; p=YQ=="),
+                    )
+                ]
+            ),
             authres.dmarc_method(dmarc.DMARCResult("pass", "example.org")),
         ],
     )
@@ -25,7 +39,10 @@ def test_auth_results_header() -> None:
     flat = h.replace("\r\n\t", " ")
     assert "iprev=pass (without dnssec) policy.iprev=192.0.2.1;" in flat
     assert "spf=pass (with dnssec) smtp.mailfrom=example.org;" in flat
-    assert "dkim=pass (without dnssec) header.d=example.org header.s=sel header.a=rsa-sha256 header.b=abcdefghijkl;" in flat
+    assert (
+        "dkim=pass (without dnssec) header.d=example.org header.s=sel header.a=rsa-sha256 header.b=abcdefghijkl;"
+        in flat
+    )
     assert flat.rstrip().endswith("dmarc=pass (without dnssec) header.from=example.org")
     assert all(len(line) <= 78 for line in h.split("\r\n"))
 
@@ -40,12 +57,19 @@ def test_dkim_method_has_key_size_like_mox() -> None:
 
 
 def test_auth_results_quotes_hostile_values() -> None:
-    m = authres.AuthMethod("spf", "permerror", "x) (y", 'bad "reason"\r\nX-Evil: 1',
-                           (authres.AuthProp("smtp", "helo", "a b;c\r\n"),))
+    m = authres.AuthMethod(
+        "spf",
+        "permerror",
+        "x) (y",
+        'bad "reason"\r\nX-Evil: 1',
+        (authres.AuthProp("smtp", "helo", "a b;c\r\n"),),
+    )
     h = authres.AuthResults("mx.example.com", [m]).header()
     assert h.count("\r\n") == h.count("\r\n\t") + 1
     assert 'reason="bad \\"reason\\"X-Evil: 1"' in h.replace("\r\n\t", " ")
-    assert authres.AuthResults("mx.example.com").header() == "Authentication-Results: mx.example.com; none\r\n"
+    assert (
+        authres.AuthResults("mx.example.com").header() == "Authentication-Results: mx.example.com; none\r\n"
+    )
     assert authres.dkim_methods([])[0].tokens() == ["dkim=none", 'reason="no dkim signatures"']
 
 

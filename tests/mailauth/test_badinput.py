@@ -12,8 +12,10 @@ from app.mailauth import authres, dkim, dkimkeys, dmarc, iprev, mtasts, spf, spf
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Text built from the characters these records are made of, plus some hostile ones.
-record_text = st.text(alphabet=st.sampled_from(list("v=spf1DMARCSTKIMTLSRPTv1 ;:./-+~?%{}_@!,0123456789abcxyz\t\r\n\"\\é\x00")),
-                      max_size=80)
+record_text = st.text(
+    alphabet=st.sampled_from(list('v=spf1DMARCSTKIMTLSRPTv1 ;:./-+~?%{}_@!,0123456789abcxyz\t\r\n"\\é\x00')),
+    max_size=80,
+)
 
 
 @SETTINGS
@@ -46,7 +48,10 @@ def test_spf_with_arbitrary_record_gives_a_result(text: str) -> None:
 
 
 @SETTINGS
-@given(st.binary(max_size=300), st.sampled_from([b"", b"DKIM-Signature: ", b"DKIM-Signature: v=1; a=rsa-sha256; "]))
+@given(
+    st.binary(max_size=300),
+    st.sampled_from([b"", b"DKIM-Signature: ", b"DKIM-Signature: v=1; a=rsa-sha256; "]),
+)
 def test_dkim_verify_never_raises(data: bytes, prefix: bytes) -> None:
     for res in dkim.verify(MockResolver(), prefix + data):
         assert res.status in ("none", "pass", "fail", "policy", "neutral", "temperror", "permerror")

@@ -41,8 +41,12 @@ def zonefile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def run(fn: RunFn, args: list[str], stdin: str = "", config: Path | None = None) -> str:
     out = io.StringIO()
-    ctx = Context(config_path=config or Path("config/mox.conf"), stdin=io.StringIO(stdin), stdout=out,
-                  stderr=io.StringIO())
+    ctx = Context(
+        config_path=config or Path("config/mox.conf"),
+        stdin=io.StringIO(stdin),
+        stdout=out,
+        stderr=io.StringIO(),
+    )
     assert fn(ctx, args) == 0
     return out.getvalue()
 
@@ -53,8 +57,9 @@ def moxpy(*args: str, stdin: bytes = b"", env_zone: Path | None = None) -> subpr
     env = dict(os.environ)
     if env_zone is not None:
         env["MOXPY_TEST_ZONEFILE"] = str(env_zone)
-    return subprocess.run([sys.executable, "-m", "app", *args], input=stdin, capture_output=True, cwd=ROOT,
-                          env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], input=stdin, capture_output=True, cwd=ROOT, env=env, timeout=60
+    )
 
 
 def test_subprocess_spf_and_dns(zonefile: Path) -> None:
@@ -107,7 +112,11 @@ def test_dkim_sign_with_mox_config(tmp_path: Path) -> None:
     f = tmp_path / "msg.eml"
     f.write_bytes(msg)
     out = run(cmd_auth.cmd_dkim_sign, [str(f)], config=conf / "mox.conf")
-    assert out.startswith("DKIM-Signature: v=1; a=ed25519-sha256;") and "d=localhost;" in out and "s=localserve;" in out
+    assert (
+        out.startswith("DKIM-Signature: v=1; a=ed25519-sha256;")
+        and "d=localhost;" in out
+        and "s=localserve;" in out
+    )
     assert out.endswith(msg.decode())
     f.write_bytes(MESSAGE)  # From domain not configured
     with pytest.raises(CommandError):
@@ -117,9 +126,13 @@ def test_dkim_sign_with_mox_config(tmp_path: Path) -> None:
 def test_dmarc_commands(zonefile: Path) -> None:
     out = run(cmd_auth.cmd_dmarc_lookup, ["sub.example.org"])
     assert "_dmarc.example.org (with dnssec)" in out and "p=reject" in out
-    out = run(cmd_auth.cmd_dmarc_verify, ["198.51.100.1", "x@example.org", "helo.example"], stdin=MESSAGE.decode())
+    out = run(
+        cmd_auth.cmd_dmarc_verify, ["198.51.100.1", "x@example.org", "helo.example"], stdin=MESSAGE.decode()
+    )
     assert "dmarc: fail, policy reject, reject true" in out
-    out = run(cmd_auth.cmd_dmarc_verify, ["192.0.2.7", "x@example.org", "helo.example"], stdin=MESSAGE.decode())
+    out = run(
+        cmd_auth.cmd_dmarc_verify, ["192.0.2.7", "x@example.org", "helo.example"], stdin=MESSAGE.decode()
+    )
     assert "dmarc: pass" in out
     out = run(cmd_auth.cmd_dmarc_checkreportaddrs, ["example.org"])
     assert "mailto:dmarc@example.org: same organizational domain" in out
@@ -146,7 +159,14 @@ def test_dnsbl_dns_tlsrpt_mtasts(zonefile: Path) -> None:
 def test_commands_registered() -> None:
     from app.cli import registry
 
-    for words in [["spf", "check"], ["dkim", "sign"], ["dmarc", "checkreportaddrs"], ["dnsbl", "checkhealth"],
-                  ["dns", "lookup"], ["mtasts", "lookup"], ["tlsrpt", "lookup"]]:
+    for words in [
+        ["spf", "check"],
+        ["dkim", "sign"],
+        ["dmarc", "checkreportaddrs"],
+        ["dnsbl", "checkhealth"],
+        ["dns", "lookup"],
+        ["mtasts", "lookup"],
+        ["tlsrpt", "lookup"],
+    ]:
         found = registry.find([*words, "x"])
         assert found is not None and list(found[0].words) == words and found[1] == ["x"]

@@ -38,8 +38,12 @@ def test_lf_line_endings_verify() -> None:
 
 def test_modified_body_and_header_fail() -> None:
     r, signed = setup()
-    assert {x.status for x in dkim.verify(r, signed.replace(b"this is a test", b"this is a TEST"))} == {"fail"}
-    assert {x.status for x in dkim.verify(r, signed.replace(b"Subject: test message", b"Subject: changed"))} == {"fail"}
+    assert {x.status for x in dkim.verify(r, signed.replace(b"this is a test", b"this is a TEST"))} == {
+        "fail"
+    }
+    assert {
+        x.status for x in dkim.verify(r, signed.replace(b"Subject: test message", b"Subject: changed"))
+    } == {"fail"}
 
 
 def test_sealing_prevents_added_headers() -> None:
@@ -66,7 +70,9 @@ def test_expiration() -> None:
 def test_policy_rules() -> None:
     r = MockResolver()
     publish(r, "rsa", "example.org", dkimkeys.txt_record(rsa_key()))
-    no_subject = dkim.sign(MESSAGE, "example.org", [dkim.SignSelector("rsa", rsa_key(), headers=("From", "To"))])
+    no_subject = dkim.sign(
+        MESSAGE, "example.org", [dkim.SignSelector("rsa", rsa_key(), headers=("From", "To"))]
+    )
     res = dkim.verify(r, no_subject + MESSAGE)[0]
     assert res.status == "policy" and "subject" in res.reason
     sha1 = dkim.sign(MESSAGE, "example.org", [dkim.SignSelector("rsa", rsa_key(), hash="sha1")])
@@ -126,9 +132,14 @@ def test_weak_rsa_key_refused() -> None:
         dkimkeys.load_private_key(pem)
     # A signature made with such a key is refused by policy (RFC 8301 §3.2).
     key = serialization.load_pem_private_key(pem, None)
-    pub = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    pkcs1 = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                              serialization.NoEncryption())
+    pub = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    pkcs1 = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
     sig = dkimpy.sign(MESSAGE, b"weak", b"example.org", pkcs1, include_headers=[b"from", b"subject"])
     r = MockResolver()
     publish(r, "weak", "example.org", "v=DKIM1; p=" + base64.b64encode(pub).decode())

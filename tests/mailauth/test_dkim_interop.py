@@ -15,7 +15,10 @@ DATA = Path(__file__).parent / "data" / "dkimpy"
 
 def test_rfc8463_example_message() -> None:
     r = MockResolver()
-    r.add_txt("brisbane._domainkey.football.example.com", "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=")
+    r.add_txt(
+        "brisbane._domainkey.football.example.com",
+        "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+    )
     r.add_txt("test._domainkey.football.example.com", (DATA / "test.txt").read_text().strip())
     msg = (DATA / "rfc6376.signed.msg").read_bytes()
     res = dkim.verify(r, msg)
@@ -23,7 +26,10 @@ def test_rfc8463_example_message() -> None:
         ("pass", "brisbane", "ed25519-sha256"),
         ("pass", "test", "rsa-sha256"),
     ]
-    assert [x.status for x in dkim.verify(r, msg.replace(b"We lost the game", b"We won the game"))] == ["fail", "fail"]
+    assert [x.status for x in dkim.verify(r, msg.replace(b"We lost the game", b"We won the game"))] == [
+        "fail",
+        "fail",
+    ]
 
 
 def test_dkimpy_signs_we_verify() -> None:
@@ -32,8 +38,14 @@ def test_dkimpy_signs_we_verify() -> None:
     r = MockResolver()
     r.add_txt("test._domainkey.example.com", (DATA / "test.txt").read_text().strip())
     for canon in [(b"simple", b"simple"), (b"relaxed", b"relaxed"), (b"relaxed", b"simple")]:
-        sig = dkimpy.sign(msg, b"test", b"example.com", key, canonicalize=canon,
-                          include_headers=[b"from", b"to", b"subject", b"date"])
+        sig = dkimpy.sign(
+            msg,
+            b"test",
+            b"example.com",
+            key,
+            canonicalize=canon,
+            include_headers=[b"from", b"to", b"subject", b"date"],
+        )
         assert [x.status for x in dkim.verify(r, sig + msg)] == ["pass"], canon
 
 

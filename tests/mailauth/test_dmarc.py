@@ -31,19 +31,40 @@ def resolver(**kw: object) -> MockResolver:
 
 
 def test_parse_record() -> None:
-    rec = dmarc.parse_record("v=DMARC1; p=quarantine; sp=none; adkim=s; pct=50; rua=mailto:a@x.example!10m,mailto:b@y")
-    assert (rec.policy, rec.subdomain_policy, rec.adkim, rec.aspf, rec.pct) == ("quarantine", "none", "s", "r", 50)
+    rec = dmarc.parse_record(
+        "v=DMARC1; p=quarantine; sp=none; adkim=s; pct=50; rua=mailto:a@x.example!10m,mailto:b@y"
+    )
+    assert (rec.policy, rec.subdomain_policy, rec.adkim, rec.aspf, rec.pct) == (
+        "quarantine",
+        "none",
+        "s",
+        "r",
+        50,
+    )
     assert rec.rua[0].address == "mailto:a@x.example" and rec.rua[0].max_size == "10m"
     assert dmarc.parse_record("v=DMARC1; rua=mailto:x@y.example").policy == "none"  # RFC 7489 §6.6.3
     assert dmarc.parse_record("v=DMARC1; p=none; future=yes").unknown == {"future": "yes"}
-    for bad in ["", "p=none", "v=DMARC1", "v=DMARC1; p=none; adkim=x", "v=DMARC1; p=none; pct=101",
-                "v=DMARC1; p=none; p=reject", "v=DMARC1; p=none; sp=maybe", "v=DMARC1; p=none; rua=nocolon"]:
+    for bad in [
+        "",
+        "p=none",
+        "v=DMARC1",
+        "v=DMARC1; p=none; adkim=x",
+        "v=DMARC1; p=none; pct=101",
+        "v=DMARC1; p=none; p=reject",
+        "v=DMARC1; p=none; sp=maybe",
+        "v=DMARC1; p=none; rua=nocolon",
+    ]:
         with pytest.raises(dmarc.DMARCRecordError):
             dmarc.parse_record(bad)
 
 
 def test_tree_walk_names() -> None:
-    assert orgdomain.tree_walk_names("a.b.example.com") == ["a.b.example.com", "b.example.com", "example.com", "com"]
+    assert orgdomain.tree_walk_names("a.b.example.com") == [
+        "a.b.example.com",
+        "b.example.com",
+        "example.com",
+        "com",
+    ]
     long = "1.2.3.4.5.6.7.8.9.example.com"
     names = orgdomain.tree_walk_names(long)
     assert names[0] == long and names[1] == "5.6.7.8.9.example.com" and len(names) == 8

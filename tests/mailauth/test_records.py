@@ -48,7 +48,9 @@ def test_dnsbl() -> None:
     res = dnsbl.lookup(r(), "bl.example", "192.0.2.9")
     assert res.listed
     assert dnsbl.lookup(r(), "bl.example", "192.0.2.10").status == "pass"
-    assert dnsbl.lookup(r(timeout={"10.2.0.192.bl.example"}), "bl.example", "192.0.2.10").status == "temperror"
+    assert (
+        dnsbl.lookup(r(timeout={"10.2.0.192.bl.example"}), "bl.example", "192.0.2.10").status == "temperror"
+    )
     dnsbl.check_health(r(), "bl.example")
     with pytest.raises(dnsbl.DNSBLUnhealthy):
         dnsbl.check_health(r(), "empty.example")
@@ -58,13 +60,25 @@ def test_mtasts_record_and_policy() -> None:
     assert mtasts.lookup_record(r(), "example.org").record == mtasts.STSRecord("20261122")
     assert mtasts.lookup_record(r(), "bad.example").status == "permerror"
     assert mtasts.lookup_record(r(), "none.example").status == "none"
-    pol = mtasts.parse_policy("version: STSv1\r\nmode: enforce\r\nmx: mail.example.org\r\nmx: *.example.net\r\nmax_age: 86400\r\n")
+    pol = mtasts.parse_policy(
+        "version: STSv1\r\nmode: enforce\r\nmx: mail.example.org\r\nmx: *.example.net\r\nmax_age: 86400\r\n"
+    )
     assert pol.mode == "enforce" and pol.max_age == 86400
-    assert pol.matches("mail.example.org") and pol.matches("a.example.net") and not pol.matches("a.b.example.net")
+    assert (
+        pol.matches("mail.example.org")
+        and pol.matches("a.example.net")
+        and not pol.matches("a.b.example.net")
+    )
     assert not pol.matches("example.net")
     assert mtasts.parse_policy(pol.text()) == pol
-    for bad in ["", "version: STSv1\nmode: enforce\nmax_age: 1\n", "version: STSv1\nmode: x\nmx: a\nmax_age: 1",
-                "version: STSv2\nmode: none\nmax_age: 1", "version: STSv1\nmode: none\nmax_age: -1", "garbage"]:
+    for bad in [
+        "",
+        "version: STSv1\nmode: enforce\nmax_age: 1\n",
+        "version: STSv1\nmode: x\nmx: a\nmax_age: 1",
+        "version: STSv2\nmode: none\nmax_age: 1",
+        "version: STSv1\nmode: none\nmax_age: -1",
+        "garbage",
+    ]:
         with pytest.raises(mtasts.MTASTSError):
             mtasts.parse_policy(bad)
 

@@ -56,12 +56,22 @@ def test_received_spf_header_filters_hostile_text() -> None:
 
 
 def test_record_syntax() -> None:
-    rec = spfrecord.parse("v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 a mx:mx.example.org/24//64 include:x.example ~all")
+    rec = spfrecord.parse(
+        "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 a mx:mx.example.org/24//64 include:x.example ~all"
+    )
     assert [d.mechanism for d in rec.directives] == ["ip4", "ip6", "a", "mx", "include", "all"]
     assert rec.directives[-1].qualifier == "~"
     assert spfrecord.parse("v=spf1 redirect=_spf.example.org").redirect == "_spf.example.org"
-    for bad in ["v=spf2", "v=spf1 foo", "v=spf1 ip4:1.2.3", "v=spf1 all:x", "v=spf1 a:nodot",
-                "v=spf1 exp=a.example exp=b.example", "v=spf1 include:%{z}.example", "v=spf1 ip6:zz::/200"]:
+    for bad in [
+        "v=spf2",
+        "v=spf1 foo",
+        "v=spf1 ip4:1.2.3",
+        "v=spf1 all:x",
+        "v=spf1 a:nodot",
+        "v=spf1 exp=a.example exp=b.example",
+        "v=spf1 include:%{z}.example",
+        "v=spf1 ip6:zz::/200",
+    ]:
         try:
             spfrecord.parse(bad)
         except spfrecord.SPFSyntaxError:
