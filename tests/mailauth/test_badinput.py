@@ -92,3 +92,15 @@ def test_spf_many_mx_and_include_chains_bounded() -> None:
         r.add(f"c{i}.example", "TXT", f'"v=spf1 include:c{i + 1}.example -all"')
     assert spf.check_host(r, "192.0.2.1", "c0.example").status == "permerror"
     assert len(r.queries) < 60
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from([b" ", b"\t", b"a", b"\r\n", b"b ", b"\r", b"\n", b"  \r\n"]), max_size=30))
+def test_body_canonicalization_matches_dkimpy(parts: list[bytes]) -> None:
+    from dkim.canonicalization import Relaxed, Simple
+
+    from app.mailauth.dkimcrypto import canonical_body
+
+    body = b"".join(parts)
+    assert canonical_body(body, True) == Relaxed.canonicalize_body(body)
+    assert canonical_body(body, False) == Simple.canonicalize_body(body)
