@@ -35,6 +35,7 @@ IMAP (``envelope``, ``bodystructure``, ``section``, ``decode``, ``preview``)
     ``decoded_text(data, part) -> str``: body of a text part decoded to str (charset converted).
     ``text_for_search(data, part) -> str``: headers + decoded text parts.
     ``preview(data, part) -> str``: RFC 8970 preview, at most 256 characters.
+    ``from_address(data, part) -> Address``: the single From address (DMARC, submission).
 
 Headers (``headers``, ``encoded``)
     ``iter_fields(data, start, end)`` -> (name, raw value) pairs; ``raw_fields`` (offsets);
@@ -48,7 +49,8 @@ Composing (``compose``): ``Composer`` builds text, alternative, attachments, inl
     message/rfc822 forwards; ``HeaderInjection`` when a header value holds CR or LF.
 
 DSN (``dsn``, ``dsnparse``): ``make_dsn(DSNMessage) -> bytes`` (RFC 3464, RFC 6533 when
-    SMTPUTF8); ``parse_dsn(data) -> DSNInfo | None`` with per-recipient ``DSNRecipient``.
+    SMTPUTF8); ``parse_dsn(data) -> DSNInfo | None`` with per-recipient ``DSNRecipient``;
+    ``is_dsn(part)``.
 
 Addresses live in ``app.smtp.address`` (L0, usable by the SMTP layer too): ``Path``,
 ``Address``, ``Localpart``, ``Domain``, ``parse_path``, ``parse_address``,
@@ -68,9 +70,9 @@ from app.message.decode import (
     text_for_search,
 )
 from app.message.dsn import DSNMessage, DSNRecipientIn, make_dsn
-from app.message.dsnparse import DSNInfo, DSNRecipient, parse_dsn
+from app.message.dsnparse import DSNInfo, DSNRecipient, is_dsn, parse_dsn
 from app.message.encoded import decode_bytes, decode_rfc2047, encode_rfc2047, header_text
-from app.message.envelope import EnvAddress, Envelope, Run, env_addresses, envelope
+from app.message.envelope import EnvAddress, Envelope, Run, env_addresses, envelope, from_address
 from app.message.headers import (
     HeaderInjection,
     first_values,
@@ -116,11 +118,13 @@ __all__ = [
     "envelope",
     "first_values",
     "fold",
+    "from_address",
     "header_text",
     "header_value",
     "header_values",
     "html_to_text",
     "imap_string",
+    "is_dsn",
     "iter_fields",
     "make_dsn",
     "message_id",

@@ -90,6 +90,14 @@ def _status_part(root: Part) -> tuple[Part, Part | None] | None:
     return (status, orig) if status is not None else None
 
 
+def is_dsn(part: Part) -> bool:
+    """Whether a parsed message is a DSN: multipart/report with report-type delivery-status."""
+    return part.mime_type == "multipart/report" and part.params.get("report-type", "").lower() in (
+        "delivery-status",
+        "global-delivery-status",
+    )
+
+
 def parse_dsn(data: Buffer) -> DSNInfo | None:
     """The DSN's information, or None when the message is not a delivery status notification."""
     buf = as_buffer(data)

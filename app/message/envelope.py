@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.message.encoded import decode_rfc2047
-from app.message.headers import first_values
+from app.message.headers import first_values, header_values
 from app.message.parser import as_buffer
 from app.message.part import Buffer, Part
-from app.smtp.address import AddressError, Group, MailboxAddr, parse_address_list
+from app.smtp.address import Address, AddressError, Group, MailboxAddr, parse_address_list
 
 
 class Run(list[object]):
@@ -120,3 +120,18 @@ def envelope(data: Buffer, part: Part) -> Envelope:
         to=env_addresses(h("to")), cc=env_addresses(h("cc")), bcc=env_addresses(h("bcc")),
         in_reply_to=h("in-reply-to"), message_id=h("message-id"),
     )
+
+
+def from_address(data: Buffer, part: Part) -> Address:
+    """The one address of the From field (RFC 5322 section 3.6.2), IDNA-checked; raises AddressError.
+
+    DMARC (RFC 7489 section 6.6.1) and submission checks need exactly one From field with
+    exactly one mailbox; anything else (none, several, a group, unparsable) is an error.
+    """
+    vals = header_values(as_buffer(data), part, "from")
+    if len(vals) != 1:
+        raise AddressError(f"message has {len(vals)} From fields, need exactly one")
+    items = parse_address_list(vals[0][:MAX_FIELD])
+    if len(items) != 1 or not isinstance(items[0], MailboxAddr):
+        raise AddressError("From field must hold exactly one address")
+    return items[0].address()

@@ -226,3 +226,30 @@ def test_real_reports_attachments_decode(sub: str, name: str) -> None:
         content = gzip.decompress(raw)
     assert content.lstrip().startswith(b"<?xml" if sub == "dmarc-reports" else b"{")
     assert p.all_defects() == []
+
+
+def test_from_address() -> None:
+    from app.message import from_address
+    from app.smtp.address import AddressError
+
+    d = load("outlook.eml")
+    a = from_address(d, parse(d))
+    assert str(a) == "juergen.mueller@corp.example.com"
+    d = "From: Jörg <jörg@Bücher.example>\r\n\r\n".encode()
+    assert from_address(d, parse(d)).domain.ascii == "xn--bcher-kva.example"
+    for bad in [
+        b"Subject: no from\r\n\r\n",
+        b"From: a@example.org\r\nFrom: b@example.org\r\n\r\n",
+        b"From: a@example.org, b@example.org\r\n\r\n",
+        b"From: group: a@example.org;\r\n\r\n",
+        b"From: alice@example.org)<bob@example.com>\r\n\r\n",
+    ]:
+        with pytest.raises(AddressError):
+            from_address(bad, parse(bad))
+
+
+def test_is_dsn() -> None:
+    from app.message import is_dsn
+
+    assert is_dsn(parse(load("dsn-postfix.eml"))) and is_dsn(parse(load("dsn-utf8.eml")))
+    assert not is_dsn(parse(load("tls-report.eml"))) and not is_dsn(parse(load("outlook.eml")))
