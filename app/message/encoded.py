@@ -35,14 +35,21 @@ _ALIASES = {
 }
 
 
+_NOT_CHARSETS = {"undefined", "idna", "punycode", "unicode-escape", "raw-unicode-escape", "mbcs", "oem"}
+
+
 def python_charset(cs: str) -> str | None:
     """Python codec name for a MIME charset, or None when unknown."""
     cs = cs.strip().strip('"').lower()
     cs = _ALIASES.get(cs, cs)
     try:
-        return codecs.lookup(cs).name
+        info = codecs.lookup(cs)
     except LookupError:
         return None
+    # Only real text encodings: a charset label must not select rot13, zlib, base64, idna, ...
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:
+        return None
+    return info.name
 
 
 def decode_bytes(b: bytes, charset: str) -> str:
@@ -56,8 +63,11 @@ def decode_bytes(b: bytes, charset: str) -> str:
             return b.decode("latin-1") if name is None else b.decode("utf-8", "replace")
     try:
         return b.decode(name)
-    except UnicodeDecodeError:
-        return b.decode(name, "replace")
+    except (UnicodeError, LookupError):
+        try:
+            return b.decode(name, "replace")
+        except (UnicodeError, LookupError):
+            return b.decode("utf-8", "replace")
 
 
 def header_text(raw: bytes) -> str:

@@ -173,7 +173,7 @@ def _combine(raw: list[tuple[str, str, bool]], defects: list[str]) -> dict[str, 
         b = b"".join(pieces)
         try:
             text = b.decode(_py_charset(charset))
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, ValueError):
             defects.append(f"bad charset {charset!r} in parameter {base!r}")
             text = b.decode("utf-8", "replace")
         out[base] = text  # extended form wins over a plain duplicate
@@ -181,8 +181,12 @@ def _combine(raw: list[tuple[str, str, bool]], defects: list[str]) -> dict[str, 
 
 
 def _py_charset(cs: str) -> str:
-    cs = cs.strip().lower()
-    return "utf-8" if cs in ("", "us-ascii", "ascii") else cs
+    from app.message.encoded import python_charset
+
+    name = python_charset(cs)
+    if name is None:
+        raise LookupError(cs)
+    return "utf-8" if name == "ascii" else name
 
 
 def parse_content_type(value: str) -> tuple[str, str, dict[str, str], list[str]]:

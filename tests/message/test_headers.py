@@ -138,3 +138,17 @@ def test_format_params_round_trip(v: str) -> None:
     # Long values are split into sections so the header can be folded within 78 characters.
     folded = fold("Content-Type", "x/y" + s)
     assert all(len(line) <= 80 for line in folded.split("\r\n"))
+
+
+@pytest.mark.parametrize("cs", ["rot13", "zlib", "base64", "undefined", "idna", "punycode", "hex", "unicode_escape", "x-bogus"])
+def test_hostile_charset_names(cs: str) -> None:
+    # Charset labels come from the message; they must never select a non-text codec or raise.
+    from app.message import decoded_text, text_for_search
+
+    assert decode_rfc2047(f"=?{cs}?q?abc=FF?=") in ("abcÿ", "abc\ufffd")
+    _, _, p, _ = parse_content_type(f"text/plain; name*={cs}''abc%FF")
+    assert p["name"].startswith("abc")
+    d = f"Subject: =?{cs}?b?YWJj?=\r\nContent-Type: text/plain; charset={cs}\r\n\r\nabc\xff".encode("latin-1")
+    part = parse(d)
+    assert decoded_text(d, part).startswith("abc")
+    assert "Subject: abc" in text_for_search(d, part)
