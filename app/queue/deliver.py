@@ -202,7 +202,9 @@ class DomainDelivery:
 
     async def _with_conn(self, key: tuple[str, ...], msgs: list[Msg], data: bytes, connect: _Connector) -> list[Outcome]:
         """Deliver over the kept connection for ``key`` if any, else a new one from ``connect``."""
-        if self.conn is not None and (self.conn.key != key or self.conn.client.broken or self.conn.uses >= MAX_REUSE):
+        if self.conn is not None and (
+            self.conn.key != key or self.conn.client.broken or self.conn.uses >= self._max_uses(self.conn.client)
+        ):
             await self.conn.client.close()
             self.conn = None
         if self.conn is not None:
@@ -223,6 +225,12 @@ class DomainDelivery:
                 await self.conn.client.close()
                 self.conn = None
             raise
+
+    @staticmethod
+    def _max_uses(client: Client) -> int:
+        """Transactions per connection: ours, or fewer if the server's LIMITS MAILMAX says so."""
+        mailmax = client.limit("MAILMAX")
+        return min(MAX_REUSE, mailmax) if mailmax > 0 else MAX_REUSE
 
     def _verified_ctx(self) -> ssl.SSLContext:
         return self.q.deps.tls_context or verified_context()

@@ -201,6 +201,19 @@ def test_one_delivery_per_domain_and_connection_reuse(tmp_path: Path) -> None:
     run_queue(tmp_path, t, SMTPTestServer(data_delay=0.05))
 
 
+def test_limits_mailmax_reconnects(tmp_path: Path) -> None:
+    async def t(q: Queue, srv: SMTPTestServer, ld: CollectingDelivery) -> None:
+        rule = await run_blocking(q.holdrule_add, "", "", "")
+        for i in range(5):
+            await run_blocking(q.add, "mjl", "mjl@example.org", [f"u{i}@dest.example"], MSG)
+        await run_blocking(q.holdrule_remove, rule.id)
+        await run_blocking(q.hold, Filter(), False)
+        await wait_for(lambda: queued(q) == 0)
+        assert len(srv.messages) == 5 and srv.connections == 3
+
+    run_queue(tmp_path, t, SMTPTestServer(extensions=["PIPELINING", "LIMITS MAILMAX=2"]))
+
+
 def test_concurrency_limit(tmp_path: Path) -> None:
     zone = ZONE + "".join(f"d{i}.example. MX 10 mx.dest.example.\n" for i in range(14))
 
