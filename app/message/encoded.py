@@ -44,7 +44,7 @@ def python_charset(cs: str) -> str | None:
     cs = _ALIASES.get(cs, cs)
     try:
         info = codecs.lookup(cs)
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: NUL in the name
         return None
     # Only real text encodings: a charset label must not select rot13, zlib, base64, idna, ...
     if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:

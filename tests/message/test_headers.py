@@ -140,7 +140,9 @@ def test_format_params_round_trip(v: str) -> None:
     assert all(len(line) <= 80 for line in folded.split("\r\n"))
 
 
-@pytest.mark.parametrize("cs", ["rot13", "zlib", "base64", "undefined", "idna", "punycode", "hex", "unicode_escape", "x-bogus"])
+@pytest.mark.parametrize(
+    "cs", ["rot13", "zlib", "base64", "undefined", "idna", "punycode", "hex", "unicode_escape", "x-bogus", "a\x00b"]
+)
 def test_hostile_charset_names(cs: str) -> None:
     # Charset labels come from the message; they must never select a non-text codec or raise.
     from app.message import decoded_text, text_for_search
