@@ -29,13 +29,26 @@ class Analyzed:
     is_reply: bool  # subject carried a reply/forward marker
 
 
-def _header(data: bytes, part: Part, name: str) -> str:
+_THREAD_HEADERS = {"subject", "message-id", "references", "in-reply-to"}
+
+
+def _headers(data: bytes, part: Part) -> dict[str, str]:
+    """First values of the threading headers, lower-case names, in one pass when possible."""
     try:
-        v = message.header_value(data, part, name)
+        from app.message import headers
+
+        fv = getattr(headers, "first_values", None)
+        if fv is not None:
+            return dict(fv(data, part, _THREAD_HEADERS))
+        out: dict[str, str] = {}
+        for name in _THREAD_HEADERS:
+            v = message.header_value(data, part, name)
+            if v is not None:
+                out[name] = v
+        return out
     except Exception as e:
-        log.debug("reading header", header=name, err=e)
-        return ""
-    return v or ""
+        log.debug("reading headers", err=e)
+        return {}
 
 
 def analyze(data: bytes) -> Analyzed:
@@ -56,15 +69,14 @@ def analyze(data: bytes) -> Analyzed:
 
 
 def _threading(data: bytes, part: Part) -> Analyzed:
-    subject = _header(data, part, "Subject")
+    h = _headers(data, part)
+    subject = h.get("subject", "")
     try:
         base = message.base_subject(subject)
     except Exception:
         base = subject.strip()
-    msgid = message.message_id(_header(data, part, "Message-ID")).lower()
-    refs = message.references(
-        _header(data, part, "References") or None, _header(data, part, "In-Reply-To") or None
-    )
+    msgid = message.message_id(h.get("message-id", "")).lower()
+    refs = message.references(h.get("references"), h.get("in-reply-to"))
     try:
         norm_subject = " ".join(message.decode_rfc2047(subject).split())
     except Exception:

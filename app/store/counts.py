@@ -19,19 +19,26 @@ from app.store.sqlq import q
 
 
 def next_modseq(conn: apsw.Connection) -> int:
-    return int(q(conn, "UPDATE syncstate SET modseq = modseq + 1 RETURNING modseq")[0][0])
+    return int(q(conn, "UPDATE syncstate SET modseq = modseq + 1 WHERE id = 1 RETURNING modseq")[0][0])
 
 
 def highest_modseq(conn: apsw.Connection) -> int:
     return int(q(conn, "SELECT modseq FROM syncstate")[0][0])
 
 
+def next_message_ids(conn: apsw.Connection, n: int, usage_delta: int = 0) -> int:
+    """Reserve ``n`` message ids (returning the first) and add to the disk usage, in one update."""
+    last = q(
+        conn,
+        "UPDATE syncstate SET last_message_id = last_message_id + ?, disk_usage = disk_usage + ?"
+        " WHERE id = 1 RETURNING last_message_id",
+        (n, usage_delta),
+    )[0][0]
+    return int(last) - n + 1
+
+
 def next_message_id(conn: apsw.Connection) -> int:
-    return int(
-        q(conn, "UPDATE syncstate SET last_message_id = last_message_id + 1 RETURNING last_message_id")[
-            0
-        ][0]
-    )
+    return next_message_ids(conn, 1)
 
 
 def disk_usage(conn: apsw.Connection) -> int:
@@ -40,7 +47,7 @@ def disk_usage(conn: apsw.Connection) -> int:
 
 def add_disk_usage(conn: apsw.Connection, delta: int) -> None:
     if delta:
-        conn.execute("UPDATE syncstate SET disk_usage = disk_usage + ?", (delta,))
+        conn.execute("UPDATE syncstate SET disk_usage = disk_usage + ? WHERE id = 1", (delta,))
 
 
 def check_quota(conn: apsw.Connection, limit: int, adding: int) -> None:

@@ -46,12 +46,21 @@ _NF = len(FLAG_COLUMN_NAMES)
 _flag_cache: dict[tuple[int, str], frozenset[str]] = {}
 
 
+# SQL expression packing the flag columns into one integer (bit i = FLAG_COLUMN_NAMES[i]).
+FLAGS_MASK_SQL = " + ".join(f"({c} << {i})" for i, c in enumerate(FLAG_COLUMN_NAMES))
+
+
 def flags_of(bits: Sequence[int], keywords: str) -> frozenset[str]:
     """IMAP flag names from the boolean columns and keyword text of a row (memoized)."""
     mask = 0
     for i, b in enumerate(bits):
         if b:
             mask |= 1 << i
+    return flags_of_mask(mask, keywords)
+
+
+def flags_of_mask(mask: int, keywords: str) -> frozenset[str]:
+    """IMAP flag names from a packed flag mask (FLAGS_MASK_SQL) and keyword text (memoized)."""
     key = (mask, keywords)
     fs = _flag_cache.get(key)
     if fs is None:
@@ -148,9 +157,10 @@ def add(
     out: list[tuple[int, int, threads.ThreadInfo]] = []
     uid = mb.uidnext
     all_kws: set[str] = set()
-    for p in items:
+    first_id = counts.next_message_ids(conn, len(items), sum(len(p.data) for p in items))
+    for n, p in enumerate(items):
         data_id = blobs.write_data(conn, p.data, p.analyzed.parsed, p.analyzed.text)
-        mid = counts.next_message_id(conn)
+        mid = first_id + n
         th = threads.assign(conn, mid, p.analyzed, p.received, is_dsn)
         cols = set(p.flags.columns)
         if th.muted:
@@ -172,7 +182,6 @@ def add(
         tx.add(ChangeAddUID(mb.id, uid, modseq, fs, mid, th.thread_id))
         out.append((mid, uid, th))
         uid += 1
-    counts.add_disk_usage(conn, delta.size)
     conn.execute("UPDATE mailbox SET uidnext = ? WHERE id = ?", (uid, mb.id))
     delta.apply(conn, mb.id)
     _keywords_changed(conn, tx, mb, all_kws)

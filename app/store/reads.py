@@ -7,17 +7,16 @@ snapshot; readers never block on the writer (WAL).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
 import apsw
 
 from app.store import counts, mailboxes
-from app.store.messages import _NF, FLAGS_SQL, META_COLUMNS, flags_of, row_to_meta
+from app.store.messages import FLAGS_MASK_SQL, META_COLUMNS, flags_of_mask, row_to_meta
 from app.store.model import Annotation, DeliveryFacts, Mailbox, MailboxStatus, MessageMeta
 from app.store.sqlq import q
-
-MIN_FTS_NEEDLE = 3  # the trigram tokenizer cannot match shorter strings from its index
 
 
 def list_mailboxes(conn: apsw.Connection) -> list[Mailbox]:
@@ -39,14 +38,22 @@ def status(conn: apsw.Connection, m: int | str) -> MailboxStatus:
 
 
 def uids_flags(conn: apsw.Connection, mailbox_id: int) -> list[tuple[int, int, frozenset[str]]]:
-    f = 2 + _NF
-    return [
-        (r[0], r[1], flags_of(r[2:f], r[f]))
-        for r in q(conn,
-            f"SELECT uid, modseq, {FLAGS_SQL}, keywords FROM message WHERE mailbox_id = ? ORDER BY uid",
-            (mailbox_id,),
-        )
-    ]
+    return _uid_modseq_flags(conn, "mailbox_id = ?", (mailbox_id,))
+
+
+def _uid_modseq_flags(conn: apsw.Connection, where: str, params: tuple[int, ...]) -> list[tuple[int, int, frozenset[str]]]:
+    cache: dict[tuple[int, str], frozenset[str]] = {}
+    out: list[tuple[int, int, frozenset[str]]] = []
+    add = out.append
+    rows: Any = conn.execute(
+        f"SELECT uid, modseq, {FLAGS_MASK_SQL}, keywords FROM message WHERE {where} ORDER BY uid", params
+    )
+    for uid, modseq, mask, kw in rows:
+        fs = cache.get((mask, kw))
+        if fs is None:
+            fs = cache[(mask, kw)] = flags_of_mask(mask, kw)
+        add((uid, modseq, fs))
+    return out
 
 
 def uids(conn: apsw.Connection, mailbox_id: int) -> list[int]:
@@ -54,15 +61,7 @@ def uids(conn: apsw.Connection, mailbox_id: int) -> list[int]:
 
 
 def changed_since(conn: apsw.Connection, mailbox_id: int, modseq: int) -> list[tuple[int, int, frozenset[str]]]:
-    f = 2 + _NF
-    return [
-        (r[0], r[1], flags_of(r[2:f], r[f]))
-        for r in q(conn,
-            f"SELECT uid, modseq, {FLAGS_SQL}, keywords FROM message WHERE mailbox_id = ? AND modseq > ?"
-            " ORDER BY uid",
-            (mailbox_id, modseq),
-        )
-    ]
+    return _uid_modseq_flags(conn, "mailbox_id = ? AND modseq > ?", (mailbox_id, modseq))
 
 
 def expunged_since(conn: apsw.Connection, mailbox_id: int, modseq: int) -> list[int]:
@@ -114,22 +113,34 @@ def facts(conn: apsw.Connection, message_id: int) -> DeliveryFacts | None:
     )  # fmt: skip
 
 
-def fts_query(needle: str) -> str:
-    """An FTS5 query matching ``needle`` as a case-insensitive substring (trigram phrase)."""
-    return '"' + needle.replace('"', '""') + '"'
+_WORD = re.compile(r"\w+")
+
+
+def fts_query(needle: str) -> str | None:
+    """An FTS5 query for the words of ``needle`` as a phrase, the last word as a prefix (so
+    "quart rep" finds "quarterly report" is not the aim, but "quarterly rep" does). None when
+    the needle has no word characters."""
+    words = _WORD.findall(needle)
+    if not words:
+        return None
+    return '"' + " ".join(words) + '"*'
 
 
 def search_text(conn: apsw.Connection, mailbox_id: int, needle: str) -> set[int] | None:
-    """UIDs in the mailbox whose decoded text or headers contain ``needle`` (case-insensitive).
+    """UIDs in the mailbox whose decoded text or headers contain the words of ``needle`` in order
+    (case and diacritics ignored; the last word may be the start of a longer word).
 
-    None when the needle is shorter than three characters: the index cannot answer, the caller
-    scans the messages instead.
+    This is word search (webmail, and IMAP servers that accept word semantics); it does not find
+    a needle starting inside a word, which RFC 9051 substring SEARCH would. None when the needle
+    has no words: the caller must scan.
     """
-    if len(needle) < MIN_FTS_NEEDLE:
+    query = fts_query(needle)
+    if query is None:
         return None
-    rows = conn.execute(
+    rows = q(
+        conn,
         "SELECT m.uid FROM fts JOIN message m ON m.data_id = fts.rowid WHERE fts MATCH ? AND m.mailbox_id = ?",
-        (fts_query(needle), mailbox_id),
+        (query, mailbox_id),
     )
     return {r[0] for r in rows}
 

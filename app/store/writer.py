@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -63,6 +64,8 @@ class Writer:
         self._closed = False
         self._lock = threading.Lock()
         self.commits = 0  # number of transactions committed (for tests and benchmarks)
+        # Seconds to sleep after each commit: the benchmarks' stand-in for a slow disk.
+        self.commit_delay = 0.0
         self._thread = threading.Thread(target=self._run, name=f"store-writer-{name}", daemon=True)
         self._thread.start()
 
@@ -146,6 +149,8 @@ class Writer:
                 j.future.set_exception(e)
             return
         self.commits += 1
+        if self.commit_delay:
+            time.sleep(self.commit_delay)
         for j, ok, _r in results:
             if ok and j.tx.changes:
                 try:
