@@ -21,7 +21,7 @@ Modules and their entry points (import as ``from app.mailauth import spf, dkim, 
     ``txt_record(key)``, ``parse_key_record(text)``.
 ``dmarc`` (RFC 9989 tree walk, RFC 7489 records)
     ``lookup(resolver, domain) -> DMARCLookup``; ``verify(resolver, from_domain,
-    dkim_pass_domains, spf_status, spf_domain) -> DMARCResult`` (status, policy, reject, reason,
+    dkim_pass_domains, spf_status, spf_domain) -> DMARCResult`` (status, policy, reject, quarantine, reason,
     alignment); ``parse_record(text)``; ``lookup_external_report(resolver, from, dest)``.
 ``orgdomain``: ``org_domain(resolver, domain)`` (RFC 9989 §4.10.2), ``tree_walk_names(domain)``.
 ``arc`` (RFC 8617, dkimpy): ``verify(resolver, data) -> ARCResult``;

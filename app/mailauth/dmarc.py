@@ -169,10 +169,14 @@ class DMARCLookup:
     text: str = ""
     authentic: bool = False
     reason: str = ""
+    org_domain: str = ""
 
 
 def lookup(resolver: Resolver, domain: str) -> DMARCLookup:
-    """RFC 9989 §4.10.1 policy discovery: the first valid record walking up from ``domain``."""
+    """RFC 9989 §4.10.1 policy discovery by DNS tree walk: the author domain's own record if it
+    has one, otherwise the valid record highest in the tree (fewest labels) met on the walk. The
+    same walk gives the organizational domain. A malformed record at the author domain itself is
+    a permerror (as mox); malformed records higher up are skipped."""
     try:
         d = normalize_name(domain)
     except DNSError as e:
@@ -180,20 +184,21 @@ def lookup(resolver: Resolver, domain: str) -> DMARCLookup:
     if not d:
         return DMARCLookup(PERMERROR, domain, reason="empty domain")
     try:
-        for name in orgdomain.tree_walk_names(d):
-            txt, authentic = orgdomain.dmarc_txt(resolver, name)
-            if txt is None:
-                continue
-            try:
-                rec = parse_record(txt)
-            except DMARCRecordError as e:
-                if name == d:
-                    return DMARCLookup(PERMERROR, d, name, None, txt, authentic, f"malformed record: {e}")
-                continue
-            return DMARCLookup(PASS, d, name, rec, txt, authentic, "")
+        found = orgdomain.walk(resolver, d)
     except DNSTemporary as e:
         return DMARCLookup(TEMPERROR, d, reason=f"dns: {e}")
-    return DMARCLookup(NONE, d, reason="no dmarc record")
+    org = orgdomain.org_domain_from(d, found)
+    valid: list[tuple[orgdomain.FoundRecord, DMARCRecord]] = []
+    for f in found:
+        try:
+            valid.append((f, parse_record(f.text)))
+        except DMARCRecordError as e:
+            if f.domain == d:
+                return DMARCLookup(PERMERROR, d, d, None, f.text, f.authentic, f"malformed record: {e}", org)
+    if not valid:
+        return DMARCLookup(NONE, d, reason="no dmarc record", org_domain=org)
+    f, rec = valid[0] if valid[0][0].domain == d else min(valid, key=lambda v: len(v[0].domain.split(".")))
+    return DMARCLookup(PASS, d, f.domain, rec, f.text, f.authentic, "", org)
 
 
 @dataclass(frozen=True)
@@ -201,13 +206,16 @@ class DMARCResult:
     """The DMARC verdict for one message.
 
     ``reject`` is true when the applied policy (``policy``: p, sp or np value) is reject or
-    quarantine and was not sampled out or in testing mode. ``reason`` explains the choice.
+    quarantine (mox treats both as reject) and was not sampled out (pct) or in testing mode (t=y).
+    ``quarantine`` is true when t=y demoted a reject policy to quarantine: deliver, but as junk.
+    ``reason`` explains the choice.
     """
 
     status: str
     domain: str
     policy: str = ""
     reject: bool = False
+    quarantine: bool = False
     record_domain: str = ""
     org_domain: str = ""
     record: DMARCRecord | None = None
@@ -218,8 +226,9 @@ class DMARCResult:
     reason: str = ""
 
 
-def aligned(resolver: Resolver, ident: str, author: str, strict: bool) -> bool:
-    """Identifier alignment (RFC 9989 §4.4): equal domains, or in relaxed mode equal org domains."""
+def aligned(resolver: Resolver, ident: str, author: str, strict: bool, author_org: str = "") -> bool:
+    """Identifier alignment (RFC 9989 §4.4): equal domains, or in relaxed mode equal org domains
+    (``author_org``, when known, saves the author domain's tree walk)."""
     ident = ident.lower().rstrip(".")
     author = author.lower().rstrip(".")
     if not ident or not author:
@@ -228,7 +237,7 @@ def aligned(resolver: Resolver, ident: str, author: str, strict: bool) -> bool:
         return True
     if strict:
         return False
-    return orgdomain.org_domain(resolver, ident) == orgdomain.org_domain(resolver, author)
+    return orgdomain.org_domain(resolver, ident) == (author_org or orgdomain.org_domain(resolver, author))
 
 
 def _domain_exists(resolver: Resolver, domain: str) -> bool:
@@ -260,7 +269,7 @@ def verify(
     if look.status != PASS or look.record is None:
         return DMARCResult(look.status, d, authentic=look.authentic, reason=look.reason)
     rec = look.record
-    org = orgdomain.org_domain(resolver, d)
+    org = look.org_domain or d
     if look.record_domain == d:
         policy, why = rec.policy, "p= of the author domain's record"
     elif rec.nonexistent_policy and not _domain_exists(resolver, d):
@@ -269,10 +278,10 @@ def verify(
         policy, why = rec.subdomain_policy, f"sp= of {look.record_domain}"
     else:
         policy, why = rec.policy, f"p= of {look.record_domain}"
-    spf_aligned = spf_status == "pass" and aligned(resolver, spf_domain, d, rec.aspf == "s")
+    spf_aligned = spf_status == "pass" and aligned(resolver, spf_domain, d, rec.aspf == "s", org)
     dkim_dom = ""
     for dom in dkim_pass_domains:
-        if aligned(resolver, dom, d, rec.adkim == "s"):
+        if aligned(resolver, dom, d, rec.adkim == "s", org):
             dkim_dom = dom.lower()
             break
     base = dict(
@@ -290,14 +299,19 @@ def verify(
         what = "aligned dkim" if dkim_dom else "aligned spf"
         return DMARCResult(PASS, reason=f"{what} pass; policy {policy} from {why}", **base)  # type: ignore[arg-type]
     reject = policy in ("reject", "quarantine")
+    quarantine = False
     reason = f"no aligned spf or dkim pass; policy {policy} from {why}"
     if reject and rec.testing:
-        reject, reason = False, reason + "; not enforced: t=y testing mode"
+        # RFC 9989 §4.7 t=y: reject is applied as quarantine, quarantine as none.
+        demoted = "quarantine" if policy == "reject" else "none"
+        reason += f"; t=y testing mode: {policy} applied as {demoted}"
+        base["policy"] = demoted
+        reject, quarantine = False, demoted == "quarantine"
     elif reject and apply_pct and rec.pct < 100:
         r = (rng or random).randrange(100)
         if r >= rec.pct:
             reject, reason = False, reason + f"; not enforced: sampled out by pct={rec.pct}"
-    return DMARCResult(FAIL, reject=reject, reason=reason, **base)  # type: ignore[arg-type]
+    return DMARCResult(FAIL, reject=reject, quarantine=quarantine, reason=reason, **base)  # type: ignore[arg-type]
 
 
 def lookup_external_report(resolver: Resolver, from_domain: str, dest_domain: str) -> tuple[bool, str]:

@@ -5,7 +5,6 @@ organization's domain starts. Used for DMARC policy discovery, relaxed alignment
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.dns.errors import DNSError, DNSTemporary
@@ -73,10 +72,10 @@ def _psd(txt: str) -> str:
     return ""
 
 
-def walk(
-    resolver: Resolver, domain: str, stop: Callable[[FoundRecord], bool] | None = None
-) -> list[FoundRecord]:
-    """Query ``_dmarc`` up the tree; return the records found, stopping early when ``stop`` says so."""
+def walk(resolver: Resolver, domain: str) -> list[FoundRecord]:
+    """RFC 9989 §4.10 steps 1-7: query ``_dmarc`` up the tree (longest name first, at most 8
+    queries) and return every single valid-looking record found, stopping after a record with
+    psd=y or psd=n. Names with several records contribute none. Raises DNSTemporary."""
     found: list[FoundRecord] = []
     for name in tree_walk_names(domain):
         txt, authentic = dmarc_txt(resolver, name)
@@ -84,40 +83,38 @@ def walk(
             continue
         rec = FoundRecord(name, txt, _psd(txt), authentic)
         found.append(rec)
-        if stop is not None and stop(rec):
+        if rec.psd in ("y", "n"):
             break
     return found
 
 
-def org_domain(resolver: Resolver, domain: str) -> str:
-    """The organizational domain of ``domain`` (RFC 9989 §4.10.2).
+def org_domain_from(domain: str, found: list[FoundRecord]) -> str:
+    """RFC 9989 §4.10.2 applied to the records of a walk from ``domain`` (longest name first):
+    psd=n makes its name the organizational domain; psd=y (not at ``domain`` itself) makes the
+    name one label below it the organizational domain; otherwise the record with the fewest
+    labels decides; without records, ``domain`` itself is its organizational domain."""
+    for rec in found:
+        if rec.psd == "n":
+            return rec.domain
+        if rec.psd == "y" and rec.domain != domain:
+            want = len(rec.domain.split(".")) + 1
+            return ".".join(domain.split(".")[-want:])
+    if not found:
+        return domain
+    return min(found, key=lambda r: len(r.domain.split("."))).domain
 
-    A record with psd=n marks its domain as the organizational domain; psd=y marks a public suffix
-    domain, whose child on the walk is the organizational domain; otherwise the found record with
-    the fewest labels decides. Without any record the domain itself is its organizational domain.
-    On temporary DNS failures the domain itself is returned (the caller's DMARC lookup reports
-    the temperror).
+
+def org_domain(resolver: Resolver, domain: str) -> str:
+    """The organizational domain of ``domain`` (RFC 9989 §4.10.2), by DNS tree walk.
+
+    On temporary DNS failures the domain itself is returned (a DMARC lookup of the same names
+    reports the temperror).
     """
     try:
         d = normalize_name(domain)
     except DNSError:
         return domain.lower().rstrip(".")
-    names = tree_walk_names(d)
     try:
-        found = walk(resolver, d, stop=lambda r: r.psd in ("y", "n"))
+        return org_domain_from(d, walk(resolver, d))
     except DNSTemporary:
         return d
-    if not found:
-        return d
-    last = found[-1]
-    if last.psd == "n":
-        return last.domain
-    if last.psd == "y":
-        if last.domain == d:
-            return d
-        i = names.index(last.domain)
-        child = names[i - 1]
-        # After the 8-label shortcut the walk's previous name may be far below; take one label more.
-        want = len(last.domain.split(".")) + 1
-        return ".".join(child.split(".")[-want:])
-    return min(found, key=lambda r: len(r.domain.split("."))).domain

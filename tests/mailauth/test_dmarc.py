@@ -23,6 +23,13 @@ _dmarc.bad.example.          TXT "v=DMARC1; p=bogus"
 _dmarc.two.example.          TXT "v=DMARC1; p=none"
 _dmarc.two.example.          TXT "v=DMARC1; p=reject"
 _dmarc.a.b.c.d.e.f.g.h.i.example. TXT "v=DMARC1; p=quarantine"
+_dmarc.dept.corp.example.    TXT "v=DMARC1; p=none"
+_dmarc.corp.example.         TXT "v=DMARC1; p=reject"
+_dmarc.dup.multi.example.    TXT "v=DMARC1; p=none"
+_dmarc.dup.multi.example.    TXT "v=DMARC1; p=quarantine"
+_dmarc.multi.example.        TXT "v=DMARC1; p=reject"
+_dmarc.bank.                 TXT "v=DMARC1; p=reject; psd=y"
+_dmarc.quar.example.         TXT "v=DMARC1; p=quarantine; t=y"
 """
 
 
@@ -76,7 +83,7 @@ def test_lookup_walks_up() -> None:
     assert look.status == "pass" and look.record_domain == "example.org"
     assert dmarc.lookup(r, "nothing.example").status == "none"
     assert dmarc.lookup(r, "bad.example").status == "permerror"
-    assert dmarc.lookup(r, "two.example").status == "none"  # ambiguous: two records
+    assert dmarc.lookup(r, "two.example").status == "none"  # ambiguous: two records, none above
     assert dmarc.lookup(resolver(timeout={"_dmarc.example.org"}), "example.org").status == "temperror"
     # 11 labels: the walk jumps to 7 labels and misses the record at 10 labels, as RFC 9989 says.
     assert dmarc.lookup(r, "x.a.b.c.d.e.f.g.h.i.example").status == "none"
@@ -125,3 +132,27 @@ def test_external_report_authorization() -> None:
     r.add("example.org._report._dmarc.reports.example", "TXT", '"v=DMARC1"')
     assert dmarc.lookup_external_report(r, "example.org", "reports.example")[0]
     assert not dmarc.lookup_external_report(r, "other.org", "reports.example")[0]
+
+
+def test_rfc9989_policy_discovery() -> None:
+    r = resolver()
+    # No record of its own: the record highest in the tree applies, not the nearest.
+    look = dmarc.lookup(r, "x.dept.corp.example")
+    assert (look.record_domain, look.org_domain) == ("corp.example", "corp.example")
+    # Its own record applies to the author domain itself.
+    assert dmarc.lookup(r, "dept.corp.example").record_domain == "dept.corp.example"
+    # Duplicate records at one name are discarded and the walk continues.
+    assert dmarc.lookup(r, "dup.multi.example").record_domain == "multi.example"
+    # A public suffix domain's policy covers a registered domain without a record (RFC 9091).
+    look = dmarc.lookup(r, "www.shop.bank")
+    assert (look.record_domain, look.org_domain) == ("bank", "shop.bank")
+    res = dmarc.verify(r, "www.shop.bank", ["shop.bank"], "none", "")
+    assert res.status == "pass"  # aligned: same organizational domain shop.bank
+
+
+def test_testing_mode_demotes_policy() -> None:
+    r = resolver()
+    res = dmarc.verify(r, "testing.example", [], "fail", "testing.example")
+    assert (res.policy, res.reject, res.quarantine) == ("quarantine", False, True)
+    res = dmarc.verify(r, "quar.example", [], "fail", "quar.example")
+    assert (res.policy, res.reject, res.quarantine) == ("none", False, False)
