@@ -133,8 +133,9 @@ class DomainDelivery:
         first = msgs[0]
         if self.q.deps.localserve:
             return await self._local(msgs, data)
+        # MinimumAttempts counts attempts already made, not this one (as mox).
         tname = first.transport or settings.route_transport(
-            self.q.deps.config, first.sender_account, first.sender_domain, first.rcpt_domain, first.attempts
+            self.q.deps.config, first.sender_account, first.sender_domain, first.rcpt_domain, first.attempts - 1
         )
         if not tname:
             return await self._direct(msgs, data, settings.Transport("", is_direct=True))

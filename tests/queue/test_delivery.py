@@ -252,7 +252,7 @@ def test_smarthost_submission_with_auth_via_route(tmp_path: Path) -> None:
 
 def test_fail_transport_and_minimum_attempts_route(tmp_path: Path) -> None:
     transports = {"block": SimpleNamespace(Fail=SimpleNamespace(SMTPCode=554, SMTPMessage="blocked by policy"))}
-    account_routes = [SimpleNamespace(ToDomain=["dest.example"], FromDomain=["example.org"], MinimumAttempts=2, Transport="block")]
+    account_routes = [SimpleNamespace(ToDomain=["dest.example"], FromDomain=["example.org"], MinimumAttempts=1, Transport="block")]
 
     async def t(q: Queue, srv: SMTPTestServer, ld: CollectingDelivery) -> None:
         await run_blocking(q.add, "mjl", "mjl@example.org", ["tempx@dest.example"], MSG)
