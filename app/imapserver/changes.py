@@ -17,7 +17,7 @@ from app.imapserver.errors import Bye
 from app.imapserver.session import Session
 from app.store import ChangeAddUID, ChangeFlags, ChangeRemoveUIDs
 
-HOLD_BACK = frozenset({"FETCH", "STORE", "SEARCH"})
+HOLD_BACK = frozenset({"FETCH", "STORE", "SEARCH", "SORT", "THREAD"})
 
 
 def subscribe(s: Session) -> None:

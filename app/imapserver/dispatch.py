@@ -14,6 +14,7 @@ from app.imapserver import (
     cmd_fetch,
     cmd_mailbox,
     cmd_search,
+    cmd_sort,
     cmd_store,
     idle,
     metadata,
@@ -75,6 +76,10 @@ SELECTED: dict[str, Handler] = {
     "UID COPY": cmd_copy.cmd_uid_copy,
     "MOVE": cmd_copy.cmd_move,
     "UID MOVE": cmd_copy.cmd_uid_move,
+    "SORT": cmd_sort.cmd_sort,
+    "UID SORT": cmd_sort.cmd_uid_sort,
+    "THREAD": cmd_sort.cmd_thread,
+    "UID THREAD": cmd_sort.cmd_uid_thread,
 }
 
 TABLE: dict[State, dict[str, Handler]] = {
