@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from app.message.encoded import encode_rfc2047
 from app.message.headers import HeaderInjection, fold
-from app.message.params import format_params
+from app.message.params import format_params, parse_content_type
 from app.smtp.address import AddressError, parse_address
 
 _ATOM_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~ ")
@@ -145,11 +145,15 @@ class Composer:
 
     def _att_node(self, a: Attachment) -> _Node:
         check_header(a.content_type)
+        t, st, ctparams, defects = parse_content_type(a.content_type)
+        if not t or defects or t in ("multipart", "message"):
+            raise ValueError(f"bad attachment content type {a.content_type[:60]!r}")
         params: dict[str, str] = {}
         if a.filename:
             check_header(a.filename)
             params["filename"] = a.filename
-        hdrs = [fold("Content-Type", a.content_type + (format_params({"name": a.filename}) if a.filename else ""))]
+            ctparams["name"] = a.filename
+        hdrs = [fold("Content-Type", f"{t}/{st}" + format_params(ctparams))]
         hdrs.append(fold("Content-Disposition", ("inline" if a.inline else "attachment") + format_params(params)))
         if a.content_id:
             hdrs.append(self._hdr("Content-ID", f"<{a.content_id.strip('<>')}>"))

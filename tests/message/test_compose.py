@@ -133,3 +133,18 @@ def test_smtputf8_message() -> None:
         from_=("Jörg", "jörg@bücher.example"), to=[("", "b@example.org")], subject="Grüße", text="x", smtputf8=True
     ).build()
     assert "Subject: Grüße\r\n".encode() in m and "From: Jörg <jörg@bücher.example>".encode() in m
+
+
+@pytest.mark.parametrize("ct", ["0", "", "text", "multipart/mixed", "text/plain; charset=\"open"])
+def test_bad_attachment_type(ct: str) -> None:
+    c = Composer(from_=("", "a@example.org"), text="x", attachments=[Attachment(b"x", ct)])
+    with pytest.raises(ValueError):
+        c.build()
+
+
+def test_attachment_type_params_kept() -> None:
+    m = Composer(
+        from_=("", "a@example.org"), text="x", attachments=[Attachment(b"x", "Text/CSV; charset=utf-8", "a b.csv")]
+    ).build()
+    p = parse(m).parts[1]
+    assert p.mime_type == "text/csv" and p.params == {"charset": "utf-8", "name": "a b.csv"}
