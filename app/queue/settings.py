@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.queue.model import parse_duration
+from app.smtp.idna_domain import parse_domain
 
 
 @dataclass(frozen=True)
@@ -168,13 +169,22 @@ def transports(config: Any) -> dict[str, Transport]:
     return out
 
 
+def _pattern(p: str) -> str:
+    """A route domain in A-label form (queued domains are A-labels), keeping a leading dot."""
+    dot, name = (".", p[1:]) if p.startswith(".") else ("", p)
+    try:
+        return dot + parse_domain(name.rstrip(".")).ascii
+    except ValueError:
+        return p.lower()
+
+
 def _routes(lst: Any) -> list[Route]:
     out = []
     for r in lst or ():
         out.append(
             Route(
-                from_domains=tuple(str(x) for x in _get(r, "FromDomain", None) or ()),
-                to_domains=tuple(str(x) for x in _get(r, "ToDomain", None) or ()),
+                from_domains=tuple(_pattern(str(x)) for x in _get(r, "FromDomain", None) or ()),
+                to_domains=tuple(_pattern(str(x)) for x in _get(r, "ToDomain", None) or ()),
                 minimum_attempts=int(_get(r, "MinimumAttempts", 0) or 0),
                 transport=str(_get(r, "Transport", "")),
             )

@@ -54,6 +54,7 @@ DOMAINS = """Domains:
 			-
 				ToDomain:
 					- .corp.example
+					- bücher.example
 				Transport: plain
 Accounts:
 	mjl:
@@ -101,6 +102,7 @@ def test_route_order() -> None:
     rt = settings.route_transport
     assert rt(c, "mjl", "example.org", "blocked.example", 5) == "block"  # account first
     assert rt(c, "mjl", "example.org", "a.corp.example", 0) == "plain"  # domain: subdomains
+    assert rt(c, "mjl", "example.org", "xn--bcher-kva.example", 0) == "plain"  # IDN pattern
     assert rt(c, "mjl", "example.org", "corp.example", 0) == ""  # ".corp.example" is subdomains only
     assert rt(c, "mjl", "example.org", "x.example", 2) == ""
     assert rt(c, "mjl", "example.org", "x.example", 3) == "relay"  # global, after attempts
