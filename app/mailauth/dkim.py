@@ -128,6 +128,8 @@ def _verify_one(
     # mox's policy (dkim/policy.go) and RFC 8301.
     if b"l" in sig:
         return replace(base, status=POLICY, reason="l= body length limit not accepted")
+    if b"from" not in include_headers:
+        return replace(base, reason="from header not signed (RFC 6376 §6.1.1)")
     if b"subject" not in include_headers:
         return replace(base, status=POLICY, reason="subject header not signed")
     if algorithm == "rsa-sha1":

@@ -85,6 +85,44 @@ def test_policy_rules() -> None:
     assert dkim.verify(r, with_l + MESSAGE)[0].status == "policy"
 
 
+def test_from_must_be_signed() -> None:
+    r = MockResolver()
+    publish(r, "rsa", "example.org", dkimkeys.txt_record(rsa_key()))
+    # A signature that verifies cryptographically but does not cover From (RFC 6376 §6.1.1).
+    from app.mailauth import dkimcrypto
+
+    sig = dkim.sign(
+        MESSAGE, "example.org", [dkim.SignSelector("rsa", rsa_key(), headers=("From", "Subject"))]
+    )
+    assert dkim.verify(r, sig + MESSAGE)[0].status == "pass"
+    import dkim as dkimpy
+
+    d = dkimpy.DKIM(MESSAGE)
+    c = dkimcrypto.policy(b"relaxed/relaxed")[0]
+    fields = [
+        (b"v", b"1"),
+        (b"a", b"rsa-sha256"),
+        (b"c", b"relaxed/relaxed"),
+        (b"d", b"example.org"),
+        (b"s", b"rsa"),
+        (b"h", b"subject"),
+        (b"bh", b""),
+        (b"b", b""),
+    ]
+    import base64
+    import hashlib
+
+    fields[6] = (b"bh", base64.b64encode(hashlib.sha256(dkimcrypto.canonical_body(d.body, True)).digest()))
+    value = b"; ".join(b"=".join(f) for f in fields)
+    digest = dkimcrypto.header_digest(
+        d.headers, c, [b"subject"], (b"DKIM-Signature", b" " + value), dict(fields), "sha256"
+    )
+    fields[7] = (b"b", base64.b64encode(dkimcrypto.sign_digest(rsa_key(), "sha256", digest)))
+    hdr = b"DKIM-Signature: " + b"; ".join(b"=".join(f) for f in fields) + b"\r\n"
+    res = dkim.verify(r, hdr + MESSAGE)[0]
+    assert res.status == "permerror" and "from header not signed" in res.reason
+
+
 def test_key_record_rules() -> None:
     signed = dkim.sign(MESSAGE, "example.org", [dkim.SignSelector("rsa", rsa_key())]) + MESSAGE
     p = rsa_key().public_b64
