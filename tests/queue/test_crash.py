@@ -84,3 +84,36 @@ def test_sigkill_loses_nothing(tmp_path: Path) -> None:
             await srv.stop()
 
     asyncio.run(main())
+
+
+def test_stop_during_delivery_keeps_message(tmp_path: Path) -> None:
+    async def main() -> None:
+        srv = await SMTPTestServer(data_delay=5).start()
+        deps = QueueDeps(
+            config=make_config(),
+            data_dir=tmp_path,
+            resolver=MockResolver.from_zone(ZONE),
+            smtp_port=srv.port,
+            local_delivery=CollectingDelivery(),
+        )
+        q = Queue(deps)
+        await q.start()
+        (mid,) = q.add("mjl", "mjl@example.org", ["a@dest.example"], b"Subject: x\r\n\r\nx\r\n")
+        await wait_for(lambda: srv.active == 1 and bool(q._busy))
+        await asyncio.wait_for(q.stop(), 5)
+        q.close()
+        srv.data_delay = 0
+        q = Queue(deps)
+        try:
+            m = q.list_msgs(Filter(ids=[mid]))[0]
+            assert m.attempts == 1 and not m.results  # the attempt was recorded, its outcome never came
+            await q.start()
+            q.schedule(Filter(), 0, True)
+            await wait_for(lambda: not q.list_msgs(Filter()))
+            assert q.retired(Filter())[0].success
+        finally:
+            await q.stop()
+            q.close()
+            await srv.stop()
+
+    asyncio.run(main())
