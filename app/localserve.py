@@ -9,11 +9,11 @@ Later runs reuse what is there.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ACCOUNT = "mox"
 ADDRESS = "mox@localhost"
@@ -106,13 +106,6 @@ def make_dkim_key(path: Path) -> None:
     _write_private(path, pem)
 
 
-def admin_password_hash(password: str) -> str:
-    """The admin password hash for AdminPasswordFile (scrypt, self-describing)."""
-    salt = os.urandom(16)
-    dk = hashlib.scrypt(password.encode(), salt=salt, n=1 << 14, r=8, p=1, dklen=32)
-    return f"$scrypt$n=16384,r=8,p=1${salt.hex()}${dk.hex()}"
-
-
 def static_text(ip: str, ports: dict[str, int]) -> str:
     """mox.conf for localserve."""
     ips = [ip]
@@ -189,8 +182,26 @@ def ensure_config(d: Path, ip: str = "127.0.0.1", ports: dict[str, int] | None =
     d.mkdir(parents=True, exist_ok=True)
     make_certificate(d / "localhost.crt", d / "localhost.key", ip)
     make_dkim_key(d / "dkim.localserve.privatekey.pkcs8.pem")
-    _write_private(d / "adminpasswd", admin_password_hash(ADMIN_PASSWORD).encode())
+    from app.store.accounts_admin import hash_admin_password
+
+    _write_private(d / "adminpasswd", hash_admin_password(ADMIN_PASSWORD).encode())
     _write_private(p.domains, domains_text().encode(), 0o644)
     # mox.conf last: its presence marks a complete config directory.
     _write_private(p.static, static_text(ip, ports or PORTS).encode(), 0o644)
     return True
+
+
+def ensure_account(config: Any) -> None:
+    """Create the localserve account's database and give it the well-known password, once."""
+    from app.store import Store
+    from app.store.credentials import load_credentials, set_password
+
+    if ACCOUNT not in config.dynamic.Accounts:
+        return
+    store = Store(config.data_dir)
+    try:
+        acc = store.account(ACCOUNT, create=True)
+        if load_credentials(acc) is None:
+            set_password(acc, PASSWORD)
+    finally:
+        store.close()
