@@ -17,6 +17,8 @@ Public API (import from ``app.dns``):
     bit. ``nameservers`` are ``"ip"``/``"ip:port"``/``"[v6]:port"`` strings; default: resolv.conf.
 ``MockResolver.from_zone(text, origin=".", authentic=False|{names}, fail=(names), timeout=(names))``
     Answers from zone-file text; ``fail``/``timeout`` entries are ``"name"`` or ``"name TYPE"``.
+    ``add(name, type, *rdata_texts)`` and ``add_txt(name, text)`` add records later; ``queries``
+    holds the recent questions.
 ``new_resolver()``
     MockResolver from ``$MOXPY_TEST_ZONEFILE`` when set (CLI tests), else DnsResolver.
 Record types ``MX``, ``SRV``, ``TLSA``; helpers ``normalize_name``, ``reverse_name``, ``tlsa_name``.

@@ -16,7 +16,8 @@ Modules and their entry points (import as ``from app.mailauth import spf, dkim, 
     ``verify(resolver, data) -> list[DKIMResult]`` (status, domain, selector, identity, algorithm,
     header_b, reason, authentic, record); ``sign(data, domain, [SignSelector], now=None) -> bytes``
     (DKIM-Signature header lines); ``SignSelector(name, key, hash, header_relaxed, body_relaxed,
-    headers, seal, expiration)``; ``selectors_from_config(dkim_conf, config_dir)`` (dkimconf).
+    headers, seal, expiration)``.
+``dkimconf``: ``selectors_from_config(dkim_conf, config_dir)``, ``key_records(domain, selectors)``.
 ``dkimkeys``: ``generate_rsa()``, ``generate_ed25519()`` (PKCS#8 PEM), ``load_private_key(pem)``,
     ``txt_record(key)``, ``parse_key_record(text)``.
 ``dmarc`` (RFC 9989 tree walk, RFC 7489 records)

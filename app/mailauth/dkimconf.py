@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from app.config.duration import parse_duration_ns
 from app.mailauth.dkim import DEFAULT_HEADERS, SignSelector
-from app.mailauth.dkimkeys import DKIMKeyError, load_private_key
+from app.mailauth.dkimkeys import DKIMKeyError, load_private_key, txt_record
 
 
 class DKIMConfig(Protocol):
@@ -63,3 +63,11 @@ def selectors_from_config(conf: DKIMConfig, config_dir: str | Path) -> list[Sign
             )
         )
     return out
+
+
+def key_records(domain: str, selectors: Sequence[SignSelector]) -> dict[str, str]:
+    """The DNS TXT records publishing the selectors' public keys, by owner name
+    (``<selector>._domainkey.<domain>``): for DNS record suggestions, and for localserve, which
+    verifies DKIM of its own domains against its local keys (as mox) through a MockResolver."""
+    d = domain.lower().rstrip(".")
+    return {f"{s.name}._domainkey.{d}": txt_record(s.key) for s in selectors}

@@ -233,3 +233,14 @@ def test_selectors_from_mox_localserve_config(tmp_path) -> None:  # type: ignore
     msg = MESSAGE.replace(b"example.org", b"localhost")
     signed = dkim.sign(msg, "localhost", sels) + msg
     assert dkim.verify(r, signed)[0].status == "pass"
+
+
+def test_key_records_for_local_verification() -> None:
+    sels = [dkim.SignSelector("a", rsa_key()), dkim.SignSelector("b", ed_key())]
+    recs = dkimconf.key_records("Example.ORG.", sels)
+    assert set(recs) == {"a._domainkey.example.org", "b._domainkey.example.org"}
+    r = MockResolver()
+    for name, txt in recs.items():
+        r.add_txt(name, txt)
+    signed = dkim.sign(MESSAGE, "example.org", sels) + MESSAGE
+    assert [x.status for x in dkim.verify(r, signed)] == ["pass", "pass"]
