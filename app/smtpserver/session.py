@@ -124,7 +124,8 @@ class Session:
             await asyncio.sleep(1)
         try:
             self.conn.writer.write(data)
-            await asyncio.wait_for(self.conn.writer.drain(), self.read_timeout)
+            async with asyncio.timeout(self.read_timeout):
+                await self.conn.writer.drain()
         except (OSError, TimeoutError, ssl.SSLError) as e:
             raise ConnectionClosed(str(e)) from None
 
@@ -134,7 +135,10 @@ class Session:
         if self.slow:
             await asyncio.sleep(1)
         try:
-            data = await asyncio.wait_for(self.conn.reader.read(65536), self.read_timeout)
+            # asyncio.timeout, not wait_for: no task per read, and cancellation at shutdown is
+            # delivered directly to the read.
+            async with asyncio.timeout(self.read_timeout):
+                data = await self.conn.reader.read(65536)
         except (OSError, TimeoutError, ssl.SSLError) as e:
             raise ConnectionClosed(str(e) or type(e).__name__) from None
         if not data:

@@ -58,6 +58,7 @@ class Server:
     servers: list[asyncio.AbstractServer] = field(default_factory=list)
     tls: ssl.SSLContext | None = None
     logins: list[dict[str, Any]] = field(default_factory=list)
+    conn_tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def client_tls(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.dir / "localhost.crt"))
@@ -83,7 +84,9 @@ class Server:
         async def close() -> None:
             for srv in self.servers:
                 srv.close()
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            # Cancel the connection handlers only (as the real server does); cancelling the
+            # inner tasks of their asyncio.wait_for too can leave 3.11's wait_for hanging.
+            tasks = list(self.conn_tasks)
             for task in tasks:
                 task.cancel()
             if tasks:
@@ -173,6 +176,10 @@ def start(
     def handler(kind: str) -> Any:
         async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             conn = Conn.from_streams(reader, writer, "local", kind == "submissions")
+            task = asyncio.current_task()
+            if task is not None:
+                srv.conn_tasks.add(task)
+                task.add_done_callback(srv.conn_tasks.discard)
             try:
                 await server.handle(conn, kind)  # type: ignore[arg-type]
                 await conn.close()

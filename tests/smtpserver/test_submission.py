@@ -288,3 +288,22 @@ def test_holduntil_and_pedantic(tmp_path) -> None:  # type: ignore[no-untyped-de
             assert c.data(b"Return-Path: <x@y>\r\n" + MSG)[0] == 550
     finally:
         s.stop()
+
+
+def test_submission_requires_starttls_when_configured(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.smtpserver.server import start
+
+    s = start(tmp_path / "m", static_edit=lambda t: t.replace("\t\t\tNoRequireSTARTTLS: true\n", "", 1))
+    try:
+        t = Transcript(s.connect("submission"))
+        t.expect(b"220 *")
+        t.send(b"EHLO x.example\r\n")
+        lines = []
+        while not (ln := t.readline()).startswith(b"250 "):
+            lines.append(ln)
+        assert b"250-AUTH\r\n" in lines and b"250-STARTTLS\r\n" in lines
+        t.send(b"AUTH PLAIN AG1veEBsb2NhbGhvc3QAbW94bW94bW94\r\nMAIL FROM:<mox@localhost>\r\n")
+        t.expect(b"538 5.7.11 authentication requires tls")
+        t.expect(b"530 5.7.0 authentication required")
+    finally:
+        s.stop()
