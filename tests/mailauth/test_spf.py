@@ -77,3 +77,12 @@ def test_record_syntax() -> None:
         except spfrecord.SPFSyntaxError:
             continue
         raise AssertionError(f"accepted {bad!r}")
+
+
+def test_pyspf_never_uses_its_own_dns() -> None:
+    import spf as pyspf
+
+    assert pyspf.DNSLookup is spf._dns_lookup
+    # Outside check_host there is no resolver: pyspf gets a temporary error, not the network.
+    status, _code, _expl = pyspf.query(i="192.0.2.1", s="a@example.org", h="example.org").check()
+    assert status == "temperror"
