@@ -19,7 +19,7 @@ async def cmd_check(s: Session, p: Parser, tag: str) -> str:
     return "CHECK completed"
 
 
-def _report_expunged(s: Session, uids: list[int] | tuple[int, ...]) -> None:
+def report_expunged(s: Session, uids: list[int] | tuple[int, ...]) -> None:
     v = s.selected
     assert v is not None
     if s.qresync:
@@ -51,7 +51,7 @@ async def cmd_expunge(s: Session, p: Parser, tag: str) -> str:
     if v.readonly:
         raise No("mailbox is read-only", "READ-ONLY")
     res = await _expunge(s, None)
-    _report_expunged(s, res.uids)
+    report_expunged(s, res.uids)
     return "EXPUNGE completed"
 
 
@@ -66,7 +66,7 @@ async def cmd_uid_expunge(s: Session, p: Parser, tag: str) -> str:
     uids = [u for _, u in v.resolve(ns, True, s.search_result)]
     if uids:
         res = await _expunge(s, uids)
-        _report_expunged(s, res.uids)
+        report_expunged(s, res.uids)
     return "UID EXPUNGE completed"
 
 
@@ -126,7 +126,7 @@ async def _copy(s: Session, p: Parser, is_uid: bool, move: bool) -> str:
     if move:
         # RFC 6851 section 3.3: COPYUID goes in an untagged OK before the expunges.
         s.untagged(f"OK [{code}] moved")
-        _report_expunged(s, res.src_uids)
+        report_expunged(s, res.src_uids)
     if same:
         claim = not v.readonly and not s.rev2
         grew = False

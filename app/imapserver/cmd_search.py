@@ -6,6 +6,9 @@ BODY and TEXT match substrings of the decoded text, checked message by message.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from app import store
 from app.imap import Parser, format_numbers
 from app.imap.search import SearchKey, parse_program
@@ -52,22 +55,9 @@ async def _search(s: Session, p: Parser, tag: str, is_uid: bool) -> str:
         changes.condstore_used(s)
     # The store's full-text index matches words, but IMAP SEARCH matches substrings (RFC 9051
     # section 6.4.4), so it cannot even narrow the candidates: every message is checked.
-    uids = list(v.uids)
-    ctx = searcheval.EvalContext(
-        largest_seq=v.count,
-        largest_uid=v.last_uid(),
-        recent=v.is_recent if not s.rev2 else (lambda _u: False),
-        search_result=s.search_result,
-        load=make_loader(s.account),
+    matched = await search_mailbox(
+        s, tag, v.mailbox_id, list(v.uids), key, v.is_recent if not s.rev2 else (lambda _u: False)
     )
-    matched: list[tuple[int, int, int]] = []  # (seq, uid, modseq)
-    for i in range(0, len(uids), BATCH):
-        chunk = uids[i : i + BATCH]
-        try:
-            metas = await run_blocking(s.account.message_meta, v.mailbox_id, chunk)
-        except store.StoreError as e:
-            raise store_error(e)
-        matched.extend(await run_blocking(_eval_batch, s, key, metas, ctx))
     nums = [u if is_uid else q for q, u, _ in matched]
     max_modseq = max((m for _, _, m in matched), default=0)
     with_modseq = searcheval.uses_modseq(key) and bool(matched)
@@ -107,14 +97,42 @@ async def _search(s: Session, p: Parser, tag: str, is_uid: bool) -> str:
     return ("UID SEARCH" if is_uid else "SEARCH") + " completed"
 
 
-def _eval_batch(
-    s: Session, key: SearchKey, metas: list[store.MessageMeta], ctx: searcheval.EvalContext
+async def search_mailbox(
+    s: Session, tag: str, mailbox_id: int, uids: list[int], key: SearchKey, recent: Callable[[int], bool]
 ) -> list[tuple[int, int, int]]:
-    v = s.selected
-    assert v is not None
+    """(seq, uid, modseq) of the messages matching key among uids (ascending, seq = index + 1).
+
+    Long searches send INPROGRESS responses about once a second (RFC 9585)."""
+    seqs = {u: i + 1 for i, u in enumerate(uids)}
+    ctx = searcheval.EvalContext(
+        largest_seq=len(uids),
+        largest_uid=uids[-1] if uids else 0,
+        recent=recent,
+        search_result=s.search_result,
+        load=make_loader(s.account),
+    )
+    matched: list[tuple[int, int, int]] = []
+    last_report = time.monotonic()
+    for i in range(0, len(uids), BATCH):
+        chunk = uids[i : i + BATCH]
+        try:
+            metas = await run_blocking(s.account.message_meta, mailbox_id, chunk)
+        except store.StoreError as e:
+            raise store_error(e)
+        matched.extend(await run_blocking(_eval_batch, seqs, key, metas, ctx))
+        if time.monotonic() - last_report >= 1.0 and i + BATCH < len(uids):
+            last_report = time.monotonic()
+            s.untagged(f'OK [INPROGRESS ("{tag}" {i + BATCH} {len(uids)})] searching')
+            await s.flush()
+    return matched
+
+
+def _eval_batch(
+    seqs: dict[int, int], key: SearchKey, metas: list[store.MessageMeta], ctx: searcheval.EvalContext
+) -> list[tuple[int, int, int]]:
     out = []
     for m in metas:
-        seq = v.seq_of(m.uid)
+        seq = seqs.get(m.uid)
         if not seq:
             continue
         info = msg_info(m)

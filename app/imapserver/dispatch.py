@@ -18,6 +18,7 @@ from app.imapserver import (
     cmd_store,
     idle,
     metadata,
+    multisearch,
     quota,
 )
 from app.imapserver.session import Session, State
@@ -58,6 +59,7 @@ AUTH: dict[str, Handler] = {
     "GETQUOTAROOT": quota.cmd_getquotaroot,
     "GETMETADATA": metadata.cmd_getmetadata,
     "SETMETADATA": metadata.cmd_setmetadata,
+    "ESEARCH": multisearch.cmd_esearch,
 }
 
 SELECTED: dict[str, Handler] = {
@@ -76,6 +78,8 @@ SELECTED: dict[str, Handler] = {
     "UID COPY": cmd_copy.cmd_uid_copy,
     "MOVE": cmd_copy.cmd_move,
     "UID MOVE": cmd_copy.cmd_uid_move,
+    "REPLACE": cmd_append.cmd_replace,
+    "UID REPLACE": cmd_append.cmd_uid_replace,
     "SORT": cmd_sort.cmd_sort,
     "UID SORT": cmd_sort.cmd_uid_sort,
     "THREAD": cmd_sort.cmd_thread,

@@ -286,3 +286,29 @@ def test_quota_limit(tmp_path: Path) -> None:
         big = b"Subject: big\r\n\r\n" + b"x" * (1100 * 1024) + b"\r\n"
         w.send(b"b APPEND INBOX {%d+}\r\n" % len(big) + big + b"\r\n")
         assert w.until(b"b")[-1].startswith(b"b NO [OVERQUOTA]")
+
+
+def test_replace(imap: IMAPTestServer) -> None:
+    imap.account("mjl").deliver("Inbox", MSG)
+    w = connect(imap)
+    w.cmd(b"a", b"SELECT INBOX")
+    new = b"Subject: edited\r\n\r\nnew version\r\n"
+    w.send(b"b REPLACE 1 Drafts {%d+}\r\n" % len(new) + new + b"\r\n")
+    lines = w.until(b"b")
+    assert lines[0].startswith(b"* OK [APPENDUID ") and b"* 1 EXPUNGE" in lines and lines[-1].startswith(b"b OK")
+    assert w.cmd(b"c", b"STATUS Drafts (MESSAGES)")[0] == b"* STATUS Drafts (MESSAGES 1)"
+    assert w.cmd(b"d", b"UID REPLACE 99 INBOX {1+}\r\nx")[-1].startswith(b"d NO")
+
+
+def test_multisearch(imap: IMAPTestServer) -> None:
+    acc = imap.account("mjl")
+    acc.deliver("Inbox", MSG)
+    acc.deliver("Archive", MSG)
+    acc.deliver("Archive", b"Subject: other\r\n\r\nx\r\n")
+    w = connect(imap)
+    lines = w.cmd(b"a", b"ESEARCH IN (personal) RETURN (COUNT) SUBJECT wire")
+    assert b'* ESEARCH (TAG "a" MAILBOX INBOX UIDVALIDITY ' in lines[0] or b'MAILBOX Archive' in lines[0]
+    text = b"\n".join(lines)
+    assert b"MAILBOX Archive UIDVALIDITY" in text and b"MAILBOX INBOX UIDVALIDITY" in text and b"UID COUNT 1" in text
+    lines = w.cmd(b"b", b"ESEARCH IN (mailboxes Archive) SUBJECT other")
+    assert lines[0].startswith(b'* ESEARCH (TAG "b" MAILBOX Archive UIDVALIDITY ') and lines[0].endswith(b"UID ALL 2")
