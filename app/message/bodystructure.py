@@ -10,7 +10,6 @@ Content-Type header gets the RFC 2045 default ``CHARSET US-ASCII``.
 from __future__ import annotations
 
 from app.message.envelope import Run, envelope
-from app.message.parser import as_buffer
 from app.message.part import Buffer, Part
 
 Item = object
@@ -54,7 +53,7 @@ def _single(buf: Buffer, p: Part, ext: bool, kids: dict[int, list[Item]]) -> lis
 
 
 def _structure(data: Buffer, part: Part, ext: bool) -> list[Item]:
-    buf = as_buffer(data)
+    buf = data
     order = list(part.walk())
     done: dict[int, list[Item]] = {}
     for p in reversed(order):

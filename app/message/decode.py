@@ -13,7 +13,6 @@ import re
 
 from app.message.encoded import decode_bytes, decode_rfc2047, header_text
 from app.message.headers import iter_fields, unfold
-from app.message.parser import as_buffer
 from app.message.part import Buffer, Part
 
 IDENTITY = ("", "7bit", "8bit", "binary")
@@ -55,7 +54,7 @@ def decode_raw(raw: bytes, cte: str) -> bytes:
 
 def decode_binary(data: Buffer, part: Part, limit: int | None = None) -> bytes:
     """The decoded body of a (non-multipart) part; ``limit`` caps the raw bytes read."""
-    buf = as_buffer(data)
+    buf = data
     end = part.body_end if limit is None else min(part.body_end, part.body_start + limit)
     raw = bytes(buf[part.body_start : end])
     if limit is not None and end < part.body_end and part.cte == "base64":
@@ -69,7 +68,7 @@ def decoded_text(data: Buffer, part: Part, limit: int | None = None) -> str:
         b = decode_binary(data, part, limit)
     except UnknownCTE:
         end = part.body_end if limit is None else min(part.body_end, part.body_start + limit)
-        b = bytes(as_buffer(data)[part.body_start : end])
+        b = bytes(data[part.body_start : end])
     return decode_bytes(b, part.charset)
 
 

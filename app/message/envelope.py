@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from app.message.encoded import decode_rfc2047
 from app.message.headers import first_values, header_values
-from app.message.parser import as_buffer
 from app.message.part import Buffer, Part
 from app.smtp.address import Address, AddressError, Group, MailboxAddr, parse_address_list
 
@@ -107,7 +106,7 @@ def env_addresses(value: str | None) -> list[EnvAddress]:
 
 def envelope(data: Buffer, part: Part) -> Envelope:
     """The envelope of the message whose header is ``part``'s header."""
-    vals = first_values(as_buffer(data), part, _NAMES)
+    vals = first_values(data, part, _NAMES)
 
     def h(name: str) -> str | None:
         return vals.get(name)
@@ -128,7 +127,7 @@ def from_address(data: Buffer, part: Part) -> Address:
     DMARC (RFC 7489 section 6.6.1) and submission checks need exactly one From field with
     exactly one mailbox; anything else (none, several, a group, unparsable) is an error.
     """
-    vals = header_values(as_buffer(data), part, "from")
+    vals = header_values(data, part, "from")
     if len(vals) != 1:
         raise AddressError(f"message has {len(vals)} From fields, need exactly one")
     items = parse_address_list(vals[0][:MAX_FIELD])

@@ -19,19 +19,15 @@ _FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:([^\n]*+(?:\n[ \t][^\n]*+)*+)(?:\n|\Z)
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 
 
-def _bufs(data: Buffer) -> Buffer:
-    return data.obj if isinstance(data, memoryview) and isinstance(data.obj, bytes) else data
-
-
 def raw_fields(data: Buffer, start: int, end: int) -> Iterator[tuple[str, int, int]]:
     """(lower-case name, field start, field end including the line ending) for each field."""
-    for m in _FIELD.finditer(_bufs(data), start, end):
+    for m in _FIELD.finditer(data, start, end):
         yield m.group(1).decode("ascii").lower(), m.start(), m.end()
 
 
 def iter_fields(data: Buffer, start: int, end: int) -> Iterator[tuple[str, bytes]]:
     """(name as written, raw value bytes after the colon, folding kept, no final CRLF)."""
-    for m in _FIELD.finditer(_bufs(data), start, end):
+    for m in _FIELD.finditer(data, start, end):
         v: bytes = m.group(2)
         if v.endswith(b"\r"):
             v = v[:-1]
@@ -56,7 +52,7 @@ def header_values(data: Buffer, part: Part, name: str) -> list[str]:
 def first_values(data: Buffer, part: Part, names: set[str]) -> dict[str, str]:
     """The first value of each of the (lower-case) ``names`` present, in one pass over the header."""
     out: dict[str, str] = {}
-    for m in _FIELD.finditer(_bufs(data), part.header_start, part.body_start):
+    for m in _FIELD.finditer(data, part.header_start, part.body_start):
         n = m.group(1).decode("ascii").lower()
         if n in names and n not in out:
             v: bytes = m.group(2)

@@ -20,7 +20,9 @@ Buffer = bytes | bytearray | memoryview | mmap.mmap
 """What the library accepts as message data."""
 
 Searchable = bytes | bytearray | mmap.mmap
-"""A buffer with ``find``; ``parser.as_buffer`` turns a Buffer into one without copying bytes."""
+"""A buffer with ``find``; ``parser.as_buffer`` makes one (a memoryview of part of an object is copied).
+
+The other functions slice and regex-search any Buffer directly, so they copy only what they return."""
 
 
 class ParseError(ValueError):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 from app.message.headers import raw_fields
-from app.message.parser import as_buffer
 from app.message.part import Buffer, Part
 
 _SPEC = re.compile(
@@ -52,7 +51,7 @@ def section_part(part: Part, path: list[int]) -> Part:
 
 def section_bytes(data: Buffer, part: Part, spec: str) -> bytes:
     """The bytes of a section of the message ``part`` parsed from ``data``; raises SectionError."""
-    buf = as_buffer(data)
+    buf = data
     path, text, fields = parse_section(spec)
     p = section_part(part, path)
     if text == "":

@@ -136,6 +136,14 @@ def test_memoryview_and_mmap(tmp_path: Path) -> None:
     want = parse(data)
     assert parse(memoryview(data)) == want
     assert parse(memoryview(data)[:]) == want
+    # A view of part of a larger buffer (a message inside a bigger blob).
+    mv = memoryview(b"JUNK" + data + b"MORE")[4:-4]
+    got = parse(mv)
+    assert got == want
+    for spec in ["HEADER", "1.1", "2", "HEADER.FIELDS (subject to)"]:
+        assert section_bytes(mv, got, spec) == section_bytes(data, want, spec)
+    assert envelope(mv, got) == envelope(data, want)
+    assert imap_string(bodystructure(mv, got)) == imap_string(bodystructure(data, want))
     f = tmp_path / "m.eml"
     f.write_bytes(data)
     with f.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
