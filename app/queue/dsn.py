@@ -5,13 +5,13 @@ account, never relayed (as mox)."""
 
 from __future__ import annotations
 
-import email.utils
+import datetime
 import secrets
 import time
 from dataclasses import dataclass
 
-from app.queue.headers import header_section
-from app.queue.model import Msg
+from app.message.dsn import DSNMessage, DSNRecipientIn, make_dsn
+from app.queue.model import BASE_BACKOFF, Msg
 
 
 @dataclass(frozen=True)
@@ -28,46 +28,25 @@ def _clean(s: str) -> str:
     return "".join(c if c >= " " and c != "\x7f" else " " for c in s).strip()
 
 
-def compose(
-    hostname: str,
-    recipients: list[DSNRecipient],
-    original: bytes,
-    full: bool = False,
-    now: float | None = None,
-) -> bytes:
-    """A DSN to the sender of ``recipients`` (all of one submission); ``full`` includes the whole
-    original message (RET=FULL), else only its headers."""
+def _last_attempt_time(m: Msg) -> float:
+    """When the last attempt is due: the backoffs between the attempts add up to
+    7.5 min * (2^(n-1) - 1) after the first."""
+    return float(m.queued + BASE_BACKOFF * (2 ** max(0, m.max_attempts - 1) - 1))
+
+
+def compose(hostname: str, recipients: list[DSNRecipient], original: bytes, now: float | None = None) -> bytes:
+    """A DSN to the sender of ``recipients`` (all of one submission) with the original's headers
+    (app.message.dsn builds the MIME structure)."""
     now = time.time() if now is None else now
     first = recipients[0].msg
-    utf8 = first.smtputf8 or any(not r.msg.recipient.isascii() for r in recipients)
     failed = any(r.action == "failed" for r in recipients)
-    boundary = "dsn-" + secrets.token_hex(12)
-    date = email.utils.formatdate(now)
-    subject = "mail delivery failed" if failed else "mail delivery delayed"
     lines = [
-        f"From: Mail Delivery Subsystem <postmaster@{hostname}>",
-        f"To: <{first.sender}>",
-        f"Subject: {subject}",
-        f"Message-Id: <{secrets.token_hex(16)}@{hostname}>",
-        f"Date: {date}",
-        "MIME-Version: 1.0",
-        "Auto-Submitted: auto-replied",
-        f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"',
-        "",
-        "This is a MIME-formatted delivery status notification.",
-        "",
-        f"--{boundary}",
-        "Content-Type: text/plain; charset=utf-8",
-        "Content-Transfer-Encoding: 8bit",
+        "Delivery of your message failed permanently for the following recipients:"
+        if failed
+        else "Delivery of your message is delayed; it will be retried for the following recipients:",
         "",
     ]
-    if failed:
-        lines.append("Delivery of your message failed permanently for the following recipients:")
-    else:
-        lines.append("Delivery of your message is delayed; it will be retried for the following recipients:")
-    lines.append("")
-    for r in recipients:
-        lines.append(f"- {_clean(r.msg.recipient)}: {_clean(r.diagnostic)}")
+    lines += [f"- {_clean(r.msg.recipient)}: {_clean(r.diagnostic)}" for r in recipients]
     lines.append("")
     if first.subject:
         lines.append(f"Original subject: {_clean(first.subject)}")
@@ -75,48 +54,38 @@ def compose(
         lines.append(f"Original Message-ID: {_clean(first.message_id)}")
     if first.future_release:
         lines.append(f"Requested release: {_clean(first.future_release)}")
-    lines.append("")
-    lines.append(f"--{boundary}")
-    lines.append(f"Content-Type: message/{'global-' if utf8 else ''}delivery-status")
-    lines.append("")
-    lines.append(f"Reporting-MTA: dns; {hostname}")
-    if first.dsn_envid:
-        lines.append(f"Original-Envelope-Id: {_clean(first.dsn_envid)}")
-    lines.append(f"Arrival-Date: {email.utils.formatdate(first.queued)}")
-    for r in recipients:
-        m = r.msg
-        lines.append("")
-        addrtype = "utf-8" if not m.recipient.isascii() else "rfc822"
-        lines.append(f"Final-Recipient: {addrtype}; {_clean(m.recipient)}")
-        if m.orcpt:
-            lines.append(f"Original-Recipient: {_clean(m.orcpt)}")
-        lines.append(f"Action: {r.action}")
-        lines.append(f"Status: {r.status}")
-        if r.remote_mta:
-            lines.append(f"Remote-MTA: dns; {_clean(r.remote_mta)}")
-        if r.diagnostic:
-            lines.append(f"Diagnostic-Code: smtp; {_clean(r.diagnostic)[:900]}")
-        if m.last_attempt:
-            lines.append(f"Last-Attempt-Date: {email.utils.formatdate(m.last_attempt)}")
-        if r.action == "delayed":
-            lines.append(f"Will-Retry-Until: {email.utils.formatdate(m.queued + 5 * 24 * 3600)}")
-    lines.append("")
-    lines.append(f"--{boundary}")
-    if full:
-        lines.append(f"Content-Type: message/{'global' if utf8 else 'rfc822'}")
-        lines.append("Content-Disposition: attachment")
-        lines.append("")
-        body = original
-    else:
-        lines.append(f"Content-Type: {'message/global-headers' if utf8 else 'text/rfc822-headers'}")
-        lines.append("Content-Disposition: attachment")
-        lines.append("")
-        body = header_section(original)
-    body = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
-    if body and not body.endswith(b"\r\n"):
-        body += b"\r\n"
-    head = "\r\n".join(lines).encode("utf-8") + b"\r\n"
-    return head + body + f"\r\n--{boundary}--\r\n".encode()
+
+    def when(t: float | None) -> datetime.datetime | None:
+        return None if not t else datetime.datetime.fromtimestamp(t, datetime.UTC)
+
+    m = DSNMessage(
+        from_=f"postmaster@{hostname}",
+        to=first.sender,
+        subject="mail delivery failed" if failed else "mail delivery delayed",
+        text="\n".join(lines) + "\n",
+        reporting_mta=hostname,
+        recipients=[
+            DSNRecipientIn(
+                final_recipient=_clean(r.msg.recipient),
+                action=r.action,
+                status=r.status,
+                original_recipient=_clean(r.msg.orcpt.partition(";")[2].strip()) or None if r.msg.orcpt else None,
+                remote_mta=_clean(r.remote_mta) or None,
+                diagnostic_code=_clean(r.diagnostic)[:900] or None,
+                last_attempt_date=when(r.msg.last_attempt),
+                will_retry_until=when(_last_attempt_time(r.msg)) if r.action == "delayed" else None,
+            )
+            for r in recipients
+        ],
+        original=original,
+        envelope_id=_clean(first.dsn_envid) or None,
+        arrival_date=when(first.queued),
+        smtputf8=first.smtputf8,
+        message_id=f"{secrets.token_hex(16)}@{hostname}",
+        date=when(now),
+        references=_clean(first.message_id) or None,
+    )
+    return make_dsn(m)
 
 
 def wants(msg: Msg, action: str) -> bool:

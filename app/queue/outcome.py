@@ -106,7 +106,7 @@ def _send_dsn(q: Queue, outcomes: list[Outcome], action: str) -> None:
                 )
                 for o in group
             ]
-            data = dsn.compose(q.hostname(), recips, original, full=m.dsn_ret.upper() == "FULL")
+            data = dsn.compose(q.hostname(), recips, original)
             ld = q.local_delivery()
             ld.deliver_to_account(account, "Inbox", data)
             log.info("delivered dsn", action=action, account=account, ids=[o.msg.id for o in group])
