@@ -195,7 +195,8 @@ def parse_path(s: str, smtputf8: bool = False) -> Path:
 
 @dataclass(frozen=True)
 class MailboxAddr:
-    """One mailbox of an RFC 5322 list: decoded display name, local part, domain as written."""
+    """One mailbox of an RFC 5322 list: display name (RFC 2047 words not decoded; a comment after
+    a bare address serves as name), local part (unquoted), domain and obsolete route as written."""
 
     name: str
     localpart: str
