@@ -51,7 +51,9 @@ Public API
     ``changed_since(m, modseq)``, ``expunged_since(m, modseq) -> list[uid]``,
     ``highest_modseq()``, ``read(msg) -> bytes``, ``read_range(msg, offset, length)``,
     ``open_reader(msg) -> BinaryIO``, ``parsed(msg) -> Part``,
-    ``search_text(m, needle) -> set[uid] | None`` (None: needle under 3 characters, scan),
+    ``search_text(m, needle) -> set[uid] | None`` (FTS5 word search, the words of ``needle`` as a
+        phrase, the last one as a prefix; None when the needle has no words; not RFC 9051
+        substring semantics, which need a scan),
     ``thread_messages(thread_id)``, ``annotations(m_or_None)``, ``quota_usage() -> (used, limit)``.
     Broadcast: ``subscribe(notify=None, loop=None, limit=10000) -> Subscription``;
     ``sub.take() -> (changes, overflowed)``, ``sub.wait(timeout)``, ``sub.close()``.
@@ -97,6 +99,7 @@ from app.store.errors import (
     MessageGone,
     NewerSchema,
     QuotaExceeded,
+    StorageFailure,
     StoreClosed,
     StoreError,
 )
@@ -154,6 +157,7 @@ __all__ = [
     "NewerSchema",
     "QuotaExceeded",
     "SetFlagsResult",
+    "StorageFailure",
     "StoreClosed",
     "StoreError",
     "Subscription",

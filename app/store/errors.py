@@ -34,6 +34,10 @@ class AccountExists(StoreError):
     """Creating an account whose database already exists."""
 
 
+class StorageFailure(StoreError):
+    """The database failed (disk full, I/O error, ...): a temporary failure for the caller."""
+
+
 class StoreClosed(StoreError):
     """The store or account was closed while the operation was pending."""
 

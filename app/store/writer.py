@@ -21,7 +21,7 @@ import apsw
 
 from app import mlog
 from app.store.changes import Broadcaster, Change
-from app.store.errors import StoreClosed
+from app.store.errors import StorageFailure, StoreClosed
 
 T = TypeVar("T")
 log = mlog.get("store")
@@ -84,6 +84,27 @@ class Writer:
             raise RuntimeError("store write called from the writer thread")
         return self.submit(fn, origin).result()
 
+    def _rollback_savepoint(self) -> bool:
+        """Undo the failed write; False when no transaction is left to continue in."""
+        conn = self._conn
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK TO w")
+                conn.execute("RELEASE w")
+            except apsw.Error as e:
+                log.error("rollback to savepoint failed", err=e)
+        return bool(conn.in_transaction)
+
+    @staticmethod
+    def _fail(jobs: list[_Job[Any]], e: BaseException) -> None:
+        err: BaseException = e
+        if isinstance(e, apsw.Error):
+            err = StorageFailure(f"database error: {e}")
+            err.__cause__ = e
+        for j in jobs:
+            if not j.future.done():
+                j.future.set_exception(err)
+
     def close(self) -> None:
         """Finish the queued writes, stop the thread and close the connection."""
         with self._lock:
@@ -110,7 +131,17 @@ class Writer:
                     stop = True
                     break
                 jobs.append(j)
-            self._group(jobs)
+            try:
+                self._group(jobs)
+            except BaseException as e:
+                # Never let the writer thread die with callers waiting on it.
+                log.exception("store writer", e)
+                try:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                except apsw.Error:
+                    pass
+                self._fail(jobs, e if isinstance(e, Exception) else StorageFailure(f"writer interrupted: {e!r}"))
 
     def _group(self, jobs: list[_Job[Any]]) -> None:
         conn = self._conn
@@ -118,24 +149,22 @@ class Writer:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except apsw.Error as e:
-            for j in jobs:
-                j.future.set_exception(e)
+            self._fail(jobs, e)
             return
-        for j in jobs:
+        for n, j in enumerate(jobs):
             j.tx.origin = j.origin
             try:
                 conn.execute("SAVEPOINT w")
                 r = j.fn(conn, j.tx)
                 conn.execute("RELEASE w")
                 results.append((j, True, r))
-            except BaseException as e:
-                try:
-                    conn.execute("ROLLBACK TO w")
-                    conn.execute("RELEASE w")
-                except apsw.Error as e2:
-                    log.error("rollback to savepoint failed", err=e2)
-                if not isinstance(e, Exception):
-                    raise
+            except Exception as e:
+                if not self._rollback_savepoint():
+                    # SQLite rolled back the whole transaction (disk full, I/O error): the
+                    # writes before this one are gone too, and later ones must not run outside
+                    # a transaction.
+                    self._fail([x for x, _, _ in results] + jobs[n:], e)
+                    return
                 results.append((j, False, e))
         try:
             conn.execute("COMMIT")
@@ -145,8 +174,7 @@ class Writer:
                 conn.execute("ROLLBACK")
             except apsw.Error:
                 pass
-            for j in jobs:
-                j.future.set_exception(e)
+            self._fail(jobs, e)
             return
         self.commits += 1
         if self.commit_delay:
@@ -166,5 +194,7 @@ class Writer:
         for j, ok, r in results:
             if ok:
                 j.future.set_result(r)
+            elif isinstance(r, apsw.Error):
+                self._fail([j], r)
             else:
                 j.future.set_exception(r)

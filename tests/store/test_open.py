@@ -97,3 +97,63 @@ def test_closed(tmp_path: Path) -> None:
         a.mailbox("Inbox")
     with pytest.raises(StoreClosed):
         st.account("x")
+
+
+def test_writer_group_isolation_and_aborted_transaction(store: Store) -> None:
+    """One failing write in a group fails alone; a write whose failure aborts the whole SQLite
+    transaction fails every write of the group with StorageFailure, and the writer goes on."""
+    import threading
+
+    from app.store import StorageFailure
+
+    acc = store.account("w", create=True)
+    w = acc._writer
+    def block(gate: threading.Event) -> object:
+        started = threading.Event()
+
+        def fn(conn: apsw.Connection, tx: object) -> None:
+            started.set()
+            gate.wait(30)
+
+        fut = w.submit(fn)
+        started.wait(30)  # the writer is busy with this one; the next writes form one group
+        return fut
+
+    gate = threading.Event()
+    blocker = block(gate)
+
+    def setting(key: str) -> object:
+        return w.submit(lambda conn, tx: conn.execute("INSERT INTO setting VALUES (?, 'v')", (key,)))
+
+    def fails(conn: apsw.Connection, tx: object) -> None:
+        raise ValueError("bad write")
+
+    a = setting("a")
+    b = w.submit(fails)
+    c = setting("c")
+    gate.set()
+    blocker.result()  # type: ignore[attr-defined]
+    a.result()  # type: ignore[attr-defined]
+    c.result()  # type: ignore[attr-defined]
+    with pytest.raises(ValueError):
+        b.result()
+    assert acc.setting("a") == "v" and acc.setting("c") == "v"
+
+    gate2 = threading.Event()
+    blocker = block(gate2)
+
+    def aborts(conn: apsw.Connection, tx: object) -> None:
+        conn.execute("ROLLBACK")  # what SQLite does itself on SQLITE_FULL or an I/O error
+        raise apsw.FullError("database or disk is full")
+
+    d = setting("d")
+    e = w.submit(aborts)
+    f = setting("f")
+    gate2.set()
+    blocker.result()  # type: ignore[attr-defined]
+    for fut in (d, e, f):
+        with pytest.raises(StorageFailure):
+            fut.result()  # type: ignore[attr-defined]
+    assert acc.setting("d") is None and acc.setting("f") is None
+    acc.set_setting("after", "ok")
+    assert acc.setting("after") == "ok"
