@@ -35,6 +35,7 @@ class IMAPTestServer:
     creds: dict[str, Any] = field(default_factory=dict)
     server_ctx: ssl.SSLContext | None = None
     cert_pem: str = ""
+    ca: Any = None
 
     def add_user(self, login: str, password: str = PASSWORD) -> None:
         """Login address = account name (enough for protocol tests)."""
@@ -49,25 +50,29 @@ class IMAPTestServer:
         return socket.create_connection(("127.0.0.1", self.port), timeout=10)
 
 
-def _tls_context() -> tuple[ssl.SSLContext, str, bytes]:
+def _tls_context() -> tuple[ssl.SSLContext, str, bytes, Any]:
     import trustme
 
     ca = trustme.CA()
     cert = ca.issue_cert("localhost", "127.0.0.1")
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     cert.configure_cert(ctx)
+    # Client certificates are requested, not required (as on mox's IMAP listeners).
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    ca.configure_trust(ctx)
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
     der = x509.load_pem_x509_certificate(cert.cert_chain_pems[0].bytes()).public_bytes(serialization.Encoding.DER)
-    return ctx, ca.cert_pem.bytes().decode(), der
+    return ctx, ca.cert_pem.bytes().decode(), der, ca
 
 
 def start(root: Path, quota: int = 0, **dep_overrides: Any) -> Iterator[IMAPTestServer]:
     """Generator for a fixture: yields a running IMAPTestServer, stops it afterwards."""
     ts = IMAPTestServer(root=root)
     ts.store = Store(root, quota=quota)
-    ctx, ca_pem, der = _tls_context()
+    ctx, ca_pem, der, ca = _tls_context()
+    ts.ca = ca
     ts.server_ctx = ctx
     ts.cert_pem = ca_pem
     ts.add_user("mjl")

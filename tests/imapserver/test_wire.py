@@ -312,3 +312,32 @@ def test_multisearch(imap: IMAPTestServer) -> None:
     assert b"MAILBOX Archive UIDVALIDITY" in text and b"MAILBOX INBOX UIDVALIDITY" in text and b"UID COUNT 1" in text
     lines = w.cmd(b"b", b"ESEARCH IN (mailboxes Archive) SUBJECT other")
     assert lines[0].startswith(b'* ESEARCH (TAG "b" MAILBOX Archive UIDVALIDITY ') and lines[0].endswith(b"UID ALL 2")
+
+
+def _client_cert_ctx(imap: IMAPTestServer) -> tuple[ssl.SSLContext, str]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from app.imapserver.tlsauth import spki_fingerprint
+
+    leaf = imap.ca.issue_cert("mjl-client")
+    ctx = ssl.create_default_context(cadata=imap.cert_pem)
+    leaf.configure_cert(ctx)
+    der = x509.load_pem_x509_certificate(leaf.cert_chain_pems[0].bytes()).public_bytes(serialization.Encoding.DER)
+    return ctx, spki_fingerprint(der)
+
+
+@pytest.mark.parametrize("no_preauth", [False, True])
+def test_tls_client_certificate(imap: IMAPTestServer, no_preauth: bool) -> None:
+    ctx, fp = _client_cert_ctx(imap)
+    assert imap.deps is not None
+    imap.deps.tls_public_key = lambda f: ("mjl", "mjl", no_preauth) if f == fp else None
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", imap.tls_port), timeout=10), server_hostname="localhost")
+    w = Wire(s)
+    greeting = w.line()
+    if not no_preauth:
+        assert greeting.startswith(b"* PREAUTH [CAPABILITY IMAP4rev2")
+        assert w.cmd(b"a", b"SELECT INBOX")[-1].startswith(b"a OK")
+        return
+    assert greeting.startswith(b"* OK") and b"AUTH=EXTERNAL" in greeting
+    assert w.cmd(b"a", b"AUTHENTICATE EXTERNAL =")[-1].startswith(b"a OK")
