@@ -1,9 +1,10 @@
 """MockResolver: answers from zone-file text (RFC 1035 §5 master file format) without network.
 
 Used by tests and by localserve. Names may be marked authentic (as if DNSSEC-validated), failing
-(SERVFAIL → DNSTemporary) or timing out (DNSTimeout). CNAMEs are followed (at most 10 deep, loops
-detected and answered as no data), wildcards (``*.example.``) answer for names that do not exist otherwise (RFC 4592, simplified
-to "closest enclosing wildcard").
+(SERVFAIL → DNSTemporary) or timing out (DNSTimeout, after ``timeout_delay`` seconds). CNAMEs
+are followed (at most 10 deep; loops are detected and answered as no data); wildcards
+(``*.example.``) answer for names that do not exist otherwise (RFC 4592, simplified to the
+closest enclosing wildcard).
 
 Example::
 
@@ -16,6 +17,8 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections import deque
 from collections.abc import Iterable
 
@@ -63,6 +66,7 @@ class MockResolver(BaseResolver):
         fail: Iterable[str] = (),
         timeout: Iterable[str] = (),
         ttl: int = 300,
+        timeout_delay: float = 0.0,
     ) -> None:
         self.records: dict[str, dict[str, list[dns.rdata.Rdata]]] = records or {}
         self._all_authentic = authentic is True
@@ -72,6 +76,8 @@ class MockResolver(BaseResolver):
         self._fail = _selectors(fail)
         self._timeout = _selectors(timeout)
         self.ttl = ttl
+        # How long a simulated timeout takes before DNSTimeout is raised (0: at once).
+        self.timeout_delay = timeout_delay
         # The most recent questions asked, for tests (bounded: localserve runs for long).
         self.queries: deque[tuple[str, str]] = deque(maxlen=10000)
         self._reindex()
@@ -84,6 +90,7 @@ class MockResolver(BaseResolver):
         authentic: bool | Iterable[str] = False,
         fail: Iterable[str] = (),
         timeout: Iterable[str] = (),
+        timeout_delay: float = 0.0,
     ) -> MockResolver:
         """Load zone-file text; relative names are relative to ``origin``. Raises ValueError on bad text."""
         try:
@@ -97,7 +104,7 @@ class MockResolver(BaseResolver):
             key = name.to_text(omit_final_dot=True).lower()
             for rds in node.rdatasets:
                 records.setdefault(key, {})[dns.rdatatype.to_text(rds.rdtype)] = list(rds)
-        return cls(records, authentic=authentic, fail=fail, timeout=timeout)
+        return cls(records, authentic=authentic, fail=fail, timeout=timeout, timeout_delay=timeout_delay)
 
     def add(self, name: str, rdtype: str, *rdata_texts: str) -> None:
         """Add records given in presentation format, e.g. ``add("x.example", "TXT", '"v=spf1 -all"')``."""
@@ -146,7 +153,7 @@ class MockResolver(BaseResolver):
                 return None
         return self.records.get("*")
 
-    def _query_sync(self, name: str, rdtype: str) -> RawAnswer:
+    def _answer(self, name: str, rdtype: str) -> RawAnswer:
         if rdtype not in dns.rdatatype.RdataType.__members__ and not rdtype.startswith("TYPE"):
             raise DNSPermanent(f"unknown record type {rdtype!r}", name, rdtype)
         cnames: list[str] = []
@@ -174,5 +181,15 @@ class MockResolver(BaseResolver):
             current = target
             authentic = authentic and self.is_authentic(target)
 
+    def _times_out(self, name: str, rdtype: str) -> bool:
+        return (name, "") in self._timeout or (name, rdtype) in self._timeout
+
+    def _query_sync(self, name: str, rdtype: str) -> RawAnswer:
+        if self.timeout_delay > 0 and self._times_out(name, rdtype):
+            time.sleep(self.timeout_delay)
+        return self._answer(name, rdtype)
+
     async def _query(self, name: str, rdtype: str) -> RawAnswer:
-        return self._query_sync(name, rdtype)
+        if self.timeout_delay > 0 and self._times_out(name, rdtype):
+            await asyncio.sleep(self.timeout_delay)
+        return self._answer(name, rdtype)

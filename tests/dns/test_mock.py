@@ -98,3 +98,17 @@ def test_new_resolver_from_env(tmp_path, monkeypatch) -> None:  # type: ignore[n
     r = new_resolver()
     assert isinstance(r, MockResolver)
     assert r.lookup_txt_sync("example.com").authentic
+
+
+def test_timeout_delay_lets_callers_hit_their_own_deadline() -> None:
+    r = MockResolver.from_zone(ZONE, timeout={"example.com TXT"}, timeout_delay=5.0)
+
+    async def go() -> str:
+        try:
+            await asyncio.wait_for(r.lookup_txt("example.com"), 0.05)
+        except TimeoutError:
+            return "deadline"
+        return "answered"
+
+    assert asyncio.run(go()) == "deadline"
+    assert r.lookup_mx_sync("example.com").records  # other names are not delayed
