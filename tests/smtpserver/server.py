@@ -104,10 +104,10 @@ class Server:
             self.store.close()
 
 
-def make_store(data_dir: Path) -> Any:
+def make_store(data_dir: Path, quota: int = 0) -> Any:
     from app.store.store import Store
 
-    return Store(data_dir)
+    return Store(data_dir, quota=quota)
 
 
 def start(
@@ -122,6 +122,7 @@ def start(
     tls_public_key: Callable[[str], tuple[str, str, bool] | None] | None = None,
     static_edit: Callable[[str], str] | None = None,
     new_loop: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop,
+    quota: int = 0,
 ) -> Server:
     ports = {"SMTP": 1, "Submission": 2, "Submissions": 3, "IMAP": 4, "IMAPS": 5, "HTTP": 6, "HTTPS": 7, "Metrics": 8}
     ls.ensure_config(d, "127.0.0.1", ports)
@@ -132,7 +133,7 @@ def start(
     config = load(d / "mox.conf")
     data_dir = Path(config.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    store = make_store(data_dir)
+    store = make_store(data_dir, quota)
     if store is not None:
         for name in config.dynamic.Accounts:
             store.account(name, create=True)

@@ -36,6 +36,13 @@ DOMAINS = """Domains:
 \t\t\tprivate:
 \t\t\t\tAddresses:
 \t\t\t\t\t- alice@example.org
+\t\t\tsales:
+\t\t\t\tAddresses:
+\t\t\t\t\t- alice@example.org
+\t\t\t\tPostPublic: true
+\t\t\t\tAllowMsgFrom: true
+\tcatchall.example:
+\t\tDescription: catchall test domain
 \tdisabled.example:
 \t\tDisabled: true
 Accounts:
@@ -57,6 +64,10 @@ Accounts:
 \t\tDestinations:
 \t\t\tbob@example.org: nil
 \t\tRejectsMailbox: Rejects
+\tcatcher:
+\t\tDomain: catchall.example
+\t\tDestinations:
+\t\t\t@catchall.example: nil
 """
 
 
@@ -286,3 +297,42 @@ def test_dsn_notify_success_and_never(org: Server) -> None:
 
     time.sleep(0.3)
     assert len(org.queue.list_msgs(Filter())) == 1  # no failure DSN for NOTIFY=NEVER
+
+
+def test_postmaster_and_catchall(org: Server) -> None:
+    with smtplib.SMTP("127.0.0.1", org.ports["smtp"], timeout=10) as c:
+        c.ehlo("mail.remote.example")
+        c.mail("a@remote.example")
+        assert c.rcpt("<Postmaster>")[0] == 250
+        assert c.data(msg(to="postmaster"))[0] == 250
+        c.sendmail("a@remote.example", ["anything.at.all@catchall.example"], msg())
+    assert len(org.messages("mox")) == 1  # mox.conf Postmaster: account mox
+    assert len(org.messages("catcher")) == 1
+
+
+def test_quota_exceeded(tmp_path: Path) -> None:
+    s = start(tmp_path / "q", localserve=False, domains_text=DOMAINS, quota=300)
+    try:
+        with smtplib.SMTP("127.0.0.1", s.ports["smtp"], timeout=10) as c:
+            c.ehlo("mail.remote.example")
+            c.mail("a@remote.example")
+            c.rcpt("bob@example.org")
+            assert c.data(msg()) == (452, b"4.2.2 account storage full")
+    finally:
+        s.stop()
+
+
+def test_submission_alias_extra_and_tls_required(org: Server) -> None:
+    from tests.smtpserver.server import PASSWORD
+
+    body = (
+        b"From: sales@example.org\r\nTo: x@remote.example\r\nSubject: offer\r\n"
+        b"X-Mox-Extra-Campaign: spring\r\nTLS-Required: No\r\n\r\nbuy\r\n"
+    )
+    with smtplib.SMTP_SSL("127.0.0.1", org.ports["submissions"], context=org.client_tls(), timeout=10) as c:
+        c.login("alice@example.org", PASSWORD)
+        c.sendmail("sales@example.org", ["x@remote.example"], body)  # alias with AllowMsgFrom
+        with pytest.raises(smtplib.SMTPSenderRefused):
+            c.sendmail("team@example.org", ["x@remote.example"], body)  # alias without AllowMsgFrom
+    [m] = org.queue.list_msgs(Filter())
+    assert m.extra == {"Campaign": "spring"} and m.requiretls is False and m.sender_account == "alice"
