@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn
 
 from app.cli.command import Command, CommandError, Context, UsageError
 
@@ -56,7 +56,7 @@ def _filter(ns: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _ctl(ctx: Context, cmd: str, args: list[Any]) -> Any:
+def _ctl(ctx: Context, cmd: str, args: list[Any], out: IO[str] | None = None) -> Any:
     from app.config import ConfigError, load
     from app.ctl.client import call
     from app.ctl.protocol import CtlError
@@ -66,34 +66,9 @@ def _ctl(ctx: Context, cmd: str, args: list[Any]) -> Any:
     except ConfigError as e:
         raise CommandError(str(e)) from None
     try:
-        return call(cfg.data_dir / "ctl", cmd, args, ctx.stdout)
+        return call(cfg.data_dir / "ctl", cmd, args, out or ctx.stdout)
     except (CtlError, OSError) as e:
         raise CommandError(str(e)) from None
-
-
-def _print_msgs(ctx: Context, msgs: list[dict[str, Any]]) -> None:
-    if not msgs:
-        ctx.stdout.write("(none)\n")
-    for m in msgs:
-        extra = ""
-        if m.get("Hold"):
-            extra += " hold"
-        if m.get("Transport"):
-            extra += f" transport {m['Transport']}"
-        if m.get("RequireTLS") is not None:
-            extra += f" requiretls {'yes' if m['RequireTLS'] else 'no'}"
-        if "Success" in m:
-            extra += " delivered" if m["Success"] else " failed"
-            extra += f" lastactivity {m['LastActivity']}"
-        else:
-            extra += f" next {m['NextAttempt']}"
-        results = m.get("Results") or []
-        if results and not results[-1].get("success"):
-            extra += f" error {json.dumps(results[-1].get('error', ''))}"
-        ctx.stdout.write(
-            f"{m['ID']} queued {m['Queued']} from:{m['Sender'] or '<>'} to:{m['Recipient']} "
-            f"attempts {m['Attempts']}{extra}\n"
-        )
 
 
 def _filter_cmd(ctl_cmd: str, extra: list[str] | None = None) -> Any:
@@ -115,7 +90,7 @@ def cmd_list(ctx: Context, args: list[str]) -> int:
     p.add_argument("-sort", default="nextattempt", choices=["nextattempt", "queued"])
     p.add_argument("-asc", action="store_true")
     ns = p.parse_args(args)
-    _print_msgs(ctx, _ctl(ctx, "queue.list", [_filter(ns), ns.sort, ns.asc]))
+    _ctl(ctx, "queue.list", [_filter(ns), ns.sort, ns.asc])
     return 0
 
 
@@ -131,10 +106,13 @@ def cmd_schedule(ctx: Context, args: list[str]) -> int:
 
 def cmd_dump(ctx: Context, args: list[str]) -> int:
     import base64
+    import io
 
     if len(args) != 1 or not args[0].isdigit():
         raise UsageError("need one message id")
-    data = base64.b64decode(_ctl(ctx, "queue.dump", [int(args[0])]))
+    collected = io.StringIO()
+    _ctl(ctx, "queue.dump", [int(args[0])], collected)
+    data = base64.b64decode(collected.getvalue())
     out = getattr(ctx.stdout, "buffer", None)
     if out is not None:
         ctx.stdout.flush()
@@ -179,7 +157,7 @@ def cmd_retired_list(ctx: Context, args: list[str]) -> int:
     p = _parser()
     p.add_argument("-asc", action="store_true")
     ns = p.parse_args(args)
-    _print_msgs(ctx, _ctl(ctx, "queue.retired.list", [_filter(ns), ns.asc]))
+    _ctl(ctx, "queue.retired.list", [_filter(ns), ns.asc])
     return 0
 
 

@@ -3,12 +3,14 @@
 
 Arguments are JSON values: filter commands take a filter object first (keys ``ids``, ``account``,
 ``from``, ``to``, ``hold``, ``submitted``, ``nextattempt``, ``transport``, ``n``). Results are
-JSON values; message bytes travel base64-encoded.
+JSON values; listings are written as text (in frames, a queue can be long) and return their
+count; message bytes travel base64-encoded.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -50,6 +52,38 @@ def parse_filter(obj: Any) -> Filter:
     return f
 
 
+def format_msg(m: dict[str, Any]) -> str:
+    """One line of ``queue list`` / ``queue retired list`` output for a message summary."""
+    extra = ""
+    if m.get("Hold"):
+        extra += " hold"
+    if m.get("Transport"):
+        extra += f" transport {m['Transport']}"
+    if m.get("RequireTLS") is not None:
+        extra += f" requiretls {'yes' if m['RequireTLS'] else 'no'}"
+    if "Success" in m:
+        extra += " delivered" if m["Success"] else " failed"
+        extra += f" lastactivity {m['LastActivity']}"
+    else:
+        extra += f" next {m['NextAttempt']}"
+    results = m.get("Results") or []
+    if results and not results[-1].get("success"):
+        extra += f" error {json.dumps(results[-1].get('error', ''))}"
+    return (
+        f"{m['ID']} queued {m['Queued']} from:{m['Sender'] or '<>'} to:{m['Recipient']} "
+        f"attempts {m['Attempts']}{extra}\n"
+    )
+
+
+async def _write_lines(req: Any, lines: list[str]) -> int:
+    """Stream output in frames of at most 1000 lines (a listing can exceed one frame)."""
+    if not lines:
+        await req.write("(none)\n")
+    for i in range(0, len(lines), 1000):
+        await req.write("".join(lines[i : i + 1000]))
+    return len(lines)
+
+
 def _arg(req: Any, i: int, default: Any = None) -> Any:
     return req.args[i] if len(req.args) > i else default
 
@@ -69,7 +103,8 @@ def handlers(queue: Queue) -> dict[str, Handler]:
         f = parse_filter(_arg(req, 0))
         sort = str(_arg(req, 1, "nextattempt"))
         asc = bool(_arg(req, 2, True))
-        return [m.summary() for m in await call(queue.list_msgs, f, sort, asc)]
+        msgs = await call(queue.list_msgs, f, sort, asc)
+        return await _write_lines(req, [format_msg(m.summary()) for m in msgs])
 
     async def q_hold(req: Any) -> Any:
         return await call(queue.hold, parse_filter(_arg(req, 0)), True)
@@ -106,7 +141,12 @@ def handlers(queue: Queue) -> dict[str, Handler]:
         except (TypeError, ValueError):
             raise CtlError("need a message id") from None
         data = await call(queue.dump, mid)
-        return base64.b64encode(data).decode()
+        # Base64 in frames (a message can exceed one frame); chunks of a multiple of 3 bytes
+        # encode to pieces that concatenate to the encoding of the whole.
+        step = 3 * 256 * 1024
+        for i in range(0, len(data), step):
+            await req.write(base64.b64encode(data[i : i + step]).decode())
+        return len(data)
 
     async def hr_list(req: Any) -> Any:
         return [vars(r) for r in await call(queue.holdrules)]
@@ -125,7 +165,8 @@ def handlers(queue: Queue) -> dict[str, Handler]:
 
     async def rt_list(req: Any) -> Any:
         f = parse_filter(_arg(req, 0))
-        return [r.summary() for r in await call(queue.retired, f, bool(_arg(req, 1, False)))]
+        got = await call(queue.retired, f, bool(_arg(req, 1, False)))
+        return await _write_lines(req, [format_msg(r.summary()) for r in got])
 
     async def rt_print(req: Any) -> Any:
         try:

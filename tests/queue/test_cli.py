@@ -188,3 +188,12 @@ def test_sendmail_failure_is_saved(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     finally:
         loop.call_soon_threadsafe(loop.stop)
         t.join(5)
+
+
+def test_dump_larger_than_a_control_frame(running: Running, capsys: pytest.CaptureFixture[str]) -> None:
+    running.queue.holdrule_add("", "", "")
+    big = MSG + b"".join(b"line %07d of a large message body\r\n" % i for i in range(150_000))
+    assert len(big) > 5_000_000
+    (mid,) = running.queue.add("mox", "mox@localhost", ["a@dest.example"], big)
+    code, out, _ = running.cli(capsys, "queue", "dump", str(mid))
+    assert code == 0 and out.replace("\r\n", "\n").encode() == big.replace(b"\r\n", b"\n")
