@@ -42,6 +42,22 @@ def _configure_logging(config: Any, ctx: Context) -> None:
         raise CommandError(str(e)) from None
 
 
+def preload() -> None:
+    """Import every server module before privileges are dropped: afterwards the interpreter's
+    files may no longer be readable (an interpreter under /root, a pyz cache owned by root)."""
+    import importlib
+    import pkgutil
+
+    import app
+
+    for m in pkgutil.walk_packages(app.__path__, "app."):
+        if not m.name.startswith("app.cli."):
+            importlib.import_module(m.name)
+    # Modules the standard library itself imports lazily on paths a server takes.
+    for name in ("secrets", "hmac", "encodings.idna", "json", "zlib", "concurrent.futures.thread", "email.utils"):
+        importlib.import_module(name)
+
+
 def run_server(config: Any, localserve: bool, resolver: Any = None, announce: str = "") -> int:
     """Bind, drop privileges (as root, not in localserve), then run until a signal arrives."""
     from app import mlog, runtime
@@ -60,6 +76,7 @@ def run_server(config: Any, localserve: bool, resolver: Any = None, announce: st
         from app.listen import posix
 
         if posix.is_root():
+            preload()
             try:
                 uid, gid = posix.lookup_user(str(getattr(config.static, "User", "") or "mox"))
                 if not getattr(config.static, "NoFixPermissions", False):
@@ -71,12 +88,13 @@ def run_server(config: Any, localserve: bool, resolver: Any = None, announce: st
     loop = runtime.new_event_loop()
 
     async def main() -> None:
-        await mox.start()
+        # Signal handlers first: a SIGTERM during start-up still shuts down cleanly.
         if sys.platform != "win32":
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, mox.request_stop)
         else:
             signal.signal(signal.SIGINT, lambda *_: loop.call_soon_threadsafe(mox.request_stop))
+        await mox.start()
         if announce:
             sys.stdout.write(announce)
             sys.stdout.flush()
