@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -59,6 +59,6 @@ class QueueDeps:
     tls_context: ssl.SSLContext | None = None  # for PKIX-verified connections; default: system CAs
     max_concurrent: int = 10
     localserve_account: str = "mox"  # localserve: where mail to unknown addresses goes
-    # Called (thread-safe) after each delivery attempt outcome; used by webhooks/metrics later.
+    # Called from a pool thread with ("delivered" | "failed" | "delayed", Msg) after each
+    # outcome is recorded: the hook for webhooks and metrics.
     on_event: Callable[[str, Any], None] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)

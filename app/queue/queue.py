@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -52,7 +51,6 @@ class Queue:
         self._busy: dict[str, asyncio.Task[None]] = {}  # domain -> delivery task
         self._stopping = False
         self._cleanup_at = 0.0
-        self._lock = threading.Lock()
 
     # --- adding ---
 
@@ -245,7 +243,9 @@ class Queue:
             return self.deps.local_delivery
         from app.queue.localdeliver import StoreDelivery
 
-        self.deps.local_delivery = StoreDelivery(self.deps.config, self.deps.store, self.deps.localserve)
+        self.deps.local_delivery = StoreDelivery(
+            self.deps.config, self.deps.store, self.deps.localserve, self.deps.localserve_account
+        )
         return self.deps.local_delivery
 
     def keep_periods(self, accounts: set[str]) -> dict[str, float]:
