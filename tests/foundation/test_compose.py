@@ -31,7 +31,7 @@ def _wait_count(mox: RunningServer, n: int, timeout: float = 15) -> imaplib.IMAP
     end = time.time() + timeout
     while True:
         m = _imap(mox)
-        typ, data = m.select("INBOX")
+        _, data = m.select("INBOX")
         if int(data[0] or 0) >= n or time.time() > end:
             return m
         m.logout()
@@ -51,12 +51,14 @@ def test_smtp_delivery_is_readable_over_imap_byte_identical_body(mox: RunningSer
 
 
 def test_submission_goes_through_queue_to_local_account(mox: RunningServer) -> None:
-    with smtplib.SMTP_SSL(LOCALHOST, mox.ports["Submissions"], context=mox.client_tls_context(), timeout=10) as s:
+    with smtplib.SMTP_SSL(
+        LOCALHOST, mox.ports["Submissions"], context=mox.client_tls_context(), timeout=10
+    ) as s:
         s.login(ls.ADDRESS, ls.PASSWORD)
         msg = b"From: mox@localhost\r\nTo: x@example.com\r\nSubject: submitted\r\n\r\nbody\r\n"
         assert s.sendmail(ls.ADDRESS, ["x@example.com"], msg) == {}
     m = _wait_count(mox, 1)
-    typ, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT DKIM-SIGNATURE)])")
+    _, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT DKIM-SIGNATURE)])")
     text = b"".join(p[1] for p in data if isinstance(p, tuple))
     assert b"Subject: submitted" in text
     assert b"DKIM-Signature:" in text  # signed with the localserve selector
