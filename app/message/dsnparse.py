@@ -73,29 +73,31 @@ def _groups(b: bytes) -> list[dict[str, str]]:
 def _status_part(root: Part) -> tuple[Part, Part | None] | None:
     report = None
     for p in root.walk():
-        if p.mime_type == "multipart/report" and p.params.get("report-type", "").lower() in (
-            "delivery-status",
-            "global-delivery-status",
-        ):
+        if is_dsn(p):
             report = p
             break
     if report is None:
         return None
     status = orig = None
     for c in report.parts:
-        if c.mime_type in ("message/delivery-status", "message/global-delivery-status"):
+        if c.mime_type in _STATUS_TYPES:
             status = status or c
         elif c.mime_type in ("text/rfc822-headers", "message/global-headers", "message/rfc822", "message/global"):
             orig = orig or c
     return (status, orig) if status is not None else None
 
 
+_STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
+
+
 def is_dsn(part: Part) -> bool:
-    """Whether a parsed message is a DSN: multipart/report with report-type delivery-status."""
-    return part.mime_type == "multipart/report" and part.params.get("report-type", "").lower() in (
-        "delivery-status",
-        "global-delivery-status",
-    )
+    """Whether a parsed message is a DSN: multipart/report with report-type delivery-status, or
+    (as mox checks) whose second part is a (global) delivery-status part."""
+    if part.mime_type != "multipart/report":
+        return False
+    if part.params.get("report-type", "").lower() in ("delivery-status", "global-delivery-status"):
+        return True
+    return len(part.parts) >= 2 and part.parts[1].mime_type in _STATUS_TYPES
 
 
 def parse_dsn(data: Buffer) -> DSNInfo | None:

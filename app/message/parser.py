@@ -248,6 +248,16 @@ class _Parser:
             lst = self.bmap.get(line[:-2])
             if lst:
                 return lst[-1], True, after
+        if len(self.frames) <= _FEW_FRAMES:
+            # As mox: text after "--boundary--", or after whitespace following the boundary, is
+            # tolerated (some software appends to delimiter lines).
+            for fr in reversed(self.frames):
+                if line.startswith(fr.boundary):
+                    rest = line[len(fr.boundary) :]
+                    if rest.startswith(b"--"):
+                        return fr, True, after
+                    if rest[:1] in (b" ", b"\t"):
+                        return fr, False, after
         return None, False, after
 
     def _dash_scan(self, pos: int) -> tuple[int, tuple[int, _Frame, bool, int] | None]:

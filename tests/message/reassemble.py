@@ -34,9 +34,9 @@ def segments(data: bytes, root: Part) -> list[tuple[str, bytes]]:
             for i, c in enumerate(p.parts):
                 gap = data[prev : c.header_start]
                 if i == 0:
-                    assert re.fullmatch(rb"(?:.*\n)?--" + b + rb"[ \t]*\r?\n", gap, re.S), gap
+                    assert re.fullmatch(rb"(?:.*\n)?--" + b + rb"(?:[ \t][^\n]*)?\r?\n", gap, re.S), gap
                 else:
-                    assert re.fullmatch(rb"(?:\r?\n)?--" + b + rb"[ \t]*\r?\n", gap), gap
+                    assert re.fullmatch(rb"(?:\r?\n)?--" + b + rb"(?:[ \t][^\n]*)?\r?\n", gap), gap
                 todo += [("delim", gap), ("part", c)]
                 prev = c.body_end
             todo.append(("tail", data[prev : p.body_end]))

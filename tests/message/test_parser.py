@@ -70,6 +70,11 @@ def test_simple_message() -> None:
             b"--i\n\nx\n--o\n\ny\n--o--\n",
             [("multipart/mixed", 67, 0, 2), ("multipart/mixed", 6, 0, 1), ("text/plain", 1, 1, 0), ("text/plain", 1, 1, 0)],
         ),
+        # Text after a closing delimiter, or after whitespace following a boundary (as mox).
+        (
+            b"Content-Type: multipart/mixed; boundary=x\n\n--x junk\n\na\n--x\n\nb\n--x--trailing\nepilogue\n",
+            [("multipart/mixed", 42, 0, 2), ("text/plain", 1, 1, 0), ("text/plain", 1, 1, 0)],
+        ),
         # Base64-encoded message/rfc822 stays a leaf.
         (
             b"Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\nU3ViamVjdDogeA0KDQp4\n",
