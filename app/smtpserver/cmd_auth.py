@@ -38,7 +38,7 @@ def _channel_bindings(s: Session) -> dict[str, bytes]:
 
 def mechanisms(s: Session) -> list[str]:
     """What EHLO announces after AUTH, in mox's order."""
-    require_tls = s.kind == "submission" and s.ctx.listener(s.conn.listener).submission_require_tls
+    require_tls = s.kind == "submission" and s.settings.submission_require_tls
     if not s.tls and require_tls:
         return []
     plus = bool(_channel_bindings(s))
@@ -128,7 +128,7 @@ async def auth(s: Session, cmd: Command) -> None:
         raise SMTPError(c.C503_BAD_CMD_SEQ, c.SE_PROTO_CMD1, "authentication only allowed on submission ports")
     if s.account:
         raise SMTPError(c.C503_BAD_CMD_SEQ, c.SE_PROTO_CMD1, "already authenticated")
-    if not s.tls and s.kind == "submission" and s.ctx.listener(s.conn.listener).submission_require_tls:
+    if not s.tls and s.kind == "submission" and s.settings.submission_require_tls:
         raise SMTPError(c.C538_ENC_REQ_FOR_AUTH, c.SE_SEC_ENC_REQ_FOR_AUTH11, "authentication requires tls")
     parts = cmd.arg.split(" ")
     if not parts[0] or len(parts) > 2:

@@ -46,7 +46,7 @@ def _unrecognized(name: str) -> SMTPError:
 
 
 def _mail_params(s: Session, txn: Transaction, params: dict[str, str | None]) -> None:
-    ls = s.ctx.listener(s.conn.listener)
+    ls = s.settings
     for key, value in params.items():
         if key == "SIZE":
             if value is None or not value.isdigit() or len(value) > 20:
@@ -209,7 +209,7 @@ async def rcpt(s: Session, cmd: Command) -> None:
         if args.postmaster:
             raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_ADDR_UNKNOWN1, "need full address for submission")
     else:
-        ls = s.ctx.listener(s.conn.listener)
+        ls = s.settings
         if txn.mail_from.is_null and txn.rcpts:
             raise SMTPError(c.C452_STORAGE_FULL, c.SE_PROTO_TOO_MANY_RCPTS3, "only one recipient allowed with null reverse path")
         is_tlsrpt = addresses.is_tls_report_address(s.ctx, args.path)

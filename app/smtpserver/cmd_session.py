@@ -21,7 +21,7 @@ def _starttls_available(s: Session) -> bool:
         return False
     if s.ctx.deps.tls_context(s.conn.listener) is None:
         return False
-    return s.kind != "smtp" or s.ctx.listener(s.conn.listener).starttls
+    return s.kind != "smtp" or s.settings.starttls
 
 
 async def _check_hello(s: Session, arg: str, ehlo: bool) -> str:
@@ -47,7 +47,7 @@ async def ehlo(s: Session, cmd: Command) -> None:
     name = await _check_hello(s, cmd.arg, True)
     s.hello, s.ehlo = name, True
     s.reset_transaction()
-    ls = s.ctx.listener(s.conn.listener)
+    ls = s.settings
     lines = [s.hostname, "PIPELINING", f"SIZE {s.max_size}"]
     if _starttls_available(s):
         lines.append("STARTTLS")

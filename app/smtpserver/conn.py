@@ -28,6 +28,7 @@ def new_session(ctx: ServerContext, conn: Conn, kind: Kind) -> Session:
         kind=kind,
         log=log,
         wire=ServerWire(MAX_LINE),
+        settings=ls,
         hostname=ls.hostname,
         max_size=ls.max_size,
         read_timeout=ctx.deps.read_timeout,

@@ -161,7 +161,7 @@ async def deliver(s: Session, txn: Transaction, msg: bytes) -> None:
     froms = msgheaders.from_addresses(hf)
     from_lp, from_dom = froms[0] if froms else ("", "")
     msg_from = f"{from_lp}@{from_dom}" if froms else ""
-    ls = s.ctx.listener(s.conn.listener)
+    ls = s.settings
     ip = str(s.conn.remote_addr or s.conn.remote_ip)
     af = await run_blocking(
         authcheck.check,

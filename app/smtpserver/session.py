@@ -21,7 +21,7 @@ from app.smtp.reply import Reply, SMTPError
 from app.smtp.wire import NEED_DATA, Event, ServerWire
 
 if TYPE_CHECKING:
-    from app.smtpserver.server import ServerContext
+    from app.smtpserver.server import ListenerSettings, ServerContext
 
 Kind = Literal["smtp", "submission", "submissions"]
 
@@ -74,6 +74,7 @@ class Session:
     kind: Kind
     log: mlog.Log
     wire: ServerWire
+    settings: ListenerSettings  # the listener's settings when the connection was accepted
     hostname: str
     max_size: int
     read_timeout: float = 30.0
