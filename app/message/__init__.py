@@ -43,7 +43,8 @@ Headers (``headers``, ``encoded``)
     names); ``unfold``; ``fold(name, value)``; ``decode_rfc2047(s)``; ``encode_rfc2047(s)``;
     ``header_text(raw)`` (UTF-8, else Latin-1); ``decode_bytes(b, charset)``.
 
-Threading (``thread``): ``base_subject(s)``, ``message_id(s)``, ``references(refs, in_reply_to)``.
+Threading (``thread``): ``base_subject(s)``, ``thread_subject(s) -> (key, is_response)``,
+``message_id(s)``, ``references(refs, in_reply_to)``.
 
 Composing (``compose``): ``Composer`` builds text, alternative, attachments, inline parts and
     message/rfc822 forwards; ``HeaderInjection`` when a header value holds CR or LF.
@@ -87,7 +88,7 @@ from app.message.parser import parse
 from app.message.part import Buffer, ParseError, Part
 from app.message.preview import preview
 from app.message.section import SectionError, parse_section, section_bytes
-from app.message.thread import base_subject, message_id, references
+from app.message.thread import base_subject, message_id, references, thread_subject
 
 __all__ = [
     "Attachment",
@@ -136,5 +137,6 @@ __all__ = [
     "references",
     "section_bytes",
     "text_for_search",
+    "thread_subject",
     "unfold",
 ]

@@ -22,26 +22,45 @@ _BLOBS = re.compile(r"^(?:" + _BLOB + r")+")
 _IDS = re.compile(r"<([^<>\s]*)>")
 
 
-def base_subject(s: str) -> str:
-    """The RFC 5256 base subject used for SUBJECT sorting and threading."""
+def _base(s: str) -> tuple[str, bool]:
+    """(base subject, whether a reply/forward marker was removed)."""
     s = _WS.sub(" ", decode_rfc2047(s[:MAX_SUBJECT])).strip()
+    response = False
     while True:
         prev = s
-        s = _TRAILER.sub("", s)
+        t = _TRAILER.sub("", s)  # step 2
+        response = response or t != s
+        s = t
         while True:
-            t = _LEADER.sub("", s, count=1)
-            if t == s:
-                # Remove a leading [blob] only if something is left after it (5256 step 3).
+            t = _LEADER.sub("", s, count=1)  # step 3
+            if t != s:
+                response = True
+            else:
+                # Remove a leading [blob] only if something is left after it (step 4).
                 m = _BLOBS.match(s)
                 if m and s[m.end() :].strip():
                     t = s[m.end() :]
             if t == s:
                 break
             s = t.strip()
-        if s.lower().startswith("[fwd:") and s.endswith("]"):
+        if s.lower().startswith("[fwd:") and s.endswith("]"):  # step 6
             s = s[5:-1].strip()
+            response = True
         if s == prev:
-            return s
+            return s, response
+
+
+def base_subject(s: str) -> str:
+    """The RFC 5256 base subject used for SUBJECT sorting and threading (case kept)."""
+    return _base(s)[0]
+
+
+def thread_subject(s: str) -> tuple[str, bool]:
+    """mox's thread matching key: the base subject in lower case (empty if it holds a NUL), and
+    whether the subject marked a response (Re:, Fwd:, (fwd), [fwd: ...])."""
+    base, response = _base(s)
+    base = base.lower()
+    return ("" if "\0" in base else base), response
 
 
 def message_id(v: str) -> str:

@@ -50,3 +50,33 @@ def test_references() -> None:
     assert references(None, "<p@x> (reply)") == ["p@x"]
     assert references("", "Your message <p@x> of yesterday") == ["p@x"]
     assert references(None, None) == []
+
+
+# The subjects and expectations of mox's thread subject tests (lower-cased key, response flag).
+@pytest.mark.parametrize(
+    "s,base,resp",
+    [
+        ("test", "test", False),
+        (" a  b\tc\r\n d\t", "a b c d", False),
+        ("test (fwd) (fwd) ", "test", True),
+        ("re: test", "test", True),
+        ("fw: test", "test", True),
+        ("fwd: test", "test", True),
+        ("fwd [tag] Test", "fwd [tag] test", False),
+        ("[list] re: a b c\t", "a b c", True),
+        ("[list] fw: a b c", "a b c", True),
+        ("[tag1][tag2] [tag3]\t re: a b c", "a b c", True),
+        ("[tag1][tag2] [tag3]\t re: a \u0000b c", "", True),
+        ("[list] fw:[tag] a b c", "a b c", True),
+        ("[list] re: [list] fwd: a b c\t", "a b c", True),
+        ("[fwd: a b c]", "a b c", True),
+        ("[fwd: [fwd: a b c]]", "a b c", True),
+        ("[fwd: [list] re: a b c]", "a b c", True),
+        ("[nonlist]", "[nonlist]", False),
+        ("fwd [list]:", "", True),
+    ],
+)
+def test_thread_subject(s: str, base: str, resp: bool) -> None:
+    from app.message import thread_subject
+
+    assert thread_subject(s) == (base, resp)
