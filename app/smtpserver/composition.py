@@ -72,3 +72,41 @@ def record_login(authdb: Any) -> Callable[..., None]:
         )
 
     return rec
+
+
+def new_server(
+    *,
+    config: Any,
+    store: Any,
+    resolver: Any,
+    queue: Any,
+    tls_context: Callable[[str], Any],
+    authdb: Any = None,
+    localserve: bool = False,
+    credential_lookup: Callable[[str], Any] | None = None,
+    account_for_login: Callable[[str], str | None] | None = None,
+) -> Any:
+    """The SMTPServer for app/serve.py, with the callbacks above filled in and pedantic mode
+    from mox.conf's ``Pedantic``. ``credential_lookup`` is the same one the IMAP server gets
+    (``app.store.credentials.make_lookup``)."""
+    from app.smtpserver import SMTPServer
+    from app.smtpserver.server import SMTPDeps
+
+    deps = SMTPDeps(
+        config=config,
+        store=store,
+        resolver=resolver,
+        queue=queue,
+        tls_context=tls_context,
+        authdb=authdb,
+        localserve=localserve,
+        pedantic=bool(getattr(config.static, "Pedantic", False)),
+        server_cert_der=server_cert_der(config),
+        account_for_login=account_for_login,
+    )
+    if credential_lookup is not None:
+        deps.credential_lookup = credential_lookup
+    if authdb is not None:
+        deps.tls_public_key = tls_public_key(authdb)
+        deps.record_login = record_login(authdb)
+    return SMTPServer(deps)

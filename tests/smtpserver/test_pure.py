@@ -146,3 +146,19 @@ def test_composition_helpers(tmp_path: Path) -> None:
         assert composition.tls_public_key(db)("other") is None
     finally:
         db.close()
+
+
+def test_composition_new_server(tmp_path: Path) -> None:
+    from app import localserve as ls
+    from app.config import load
+    from app.smtpserver import SMTPServer, composition
+
+    ports = {"SMTP": 1, "Submission": 2, "Submissions": 3, "IMAP": 4, "IMAPS": 5, "HTTP": 6, "HTTPS": 7, "Metrics": 8}
+    ls.ensure_config(tmp_path, "127.0.0.1", ports)
+    cfg = load(tmp_path / "mox.conf")
+    srv = composition.new_server(config=cfg, store=None, resolver=None, queue=None, tls_context=lambda _n: None,
+                                 localserve=True)
+    assert isinstance(srv, SMTPServer) and srv.deps.pedantic  # localserve's mox.conf has Pedantic: true
+    der = srv.deps.server_cert_der("local")
+    assert der is not None and der[:1] == b"\x30"
+    assert srv.deps.server_cert_der("nosuchlistener") is None
