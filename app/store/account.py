@@ -8,7 +8,6 @@ API overview.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -34,6 +33,7 @@ from app.store.model import (
     SetFlagsResult,
     normalize_flags,
 )
+from app.store.readpool import ReaderPool
 from app.store.sqlq import q
 from app.store.writer import Tx, Writer
 
@@ -63,23 +63,17 @@ class Account:
             raise
         self._broadcaster = Broadcaster()
         self._writer = Writer(conn, self._broadcaster, name)
-        self._local = threading.local()
-        self._readers: list[apsw.Connection] = []
-        self._rlock = threading.Lock()
+        self._pool = ReaderPool(path, name)
         self._closed = False
 
     # --- plumbing ---
 
-    def _reader(self) -> apsw.Connection:
+    def _read(self, fn: Callable[[apsw.Connection], T]) -> T:
+        """Run ``fn`` with a read connection of its own (see ``readpool``)."""
         if self._closed:
             raise StoreClosed(f"account {self.name!r} is closed")
-        c: apsw.Connection | None = getattr(self._local, "conn", None)
-        if c is None:
-            c = schema.open_reader(self.path)
-            self._local.conn = c
-            with self._rlock:
-                self._readers.append(c)
-        return c
+        with self._pool.conn() as c:
+            return fn(c)
 
     def _write(self, fn: Callable[[apsw.Connection, Tx], T], origin: object | None = None) -> T:
         return self._writer.run(fn, origin)
@@ -90,13 +84,7 @@ class Account:
             return
         self._closed = True
         self._writer.close()
-        with self._rlock:
-            for c in self._readers:
-                try:
-                    c.close()
-                except apsw.Error:
-                    pass
-            self._readers.clear()
+        self._pool.close()
 
     @property
     def commits(self) -> int:
@@ -294,50 +282,47 @@ class Account:
     # --- reads ---
 
     def mailbox(self, mailbox: int | str) -> Mailbox:
-        return reads.mailbox(self._reader(), mailbox)
+        return self._read(lambda c: reads.mailbox(c, mailbox))
 
     def list_mailboxes(self) -> list[Mailbox]:
-        return reads.list_mailboxes(self._reader())
+        return self._read(reads.list_mailboxes)
 
     def subscriptions(self) -> list[str]:
-        return [r[0] for r in self._reader().execute("SELECT name FROM subscription ORDER BY name")]
+        return self._read(lambda c: [r[0] for r in q(c, "SELECT name FROM subscription ORDER BY name")])
 
     def mailbox_status(self, mailbox: int | str) -> MailboxStatus:
-        return reads.status(self._reader(), mailbox)
-
-    def _mbid(self, mailbox: int | str) -> int:
-        if isinstance(mailbox, int):
-            return mailbox
-        return mailboxes.get(self._reader(), mailbox).id
+        return self._read(lambda c: reads.status(c, mailbox))
 
     def uids_flags(self, mailbox: int | str) -> list[tuple[int, int, frozenset[str]]]:
         """(uid, modseq, flags) of every message, in UID order."""
-        return reads.uids_flags(self._reader(), self._mbid(mailbox))
+        return self._read(lambda c: reads.uids_flags(c, reads.mbid(c, mailbox)))
 
     def uids(self, mailbox: int | str) -> list[int]:
-        return reads.uids(self._reader(), self._mbid(mailbox))
+        return self._read(lambda c: reads.uids(c, reads.mbid(c, mailbox)))
 
     def changed_since(self, mailbox: int | str, modseq: int) -> list[tuple[int, int, frozenset[str]]]:
-        return reads.changed_since(self._reader(), self._mbid(mailbox), modseq)
+        """(uid, modseq, flags) of messages changed (or added) after ``modseq`` (RFC 7162)."""
+        return self._read(lambda c: reads.changed_since(c, reads.mbid(c, mailbox), modseq))
 
     def expunged_since(self, mailbox: int | str, modseq: int) -> list[int]:
         """UIDs expunged (tombstones) with a modseq above ``modseq`` (QRESYNC VANISHED)."""
-        return reads.expunged_since(self._reader(), self._mbid(mailbox), modseq)
+        return self._read(lambda c: reads.expunged_since(c, reads.mbid(c, mailbox), modseq))
 
     def highest_modseq(self) -> int:
-        return counts.highest_modseq(self._reader())
+        return self._read(counts.highest_modseq)
 
     def message_meta(self, mailbox: int | str, uids: Iterable[int]) -> list[MessageMeta]:
-        return reads.message_meta(self._reader(), self._mbid(mailbox), uids)
+        uid_list = list(uids)
+        return self._read(lambda c: reads.message_meta(c, reads.mbid(c, mailbox), uid_list))
 
     def message_by_id(self, message_id: int) -> MessageMeta | None:
-        return reads.message_by_id(self._reader(), message_id)
+        return self._read(lambda c: reads.message_by_id(c, message_id))
 
     def thread_messages(self, thread_id: int) -> list[MessageMeta]:
-        return reads.thread_messages(self._reader(), thread_id)
+        return self._read(lambda c: reads.thread_messages(c, thread_id))
 
     def facts(self, message_id: int) -> DeliveryFacts | None:
-        return reads.facts(self._reader(), message_id)
+        return self._read(lambda c: reads.facts(c, message_id))
 
     @staticmethod
     def _data_id(msg: MessageRef) -> int:
@@ -345,39 +330,39 @@ class Account:
 
     def read(self, msg: MessageRef) -> bytes:
         """The whole message (raises MessageGone when it was expunged)."""
-        return blobs.read_all(self._reader(), self._data_id(msg))
+        return self._read(lambda c: blobs.read_all(c, self._data_id(msg)))
 
     def read_range(self, msg: MessageRef, offset: int, length: int) -> bytes:
-        return blobs.read_range(self._reader(), self._data_id(msg), offset, length)
+        """``length`` bytes from ``offset`` (fewer at the end), without loading the whole message."""
+        return self._read(lambda c: blobs.read_range(c, self._data_id(msg), offset, length))
 
     def open_reader(self, msg: MessageRef) -> BinaryIO:
-        """A seekable read-only file over the message bytes, for the calling thread only."""
+        """A seekable read-only file over the message bytes."""
         import io
 
-        return cast(BinaryIO, io.BufferedReader(blobs.ChunkReader(self._reader(), self._data_id(msg))))
+        return cast(BinaryIO, io.BufferedReader(blobs.ChunkReader(self._read, self._data_id(msg))))
 
     def parsed(self, msg: MessageRef) -> Part:
         """The stored MIME structure (offsets into the message bytes)."""
         from app.store.errors import MessageGone
 
-        rows = q(self._reader(), "SELECT parsed FROM msgdata WHERE id = ?", (self._data_id(msg),))
+        rows = self._read(lambda c: q(c, "SELECT parsed FROM msgdata WHERE id = ?", (self._data_id(msg),)))
         if not rows:
             raise MessageGone("message is gone")
         return analysis.load_parsed(bytes(rows[0][0]))
 
     def search_text(self, mailbox: int | str, needle: str) -> set[int] | None:
-        return reads.search_text(self._reader(), self._mbid(mailbox), needle)
+        return self._read(lambda c: reads.search_text(c, reads.mbid(c, mailbox), needle))
 
     def annotations(self, mailbox: int | str | None) -> list[Annotation]:
-        mid = None if mailbox is None else self._mbid(mailbox)
-        return reads.list_annotations(self._reader(), mid)
+        return self._read(lambda c: reads.list_annotations(c, None if mailbox is None else reads.mbid(c, mailbox)))
 
     def setting(self, key: str) -> str | None:
-        return reads.setting(self._reader(), key)
+        return self._read(lambda c: reads.setting(c, key))
 
     def quota_usage(self) -> tuple[int, int]:
         """(bytes used, limit); a limit of 0 or less means unlimited."""
-        return counts.disk_usage(self._reader()), self._quota()
+        return self._read(counts.disk_usage), self._quota()
 
     # --- consistency ---
 
@@ -385,12 +370,14 @@ class Account:
         """Check every invariant; return the problems found (empty when consistent)."""
         from app.store import maintenance
 
-        conn = self._reader()
-        conn.execute("BEGIN")
-        try:
-            return maintenance.verify(conn)
-        finally:
-            conn.execute("COMMIT")
+        def run(conn: apsw.Connection) -> list[str]:
+            conn.execute("BEGIN")
+            try:
+                return maintenance.verify(conn)
+            finally:
+                conn.execute("COMMIT")
+
+        return self._read(run)
 
     def recalculate_counts(self) -> int:
         from app.store import maintenance

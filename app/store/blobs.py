@@ -9,6 +9,8 @@ message size.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from typing import Any
 
 import apsw
 
@@ -91,11 +93,11 @@ def read_range(conn: apsw.Connection, data_id: int, offset: int, length: int) ->
 class ChunkReader(io.RawIOBase):
     """A read-only, seekable file over a message's bytes; reads a chunk range at a time."""
 
-    def __init__(self, conn: apsw.Connection, data_id: int) -> None:
+    def __init__(self, read: Callable[[Callable[[apsw.Connection], Any]], Any], data_id: int) -> None:
         super().__init__()
-        self._conn = conn
+        self._read = read  # runs a function with a read connection (Account._read)
         self._id = data_id
-        self._size = data_size(conn, data_id)
+        self._size = int(read(lambda c: data_size(c, data_id)))
         self._pos = 0
 
     @property
@@ -123,7 +125,7 @@ class ChunkReader(io.RawIOBase):
         n = min(len(b), max(0, self._size - self._pos), CHUNK_SIZE)
         if n <= 0:
             return 0
-        data = read_range(self._conn, self._id, self._pos, n)
+        data = self._range(self._pos, n)
         b[: len(data)] = data
         self._pos += len(data)
         return len(data)
@@ -131,6 +133,9 @@ class ChunkReader(io.RawIOBase):
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
             size = max(0, self._size - self._pos)
-        data = read_range(self._conn, self._id, self._pos, size)
+        data = self._range(self._pos, size)
         self._pos += len(data)
         return data
+
+    def _range(self, offset: int, n: int) -> bytes:
+        return bytes(self._read(lambda c: read_range(c, self._id, offset, n)))

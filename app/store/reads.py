@@ -26,6 +26,11 @@ def list_mailboxes(conn: apsw.Connection) -> list[Mailbox]:
     return [mailboxes.row_to_mailbox(r, r[1] in subs) for r in rows]
 
 
+def mbid(conn: apsw.Connection, m: int | str) -> int:
+    """The id of a mailbox given by id or name (MailboxNotFound for an unknown name)."""
+    return m if isinstance(m, int) else mailboxes.get(conn, m).id
+
+
 def mailbox(conn: apsw.Connection, m: int | str) -> Mailbox:
     return mailboxes.get(conn, m)
 

@@ -167,3 +167,37 @@ def test_closed_loop_drops_subscriber(acc: Account) -> None:
     acc.deliver("Inbox", make_msg())
     assert sub.closed
     acc.deliver("Inbox", make_msg())
+
+
+def test_concurrent_readers_bounded_connections(acc: Account) -> None:
+    acc.deliver("Inbox", make_msg(body="read me"))
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        try:
+            for _ in range(30):
+                meta = acc.message_meta("Inbox", [1])[0]
+                assert acc.read(meta).endswith(b"read me\r\n")
+                f = acc.open_reader(meta)
+                f.seek(-9, 2)
+                assert f.read() == b"read me\r\n"
+        except BaseException as e:
+            errors.append(e)
+
+    def writer() -> None:
+        while not stop.is_set():
+            acc.set_flags("Inbox", [1], "add", ["\\Seen"])
+            acc.set_flags("Inbox", [1], "remove", ["\\Seen"])
+
+    wt = threading.Thread(target=writer)
+    wt.start()
+    ths = [threading.Thread(target=reader) for _ in range(12)]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join()
+    stop.set()
+    wt.join()
+    assert not errors
+    assert len(acc._pool._idle) <= 4

@@ -205,6 +205,11 @@ def test_quota(tmp_path: object, store: Store) -> None:
         st.close()
 
 
+def _masks(acc: Account, mid: int) -> tuple[object, ...]:
+    sql = "SELECT remote_ip_masked1, remote_ip_masked2, remote_ip_masked3 FROM message WHERE id = ?"
+    return tuple(acc._read(lambda c: c.execute(sql, (mid,)).fetchall())[0])
+
+
 def test_delivery_facts(acc: Account) -> None:
     f = DeliveryFacts(
         remote_ip="192.0.2.77",
@@ -220,14 +225,10 @@ def test_delivery_facts(acc: Account) -> None:
     d = acc.deliver("Junk", make_msg(), facts=f)
     got = acc.facts(d.id)
     assert got == f
-    row = acc._reader().execute(
-        "SELECT remote_ip_masked1, remote_ip_masked2, remote_ip_masked3 FROM message WHERE id = ?", (d.id,)
-    ).fetchall()[0]
+    row = _masks(acc, d.id)
     assert row == ("192.0.2.77", "192.0.2.64", "192.0.0.0")
     d6 = acc.deliver("Inbox", make_msg(), facts=DeliveryFacts(remote_ip="2001:db8:1:2:3::1"))
-    row = acc._reader().execute(
-        "SELECT remote_ip_masked1, remote_ip_masked2, remote_ip_masked3 FROM message WHERE id = ?", (d6.id,)
-    ).fetchall()[0]
+    row = _masks(acc, d6.id)
     assert row == ("2001:db8:1:2::", "2001:db8:1::", "2001:db8::")
     assert acc.facts(123456) is None
 
