@@ -56,10 +56,10 @@ def flags_line(s: Session, seq: int, uid: int, flags: frozenset[str] | list[str]
     names = sorted(flags, key=_flag_order)
     if v is not None and v.is_recent(uid) and not s.rev2:
         names.insert(0, "\\Recent")
-    out = b"%d FETCH (UID %d FLAGS " % (seq, uid) + writer.atoms(names)
+    items = [b"FLAGS " + writer.atoms(names)]
     if s.condstore:
-        out += b" MODSEQ (%d)" % modseq
-    return out + b")"
+        items.append(b"MODSEQ (%d)" % modseq)
+    return s.fetch_line(seq, uid, items)
 
 
 def _flag_order(f: str) -> tuple[int, str]:
@@ -99,7 +99,7 @@ async def deliver(s: Session, command: str) -> None:
                 seq = v.remove(uid)
                 if not seq:
                     continue
-                if s.qresync:
+                if s.vanished:
                     vanished.append(uid)
                 else:
                     s.untagged(f"{seq} EXPUNGE")

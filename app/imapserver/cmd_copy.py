@@ -22,7 +22,7 @@ async def cmd_check(s: Session, p: Parser, tag: str) -> str:
 def report_expunged(s: Session, uids: list[int] | tuple[int, ...]) -> None:
     v = s.selected
     assert v is not None
-    if s.qresync:
+    if s.vanished:
         gone = [u for u in uids if v.remove(u)]
         if gone:
             s.untagged("VANISHED " + format_numbers(sorted(gone)))

@@ -54,8 +54,8 @@ async def _fetch(s: Session, p: Parser, is_uid: bool) -> str:
         changes.condstore_used(s)
     v = s.selected
     assert v is not None
-    if is_uid and not any(a.name == "UID" for a in atts):
-        atts = [FetchAtt("UID"), *atts]
+    # The UID goes in every response head; the other items follow in request order.
+    atts = [a for a in atts if a.name != "UID"]
     with_modseq = changedsince is not None or (s.condstore and any(a.name == "MODSEQ" for a in atts))
     pairs = v.resolve(ns, is_uid, s.search_result)
     if vanished and changedsince is not None:
@@ -107,8 +107,8 @@ async def _fetch_flags_only(
             items: list[bytes] = []
             for n in names:
                 if n == "UID":
-                    items.append(b"UID %d" % uid)
-                elif n == "FLAGS":
+                    continue  # in the response head
+                if n == "FLAGS":
                     fl = sorted_flags(r[2])
                     if rev1 and v.is_recent(uid):
                         fl.insert(0, "\\Recent")
@@ -117,7 +117,7 @@ async def _fetch_flags_only(
                     items.append(b"MODSEQ (%d)" % r[1])
             if with_modseq and "MODSEQ" not in names:
                 items.append(b"MODSEQ (%d)" % r[1])
-            s.send(b"* %d FETCH (" % seq + b" ".join(items) + b")")
+            s.send(b"* " + s.fetch_line(seq, uid, items))
         await s.maybe_flush()
 
 
@@ -142,13 +142,13 @@ def _render_batch(
         if uid in seen_added and not any(a.name == "FLAGS" for a in atts):
             my_atts = [*atts, FetchAtt("FLAGS")]
         try:
-            data = fetchrender.render(
+            items = fetchrender.render_items(
                 m, my_atts, loader, recent=v.is_recent(uid) and not s.rev2, utf8=s.utf8, with_modseq=with_modseq,
                 cache_ns=str(getattr(s.account, "path", "")),
             )  # fmt: skip
         except store.MessageGone:
             continue
-        out.append(b"* %d FETCH " % seq + data)
+        out.append(b"* " + s.fetch_line(seq, uid, items))
     return out
 
 

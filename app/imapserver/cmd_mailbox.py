@@ -70,7 +70,7 @@ async def _select(s: Session, p: Parser, readonly: bool) -> str:
         st = await run_blocking(acct.mailbox_status, name)
         # Flags are needed only for IMAP4rev1's first-unseen and for QRESYNC; UIDs alone are
         # several times cheaper on a large mailbox.
-        need_flags = qresync_arg is not None or (not s.rev2 and st.counts.unseen > 0)
+        need_flags = qresync_arg is not None or (not s.rev2 and not s.uidonly and st.counts.unseen > 0)
         if need_flags:
             rows = await run_blocking(acct.uids_flags, st.id)
             uids = [r[0] for r in rows]
@@ -91,6 +91,7 @@ async def _select(s: Session, p: Parser, readonly: bool) -> str:
     s.untagged(f"{len(uids)} EXISTS")
     if not s.rev2:
         s.untagged(f"{view.recent_count()} RECENT")
+    if not s.rev2 and not s.uidonly:
         for i, r in enumerate(rows):
             if not any(f.lower() == "\\seen" for f in r[2]):
                 s.untagged(f"OK [UNSEEN {i + 1}] first unseen")

@@ -51,6 +51,8 @@ async def _search(s: Session, p: Parser, tag: str, is_uid: bool) -> str:
     v = s.selected
     assert v is not None
     key = prog.key
+    if s.uidonly and any(k.op == "SEQSET" and k.numset is not None and not k.numset.search_result for k in key.walk()):
+        raise Bad("UIDONLY is enabled, message sequence numbers are not allowed", "UIDREQUIRED")
     if searcheval.uses_modseq(key):
         changes.condstore_used(s)
     # The store's full-text index matches words, but IMAP SEARCH matches substrings (RFC 9051

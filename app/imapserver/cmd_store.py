@@ -74,7 +74,7 @@ async def _store(s: Session, p: Parser, is_uid: bool) -> str:
                 continue
             if silent:
                 if s.condstore:
-                    s.untagged(b"%d FETCH (UID %d MODSEQ (%d))" % (seq, fc.uid, fc.modseq))
+                    s.untagged(s.fetch_line(seq, fc.uid, [b"MODSEQ (%d)" % fc.modseq]))
                 continue
             s.untagged(flags_line(s, seq, fc.uid, fc.flags, fc.modseq))
         modified.extend(res.modified)

@@ -26,6 +26,10 @@ MAX_LINE_NOTAUTH = 40 * 1024
 MAX_LINE = 256 * 1024
 
 
+# Commands that take message sequence numbers, refused after ENABLE UIDONLY (RFC 9586 3.2).
+SEQUENCE_COMMANDS = frozenset({"FETCH", "STORE", "COPY", "MOVE", "SEARCH", "SORT", "THREAD", "REPLACE"})
+
+
 def new_session(conn: Conn, deps: IMAPDeps) -> Session:
     return Session(
         conn=conn,
@@ -134,6 +138,8 @@ async def execute(s: Session, cmd: Command) -> None:
         handler = lookup(s.state, name)
         if handler is None:
             raise Bad(f"unknown command or not allowed in this state: {name}")
+        if s.uidonly and name in SEQUENCE_COMMANDS:
+            raise Bad("UIDONLY is enabled, use the UID command", "UIDREQUIRED")
         result = await handler(s, p, tag)
         await changes.deliver(s, name)
         s.send(f"{tag} OK {result or (name + ' done')}".encode())

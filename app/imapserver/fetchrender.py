@@ -86,9 +86,24 @@ def render(
     with_modseq: bool,
     cache_ns: str = "",
 ) -> bytes:
-    """``cache_ns`` names the account database: with it, ENVELOPE and BODYSTRUCTURE are cached
-    per stored message data (``m.ref.data_id``)."""
     """The parenthesized data of ``* n FETCH (...)`` for this message."""
+    items = render_items(m, atts, load, recent=recent, utf8=utf8, with_modseq=with_modseq, cache_ns=cache_ns)
+    return b"(" + b" ".join(items) + b")"
+
+
+def render_items(
+    m: MsgInfo,
+    atts: list[FetchAtt],
+    load: Loader,
+    *,
+    recent: bool,
+    utf8: bool,
+    with_modseq: bool,
+    cache_ns: str = "",
+) -> list[bytes]:
+    """The encoded data items of this message, in request order. ``cache_ns`` names the
+    account database: with it, ENVELOPE and BODYSTRUCTURE are cached per stored message data
+    (``m.ref.data_id``)."""
     out = Rendered()
     loaded: tuple[bytes, message.Part] | None = None
 
@@ -155,7 +170,7 @@ def render(
             out.add(n, writer.string(message.preview(data, part), utf8))
     if with_modseq and "MODSEQ" not in seen_names:
         out.add("MODSEQ", b"(" + writer.number(m.modseq) + b")")
-    return b"(" + b" ".join(out.items) + b")"
+    return out.items
 
 
 def _body_section(data: bytes, part: message.Part, att: FetchAtt) -> bytes:

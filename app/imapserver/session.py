@@ -73,6 +73,23 @@ class Session:
         return "QRESYNC" in self.enabled
 
     @property
+    def uidonly(self) -> bool:
+        """RFC 9586: no message sequence numbers in either direction."""
+        return "UIDONLY" in self.enabled
+
+    @property
+    def vanished(self) -> bool:
+        """Expunges are reported as VANISHED (QRESYNC, UIDONLY) instead of EXPUNGE."""
+        return "QRESYNC" in self.enabled or "UIDONLY" in self.enabled
+
+    def fetch_line(self, seq: int, uid: int, items: list[bytes]) -> bytes:
+        """A FETCH response (without "* "): ``n FETCH (UID u ...)``, or with UIDONLY
+        ``u UIDFETCH (...)`` (RFC 9586 section 3.3)."""
+        if "UIDONLY" in self.enabled:
+            return b"%d UIDFETCH (" % uid + b" ".join(items) + b")"
+        return b"%d FETCH (" % seq + b" ".join([b"UID %d" % uid, *items]) + b")"
+
+    @property
     def rev2(self) -> bool:
         return "IMAP4REV2" in self.enabled
 

@@ -249,8 +249,8 @@ def test_preview_savedate_within_multiappend(imap: IMAPTestServer) -> None:
     assert line.startswith(b"a OK [APPENDUID ") and line.split()[4].endswith(b"1:2]")
     w.cmd(b"b", b"SELECT INBOX")
     lines = w.cmd(b"c", b"FETCH 1:2 (PREVIEW SAVEDATE FLAGS)")
-    assert lines[0].startswith(b'* 1 FETCH (PREVIEW "hello" SAVEDATE "') and b"\\Seen" in lines[0]
-    assert lines[1].startswith(b'* 2 FETCH (PREVIEW "second body"')
+    assert lines[0].startswith(b'* 1 FETCH (UID 1 PREVIEW "hello" SAVEDATE "') and b"\\Seen" in lines[0]
+    assert lines[1].startswith(b'* 2 FETCH (UID 2 PREVIEW "second body"')
     assert w.cmd(b"d", b"SEARCH YOUNGER 3600")[0] == b"* SEARCH 1 2"
     assert w.cmd(b"e", b"SEARCH OLDER 3600")[0] == b"* SEARCH"
     assert w.cmd(b"f", b"SEARCH SAVEDSINCE 1-Jan-2020 UNSEEN")[0] == b"* SEARCH 2"
@@ -341,3 +341,19 @@ def test_tls_client_certificate(imap: IMAPTestServer, no_preauth: bool) -> None:
         return
     assert greeting.startswith(b"* OK") and b"AUTH=EXTERNAL" in greeting
     assert w.cmd(b"a", b"AUTHENTICATE EXTERNAL =")[-1].startswith(b"a OK")
+
+
+def test_uidonly(imap: IMAPTestServer) -> None:
+    acc = imap.account("mjl")
+    acc.deliver("Inbox", MSG)
+    acc.deliver("Inbox", MSG)
+    w = connect(imap)
+    assert w.cmd(b"a", b"ENABLE UIDONLY")[0] == b"* ENABLED UIDONLY"
+    w.cmd(b"b", b"SELECT INBOX")
+    assert w.cmd(b"c", b"FETCH 1 FLAGS")[-1].startswith(b"c BAD [UIDREQUIRED]")
+    assert w.cmd(b"d", b"UID SEARCH 1:2")[-1].startswith(b"d BAD [UIDREQUIRED]")
+    lines = w.cmd(b"e", b"UID FETCH 2 (FLAGS)")
+    assert lines[0] == b"* 2 UIDFETCH (FLAGS (\\Recent))"
+    lines = w.cmd(b"f", b"UID STORE 1 +FLAGS (\\Deleted)")
+    assert lines[0] == b"* 1 UIDFETCH (FLAGS (\\Recent \\Deleted))"
+    assert b"* VANISHED 1" in w.cmd(b"g", b"EXPUNGE")
