@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from app import mlog
-from app.queue import dsn
+from app.queue import dsn, settings
 from app.queue.model import DELAYED_DSN_AFTER, Msg, Result, Suppression, base_address
 
 if TYPE_CHECKING:
@@ -87,12 +87,26 @@ def _maybe_suppress(q: Queue, o: Outcome) -> None:
             log.info("added recipient to suppression list", account=m.sender_account, rcpt=m.recipient)
 
 
+def _dsn_destination(q: Queue, m: Msg, action: str) -> tuple[str, str, bool] | None:
+    """(account, mailbox, seen) for a DSN about ``m``, or None when none is sent. Failures of
+    our outgoing DMARC reports go, marked seen, to the postmaster's "<mailbox>/dmarc" (as mox)."""
+    if m.is_dmarc_report:
+        if action != "failed":
+            return None
+        pm = settings.postmaster(q.deps.config)
+        return None if pm is None else (pm[0], f"{pm[1]}/dmarc", True)
+    if dsn.wants(m, action) and m.sender_account:
+        return m.sender_account, "Inbox", False
+    return None
+
+
 def _send_dsn(q: Queue, outcomes: list[Outcome], action: str) -> None:
-    by_base: dict[tuple[int, str], list[Outcome]] = {}
+    by_base: dict[tuple[int, str, str, bool], list[Outcome]] = {}
     for o in outcomes:
-        if dsn.wants(o.msg, action) and o.msg.sender_account:
-            by_base.setdefault((o.msg.base_id, o.msg.sender_account), []).append(o)
-    for (_, account), group in by_base.items():
+        dest = _dsn_destination(q, o.msg, action)
+        if dest is not None:
+            by_base.setdefault((o.msg.base_id, *dest), []).append(o)
+    for (_, account, mailbox, seen), group in by_base.items():
         m = group[0].msg
         try:
             original = q.db.content(m.content_id)
@@ -108,8 +122,8 @@ def _send_dsn(q: Queue, outcomes: list[Outcome], action: str) -> None:
             ]
             data = dsn.compose(q.hostname(), recips, original)
             ld = q.local_delivery()
-            ld.deliver_to_account(account, "Inbox", data)
-            log.info("delivered dsn", action=action, account=account, ids=[o.msg.id for o in group])
+            ld.deliver_to_account(account, mailbox, data, seen)
+            log.info("delivered dsn", action=action, account=account, mailbox=mailbox, ids=[o.msg.id for o in group])
         except Exception as e:
             log.exception("delivering dsn to sender account", e, account=account, action=action)
 

@@ -115,6 +115,15 @@ def _seconds(v: Any) -> float:
     return parse_duration(str(v))
 
 
+def postmaster(config: Any) -> tuple[str, str] | None:
+    """(account, mailbox) of mox.conf's Postmaster, if configured."""
+    pm = _get(_get(config, "static"), "Postmaster")
+    account = str(_get(pm, "Account", "") or "")
+    if not account:
+        return None
+    return account, str(_get(pm, "Mailbox", "") or "Inbox")
+
+
 def keep_retired_period(config: Any, account: str) -> float:
     acc = _get(_get(_get(config, "dynamic"), "Accounts", {}), account)
     return _seconds(_get(acc, "KeepRetiredMessagePeriod", 0))

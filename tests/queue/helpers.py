@@ -24,7 +24,11 @@ def make_config(
     keep_retired: str = "24h",
     hostname: str = "mail.example.org",
 ) -> SimpleNamespace:
-    static = SimpleNamespace(Hostname=hostname, Transports=transports or {})
+    static = SimpleNamespace(
+        Hostname=hostname,
+        Transports=transports or {},
+        Postmaster=SimpleNamespace(Account="admin", Mailbox="Postmaster"),
+    )
     acc = SimpleNamespace(KeepRetiredMessagePeriod=keep_retired, Routes=account_routes or [])
     dynamic = SimpleNamespace(
         Accounts={"mjl": acc, "other": SimpleNamespace(KeepRetiredMessagePeriod="", Routes=[])},
@@ -39,6 +43,7 @@ class Delivered:
     account: str
     mailbox: str
     data: bytes
+    seen: bool = False
 
     def parsed(self) -> email.message.EmailMessage:
         m = email.message_from_bytes(self.data, policy=email.policy.default)
@@ -58,7 +63,7 @@ class CollectingDelivery:
         if account in self.fail_accounts:
             raise LocalDeliveryError(False, 451, "4.3.0", "account unavailable")
         with self.lock:
-            self.delivered.append(Delivered(account, mailbox, data))
+            self.delivered.append(Delivered(account, mailbox, data, seen))
 
     def deliver_to_address(self, mail_from: str, rcpt: str, data: bytes) -> None:
         if rcpt.startswith("unknown@"):

@@ -150,6 +150,16 @@ def test_notify_never_and_null_sender_get_no_dsn(tmp_path: Path) -> None:
     run_queue(tmp_path, t)
 
 
+def test_failed_dmarc_report_goes_to_postmaster(tmp_path: Path) -> None:
+    async def t(q: Queue, srv: SMTPTestServer, ld: CollectingDelivery) -> None:
+        await run_blocking(q.add, "", "postmaster@mail.example.org", ["perm@dest.example"], MSG, is_dmarc_report=True)
+        await wait_for(lambda: queued(q) == 0 and len(ld.dsns()) == 1)
+        d = ld.dsns()[0]
+        assert (d.account, d.mailbox, d.seen) == ("admin", "Postmaster/dmarc", True)
+
+    run_queue(tmp_path, t)
+
+
 def test_hold_rules_and_management(tmp_path: Path) -> None:
     async def t(q: Queue, srv: SMTPTestServer, ld: CollectingDelivery) -> None:
         rule = await run_blocking(q.holdrule_add, "", "", "dest.example")
