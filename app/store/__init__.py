@@ -10,8 +10,10 @@ Concurrency: each account has ONE writer thread doing group commit: callers queu
 writer runs everything queued in one transaction (each write in its own savepoint so one failing
 write, e.g. over quota, does not affect the others), commits, publishes the changes, then wakes
 the callers. A write method returns only after the commit, so "returned" means "on disk".
-Reads use per-thread connections and never wait for the writer. The API is synchronous: asyncio
-code calls it with ``await app.runtime.run_blocking(account.deliver, ...)``.
+Reads check a connection out of a small per-account pool for their duration, so they never wait
+for the writer (WAL) and open files stay bounded. The API is synchronous: asyncio code calls it
+with ``await app.runtime.run_blocking(account.deliver, ...)``. Database failures (disk full, I/O
+errors) surface as ``StorageFailure``, a ``StoreError``: answer with a temporary error.
 
 Public API
 ----------
@@ -56,7 +58,11 @@ Public API
         substring semantics, which need a scan),
     ``thread_messages(thread_id)``, ``annotations(m_or_None)``, ``quota_usage() -> (used, limit)``.
     Broadcast: ``subscribe(notify=None, loop=None, limit=10000) -> Subscription``;
-    ``sub.take() -> (changes, overflowed)``, ``sub.wait(timeout)``, ``sub.close()``.
+    ``sub.take() -> (changes, overflowed)``, ``sub.wait(timeout)``, ``sub.close()``. Changes
+    are published after the commit (readers already see them); ``notify`` runs on the writer
+    thread, or on ``loop`` via ``call_soon_threadsafe``, so it must be quick and never write.
+    Past ``limit`` pending changes the queue is dropped and ``take`` reports the overflow: the
+    subscriber resynchronizes (IMAP: BYE or re-select; webmail: reload the view).
     Consistency (``maintenance``): ``verify() -> list[str]`` (empty: all invariants hold),
     ``recalculate_counts()``, ``bump_uidvalidity(m=None)``, ``reassign_uids(m=None)``,
     ``fix_uid_meta()``, ``reassign_threads()``.
