@@ -379,6 +379,8 @@ class Client:
         if pipelining:
             batch = [mail, *rlines] + ([] if chunking else ["DATA"])
             for line in batch:
+                if "\r" in line or "\n" in line:
+                    raise SMTPClientError(True, "policy", "CR or LF in command")
                 self.log.trace("client", line=line)
             await self._write(b"".join(x.encode("utf-8") + b"\r\n" for x in batch))
             mr = await self.reply()

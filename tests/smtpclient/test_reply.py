@@ -75,3 +75,25 @@ def test_fuzz_never_crashes(data: bytes) -> None:
     except SMTPClientError:
         return
     assert 200 <= r.code <= 559
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=300) | st.lists(st.sampled_from([b".", b"\r", b"\n", b"\r\n", b"a", b".."]), max_size=40).map(b"".join))
+def test_data_encoding_roundtrip(data: bytes) -> None:
+    import re
+
+    from app.smtpclient.client import dot_stuff, normalize_crlf
+
+    norm = normalize_crlf(data)
+    wire = dot_stuff(norm)
+    # Never a bare CR or LF on the wire, and the terminator only at the end.
+    assert re.search(rb"\r(?!\n)|(?<!\r)\n", wire) is None
+    assert wire.endswith(b".\r\n")
+    body = wire[:-3]
+    assert b"\r\n.\r\n" not in b"\r\n" + body
+    # A receiver removing one leading dot per line gets the normalized data back.
+    lines = body.split(b"\r\n")[:-1] if body else []
+    unstuffed = b"".join((ln[1:] if ln.startswith(b".") else ln) + b"\r\n" for ln in lines)
+    assert unstuffed == norm
+    # Normalizing keeps every line's content.
+    assert norm.replace(b"\r\n", b"") == re.sub(rb"\r\n|\r|\n", b"", data)
