@@ -277,15 +277,17 @@ def copy(
     dst_uids: list[int] = []
     delta = counts.Delta()
     kws: set[str] = set()
-    skip = {"id", "mailbox_id", "uid", "modseq", "createseq", "savedate", "mailbox_orig_id"}
+    # Everything else is kept, including the mailbox first delivered to (junk training and
+    # reputation look at where a message originally arrived).
+    skip = {"id", "mailbox_id", "uid", "modseq", "createseq", "savedate"}
     cols = [c for c in _all_columns(conn) if c not in skip]
     clist = ", ".join(cols)
     for (oid,) in rows:
         nid = counts.next_message_id(conn)
         conn.execute(
-            f"INSERT INTO message(id, mailbox_id, uid, modseq, createseq, savedate, mailbox_orig_id, {clist})"
-            f" SELECT ?, ?, ?, ?, ?, ?, ?, {clist} FROM message WHERE id = ?",
-            (nid, dst.id, uid, modseq, modseq, now, dst.id, oid),
+            f"INSERT INTO message(id, mailbox_id, uid, modseq, createseq, savedate, {clist})"
+            f" SELECT ?, ?, ?, ?, ?, ?, {clist} FROM message WHERE id = ?",
+            (nid, dst.id, uid, modseq, modseq, now, oid),
         )
         r = q(conn,
             f"SELECT uid, {FLAGS_SQL}, keywords, size, thread_id FROM message WHERE id = ?", (oid,)

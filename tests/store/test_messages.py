@@ -225,6 +225,9 @@ def test_delivery_facts(acc: Account) -> None:
     d = acc.deliver("Junk", make_msg(), facts=f)
     got = acc.facts(d.id)
     assert got == f
+    r = acc.copy("Junk", [d.uid], "Archive")
+    [copied] = acc.message_meta("Archive", r.dst_uids)
+    assert acc.facts(copied.id) == f
     row = _masks(acc, d.id)
     assert row == ("192.0.2.77", "192.0.2.64", "192.0.0.0")
     d6 = acc.deliver("Inbox", make_msg(), facts=DeliveryFacts(remote_ip="2001:db8:1:2:3::1"))
