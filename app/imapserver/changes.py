@@ -15,7 +15,15 @@ from app.imap import format_numbers, writer
 from app.imapserver import recent
 from app.imapserver.errors import Bye
 from app.imapserver.session import Session
-from app.store import ChangeAddUID, ChangeFlags, ChangeRemoveUIDs
+from app.store import (
+    ChangeAddUID,
+    ChangeFlags,
+    ChangeMailboxAdd,
+    ChangeMailboxRemove,
+    ChangeMailboxRename,
+    ChangeRemoveUIDs,
+    ChangeSubscription,
+)
 
 HOLD_BACK = frozenset({"FETCH", "STORE", "SEARCH", "SORT", "THREAD"})
 
@@ -76,6 +84,8 @@ async def deliver(s: Session, command: str) -> None:
     if overflow:
         raise Bye("too many changes, please reconnect and resynchronize")
     v = s.selected
+    if s.notify is not None and pending:
+        await _notify_others(s, pending)
     if v is None or not pending:
         return
     exists_due = False
@@ -117,3 +127,46 @@ async def deliver(s: Session, command: str) -> None:
         s.untagged(f"{v.count} EXISTS")
         if not s.rev2:
             s.untagged(f"{v.recent_count()} RECENT")
+
+
+_MESSAGE_EVENTS = {ChangeAddUID: "MESSAGENEW", ChangeRemoveUIDs: "MESSAGEEXPUNGE", ChangeFlags: "FLAGCHANGE"}
+
+
+async def _notify_others(s: Session, pending: list[object]) -> None:
+    """NOTIFY (RFC 5465 section 5): STATUS for other mailboxes, LIST for name changes."""
+    from app.imapserver import notify
+    from app.imapserver.names import to_client
+    from app.runtime import run_blocking
+
+    n = s.notify
+    sel = s.selected.mailbox_id if s.selected is not None else None
+    names: dict[int, str] | None = None
+    subscribed: set[str] = set(await run_blocking(s.account.subscriptions))
+    need: dict[int, set[str]] = {}
+    for ch in pending:
+        ev = _MESSAGE_EVENTS.get(type(ch))
+        if ev is not None:
+            mbid = ch.mailbox_id  # type: ignore[attr-defined]
+            if mbid == sel:
+                continue
+            if names is None:
+                names = {m.id: m.name for m in await run_blocking(s.account.list_mailboxes)}
+            name = names.get(mbid)
+            if name is not None and ev in n.events_for(name, subscribed, False):
+                need.setdefault(mbid, set()).add(ev)
+        elif isinstance(ch, ChangeMailboxAdd | ChangeMailboxRemove | ChangeMailboxRename):
+            name = ch.new_name if isinstance(ch, ChangeMailboxRename) else ch.name
+            if "MAILBOXNAME" not in n.events_for(name, subscribed, False):
+                continue
+            attrs = b"(\\NonExistent)" if isinstance(ch, ChangeMailboxRemove) else b"()"
+            line = b"LIST " + attrs + b' "/" ' + to_client(s, name)
+            if isinstance(ch, ChangeMailboxRename):
+                line += b' ("OLDNAME" (' + to_client(s, ch.old_name) + b"))"
+            s.untagged(line)
+        elif isinstance(ch, ChangeSubscription) and "SUBSCRIPTIONCHANGE" in n.events_for(
+            ch.name, subscribed | {ch.name}, False
+        ):
+            attrs = b"(\\Subscribed)" if ch.subscribed else b"()"
+            s.untagged(b"LIST " + attrs + b' "/" ' + to_client(s, ch.name))
+    for mbid, evs in need.items():
+        await notify.send_status(s, mbid, evs)

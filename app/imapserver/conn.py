@@ -6,6 +6,7 @@ unexpected failures into responses in one place (RFC 9051 sections 2.2, 7.1).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from app import mlog
@@ -101,6 +102,11 @@ async def loop(s: Session) -> None:
         ev = s.reader.next_event()
         if ev is None:
             timeout = s.deps.idle_timeout if s.state is not State.NOTAUTH else s.deps.preauth_timeout
+            if s.notify is not None and not s.reader.in_command():
+                # NOTIFY: report changes as they happen, also between commands (RFC 5465).
+                if not await _wait_input_or_changes(s, timeout):
+                    raise ConnectionClosed("eof")
+                continue
             if not await s.read_more(timeout):
                 if s.reader.in_command() or s.reader.pending():
                     s.log.debug("connection ended inside a command")
@@ -115,6 +121,31 @@ async def loop(s: Session) -> None:
             raise Bye(ev.message)
         else:
             await execute(s, ev)
+
+
+async def _wait_input_or_changes(s: Session, timeout: float) -> bool:
+    """Wait for client input or account changes; deliver changes; False at end of stream."""
+    await changes.deliver(s, "NOTIFY")
+    await s.flush()
+    read_task = asyncio.ensure_future(s.conn.reader.read(65536))
+    wake_task = asyncio.ensure_future(s.wake.wait())
+    try:
+        done, _ = await asyncio.wait({read_task, wake_task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        wake_task.cancel()
+        if not read_task.done():
+            read_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await read_task
+    if not done:
+        return False
+    if read_task in done:
+        try:
+            data = read_task.result()
+        except (OSError, ConnectionError):
+            return False
+        return bool(data) and s.feed_raw(data)
+    return True
 
 
 async def execute(s: Session, cmd: Command) -> None:

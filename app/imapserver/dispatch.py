@@ -19,6 +19,7 @@ from app.imapserver import (
     idle,
     metadata,
     multisearch,
+    notify,
     quota,
 )
 from app.imapserver.session import Session, State
@@ -60,6 +61,7 @@ AUTH: dict[str, Handler] = {
     "GETMETADATA": metadata.cmd_getmetadata,
     "SETMETADATA": metadata.cmd_setmetadata,
     "ESEARCH": multisearch.cmd_esearch,
+    "NOTIFY": notify.cmd_notify,
 }
 
 SELECTED: dict[str, Handler] = {

@@ -54,6 +54,7 @@ class Session:
     wake: asyncio.Event = field(default_factory=asyncio.Event)  # set when changes arrive
     out: bytearray = field(default_factory=bytearray)
     after_ok: Callable[[], Awaitable[None]] | None = None  # runs once the tagged OK is sent
+    notify: Any = None  # notify.Notify while NOTIFY SET is active
     _compress: Any = None
     _decompress: Any = None
 

@@ -357,3 +357,21 @@ def test_uidonly(imap: IMAPTestServer) -> None:
     lines = w.cmd(b"f", b"UID STORE 1 +FLAGS (\\Deleted)")
     assert lines[0] == b"* 1 UIDFETCH (FLAGS (\\Recent \\Deleted))"
     assert b"* VANISHED 1" in w.cmd(b"g", b"EXPUNGE")
+
+
+def test_notify(imap: IMAPTestServer) -> None:
+    acc = imap.account("mjl")
+    w = connect(imap)
+    w.cmd(b"a", b"SELECT INBOX")
+    lines = w.cmd(b"b", b"NOTIFY SET STATUS (selected (MessageNew MessageExpunge)) (personal (MessageNew MessageExpunge MailboxName))")
+    assert any(x.startswith(b"* STATUS Archive (MESSAGES 0 UIDNEXT 1 UIDVALIDITY ") for x in lines)
+    # Without any command in progress, a delivery elsewhere and a new mailbox are reported.
+    acc.deliver("Archive", MSG)
+    line = w.line()
+    assert line.startswith(b"* STATUS Archive (MESSAGES 1 UIDNEXT 2 UIDVALIDITY ")
+    acc.create_mailbox("Projects")
+    assert w.line() == b'* LIST () "/" Projects'
+    acc.deliver("Inbox", MSG)
+    assert w.line() == b"* 1 EXISTS"
+    assert w.cmd(b"c", b"NOTIFY NONE")[-1].startswith(b"c OK")
+    assert w.cmd(b"d", b"NOTIFY SET (personal (Bogus))")[-1].startswith(b"d NO [BADEVENT")
