@@ -16,7 +16,7 @@ from typing import Any
 from app.runtime import run_blocking
 from app.smtp import codes as c
 from app.smtp.reply import SMTPError
-from app.smtpserver import analyze, authcheck, localserve, msgheaders
+from app.smtpserver import analyze, authcheck, localserve, msgheaders, senders
 from app.smtpserver.received import protocol, received_header, tls_comment
 from app.smtpserver.session import Rcpt, Session, Transaction
 
@@ -111,17 +111,14 @@ async def _deliver_target(
     s: Session,
     txn: Transaction,
     t: Target,
+    v: analyze.Verdict,
     msg: bytes,
     common: bytes,
-    facts: analyze.Facts,
     dfacts: dict[str, Any],
 ) -> SMTPError | None:
     from app.store import AccountUnavailable, QuotaExceeded, StoreError
     from app.store.model import DeliveryFacts
 
-    if not t.account:
-        return None
-    v = analyze.analyze(facts, _dest_for(s.ctx, t.account, t.destination))
     reason = f"X-Mox-Reason: {v.reason}\r\n".encode()
     prefix = (
         reason
@@ -151,6 +148,30 @@ async def _deliver_target(
         return SMTPError(c.C451_LOCAL_ERR, c.SE_SYS_OTHER0, "error delivering message")
     s.log.info("delivered", account=t.account, mailbox=v.mailbox, reason=v.reason, size=len(data))
     return None
+
+
+async def _first_time_delay(s: Session, verdicts: list[tuple[Target, analyze.Verdict]], msg_from: str) -> None:
+    """mox: the first message from a sender an account does not know yet waits a while, only
+    when nothing else was suspicious (reason no-bad-signals) and it is not a forward/list."""
+    delay = s.settings.first_time_sender_delay
+    if delay <= 0 or not msg_from or s.ctx.deps.localserve:
+        return
+    for t, v in verdicts:
+        if not v.accept or v.reason != analyze.REASON_NO_BAD_SIGNALS or v.is_forward or v.is_list:
+            continue
+        acc = s.ctx.config.account(t.account)
+        if acc is not None and acc.NoFirstTimeSenderDelay:
+            continue
+        try:
+            known = await run_blocking(senders.is_known, s.ctx.deps.store, t.account, msg_from)
+        except Exception as e:
+            s.log.error("looking up known senders", account=t.account, err=e)
+            return
+        if not known:
+            s.log.info("first-time sender, delaying", account=t.account, sender=msg_from, delay=delay)
+            await s.flush()
+            await asyncio.sleep(delay)
+            return
 
 
 async def deliver(s: Session, txn: Transaction, msg: bytes) -> None:
@@ -227,10 +248,17 @@ async def deliver(s: Session, txn: Transaction, msg: bytes) -> None:
         received_tls_version={"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}.get(obj.version() or "", 0) if obj else 0,
     )
     failures: list[tuple[Rcpt, SMTPError]] = list(refused)
-    for t in targets:
-        err = await _deliver_target(s, txn, t, msg, common, facts, dfacts)
+    verdicts = [(t, analyze.analyze(facts, _dest_for(s.ctx, t.account, t.destination))) for t in targets if t.account]
+    await _first_time_delay(s, verdicts, msg_from)
+    for t, v in verdicts:
+        err = await _deliver_target(s, txn, t, v, msg, common, dfacts)
         if err is not None:
             failures += [(r, err) for r in t.rcpts]
+        elif msg_from:
+            try:
+                await run_blocking(senders.remember, s.ctx.deps.store, t.account, [msg_from])
+            except Exception as e:
+                s.log.error("remembering sender", account=t.account, err=e)
     if unknown:
         if s.ctx.deps.unknown_user_delay > 0:
             await s.flush()

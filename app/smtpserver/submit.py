@@ -13,7 +13,7 @@ from app.runtime import run_blocking
 from app.smtp import codes as c
 from app.smtp.command import Path
 from app.smtp.reply import SMTPError
-from app.smtpserver import addresses, localserve, msgheaders
+from app.smtpserver import addresses, localserve, msgheaders, senders
 from app.smtpserver.received import protocol, received_header, tls_comment
 from app.smtpserver.session import Session, Transaction
 
@@ -102,5 +102,11 @@ async def submit(s: Session, txn: Transaction, msg: bytes) -> None:
     except QueueError as e:
         raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_OTHER0, str(e)) from None
     s.ctx.limits.outgoing.record(s.account, rcpts)
+    if s.ctx.deps.store is not None:
+        try:
+            # Replies from people the account wrote to are not delayed as first-time senders.
+            await run_blocking(senders.remember, s.ctx.deps.store, s.account, rcpts)
+        except Exception as e:
+            s.log.error("remembering recipients", account=s.account, err=e)
     s.log.info("message queued", account=s.account, ids=ids, size=len(data), rcpts=len(rcpts))
     s.reply(c.C250_COMPLETED, c.SE_OTHER0, "it is done")

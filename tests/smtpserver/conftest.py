@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,3 +21,17 @@ def srv(tmp_path: Path) -> Iterator[Server]:
         yield s
     finally:
         s.stop()
+
+
+@pytest.fixture
+def logs() -> Iterator[io.StringIO]:
+    """The server's log lines (info and up) during the test."""
+    from app import mlog
+
+    old = mlog._state
+    buf = io.StringIO()
+    mlog.configure("info", out=buf)
+    try:
+        yield buf
+    finally:
+        mlog._state = old

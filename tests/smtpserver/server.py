@@ -123,6 +123,7 @@ def start(
     static_edit: Callable[[str], str] | None = None,
     new_loop: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop,
     quota: int = 0,
+    first_time_sender_delay: float = 0,
 ) -> Server:
     ports = {"SMTP": 1, "Submission": 2, "Submissions": 3, "IMAP": 4, "IMAPS": 5, "HTTP": 6, "HTTPS": 7, "Metrics": 8}
     ls.ensure_config(d, "127.0.0.1", ports)
@@ -164,7 +165,7 @@ def start(
         limits=limits or Limits(),
         read_timeout=10,
         unknown_user_delay=0,
-        first_time_sender_delay=0,
+        first_time_sender_delay=first_time_sender_delay,
         credential_lookup=credential_lookup,
         server_cert_der=lambda _name: cert_der,
         tls_public_key=tls_public_key or (lambda _fp: None),

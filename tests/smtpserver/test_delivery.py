@@ -4,6 +4,7 @@ local parts, the Received id and ``moxpy cid``."""
 
 from __future__ import annotations
 
+import io
 import re
 import smtplib
 import subprocess
@@ -336,3 +337,27 @@ def test_submission_alias_extra_and_tls_required(org: Server) -> None:
             c.sendmail("team@example.org", ["x@remote.example"], body)  # alias without AllowMsgFrom
     [m] = org.queue.list_msgs(Filter())
     assert m.extra == {"Campaign": "spring"} and m.requiretls is False and m.sender_account == "alice"
+
+
+def test_first_time_sender_delay(tmp_path: Path, logs: io.StringIO) -> None:
+    from app.smtpserver import senders
+
+    s = start(tmp_path / "f", localserve=False, domains_text=DOMAINS, first_time_sender_delay=0.2)
+    try:
+        assert not senders.is_known(s.store, "alice", "a@remote.example")
+        for _ in range(2):
+            with smtplib.SMTP("127.0.0.1", s.ports["smtp"], timeout=10) as c:
+                c.ehlo("mail.remote.example")
+                c.sendmail("a@remote.example", ["alice@example.org"], msg())
+        err = logs.getvalue()
+        assert err.count("first-time sender, delaying") == 1  # only the first message waits
+        assert senders.is_known(s.store, "alice", "a@remote.example")
+        # Sending to someone makes their replies known too.
+        from tests.smtpserver.server import PASSWORD
+
+        with smtplib.SMTP_SSL("127.0.0.1", s.ports["submissions"], context=s.client_tls(), timeout=10) as c:
+            c.login("alice@example.org", PASSWORD)
+            c.sendmail("alice@example.org", ["friend@remote.example"], msg(frm="alice@example.org"))
+        assert senders.is_known(s.store, "alice", "friend@remote.example")
+    finally:
+        s.stop()
