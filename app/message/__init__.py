@@ -67,7 +67,6 @@ from app.message.decode import (
     decode_binary,
     decode_raw,
     decoded_text,
-    html_to_text,
     text_for_search,
 )
 from app.message.dsn import DSNMessage, DSNRecipientIn, make_dsn
@@ -84,6 +83,7 @@ from app.message.headers import (
     raw_fields,
     unfold,
 )
+from app.message.htmltext import html_to_text
 from app.message.parser import parse
 from app.message.part import Buffer, ParseError, Part
 from app.message.preview import preview

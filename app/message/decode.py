@@ -13,15 +13,12 @@ import re
 
 from app.message.encoded import decode_bytes, decode_rfc2047, header_text
 from app.message.headers import iter_fields, unfold
+from app.message.htmltext import html_to_text
 from app.message.part import Buffer, Part
 
 IDENTITY = ("", "7bit", "8bit", "binary")
 _QP_TRAILING = re.compile(rb"(?<![ \t])[ \t]++(?=\r?\n|\Z)")  # lookbehind: linear on long runs
 _QP_SOFT = re.compile(rb"=\r?\n")
-_TAG = re.compile(r"<[^<>]*>")
-_HIDDEN = re.compile(r"<(script|style)\b", re.I)
-_HIDDEN_END = {t: re.compile(rf"</{t}\b[^<>]{{0,100}}>?", re.I) for t in ("script", "style")}
-_ENTITY = {"&nbsp;": " ", "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'"}
 
 
 class UnknownCTE(ValueError):
@@ -70,25 +67,6 @@ def decoded_text(data: Buffer, part: Part, limit: int | None = None) -> str:
         end = part.body_end if limit is None else min(part.body_end, part.body_start + limit)
         b = bytes(data[part.body_start : end])
     return decode_bytes(b, part.charset)
-
-
-def html_to_text(s: str) -> str:
-    """Crude HTML → text for search and previews: tags removed, common entities replaced."""
-    # Script and style contents go; linear even for many unclosed tags.
-    out: list[str] = []
-    pos = 0
-    while (m := _HIDDEN.search(s, pos)) is not None:
-        out.append(s[pos : m.start()])
-        end = _HIDDEN_END[m.group(1).lower()].search(s, m.end())
-        if end is None:
-            pos = len(s)
-            break
-        pos = end.end()
-    out.append(s[pos:])
-    s = _TAG.sub(" ", "".join(out))
-    for k, v in _ENTITY.items():
-        s = s.replace(k, v)
-    return s
 
 
 def header_text_of(data: Buffer, part: Part) -> str:

@@ -253,3 +253,72 @@ def test_is_dsn() -> None:
 
     assert is_dsn(parse(load("dsn-postfix.eml"))) and is_dsn(parse(load("dsn-utf8.eml")))
     assert not is_dsn(parse(load("tls-report.eml"))) and not is_dsn(parse(load("outlook.eml")))
+
+
+# mox's preview vectors, in our single-line form (newlines become spaces).
+@pytest.mark.parametrize(
+    "body,want",
+    [
+        ("", ""),
+        ("single line", "single line"),
+        ("> quoted\n", "[...]"),
+        ("> quoted\nresponse\n", "[...] response"),
+        ("> quoted\n[...]\nresponse after author snip\n", "[...] response after author snip"),
+        ("[...]\nresponse after author snip\n", "[...] response after author snip"),
+        ("[…]\nresponse after author snip\n", "[…] response after author snip"),
+        (">> quoted0\n> quoted1\n>quoted2\n[...]\nresponse after author snip\n", "[...] response after author snip"),
+        (">quoted\n\n>quoted\ncoalesce line-separated quotes\n", "[...] coalesce line-separated quotes"),
+        ("On <date> <user> wrote:\n> hi\nresponse", "[...] response"),
+        ("On <longdate>\n<user> wrote:\n> hi\nresponse", "[...] response"),
+        ("> quote\nresponse\n--\nsignature\n", "[...] response"),
+        ("> quote\nline1\nline2\nline3\n", "[...] line1 line2 line3"),
+        ("a" * 70000, "a" * 256),
+    ],
+)
+def test_preview_plain_vectors(body: str, want: str) -> None:
+    d = ("Content-Type: text/plain; charset=utf-8\r\n\r\n" + body).encode()
+    assert preview(d, parse(d)) == want
+
+
+_MORE_HTML = """<!doctype html>
+<html>
+  <head>
+    <title>title</title>
+    <style>head style</style>
+    <script>head script</script>
+  </head>
+<body>
+<script>body script</script>
+<style>body style</style>
+<!-- a comment -->
+<div>line1</div>
+<div>line2</div>
+<div><a href="about:blank">link1   </a> text <span>word</span><span>word2</span>.</div>
+<table><tr><td>col1</td><th>col2</th></tr><tr><td>row2</td></tr></table>
+</body></html>
+"""
+
+
+@pytest.mark.parametrize(
+    "parts,want",
+    [
+        ([("plain", "the text"), ("html", "<html><body>the html</body></html>")], "the text"),
+        ([("html", "<body>the html</body>"), ("plain", "the text")], "the html"),
+        ([("html", "<body>the html &amp; &#233;&#x20ac;</body>")], "the html & é€"),
+        ([("other", "other text")], ""),
+        (
+            [("html", "<html><div>On ... someone wrote:</div><blockquote>something worth replying</blockquote><div>agreed</div></body>")],
+            "[...] agreed",
+        ),
+        ([("html", _MORE_HTML)], "line1 line2 link1 text wordword2. col1 col2 row2"),
+    ],
+)
+def test_preview_html_vectors(parts: list[tuple[str, str]], want: str) -> None:
+    if len(parts) == 1:
+        (sub, body_text), = parts
+        d = f"Content-Type: text/{sub}; charset=utf-8\r\n\r\n{body_text}".encode()
+    else:
+        d = b"Content-Type: multipart/alternative; boundary=b\r\n\r\n" + b"".join(
+            f"--b\r\nContent-Type: text/{sub}; charset=utf-8\r\n\r\n{t}\r\n".encode() for sub, t in parts
+        ) + b"--b--\r\n"
+    assert preview(d, parse(d)) == want

@@ -136,6 +136,8 @@ def test_hostile_strings_stay_linear() -> None:
     assert base_subject("[fwd: " * 1_000 + "x" + "]" * 1_000) == "x"
     assert html_to_text("<script" * 200_000) == ""
     assert html_to_text("<" * 1_000_000 + "a").endswith("a")
+    assert html_to_text("x<!--" * 100_000) == "x"
+    assert html_to_text("<blockquote>" * 100_000 + "q", quote_marks=True).endswith("> q")
     assert decode_raw(b" " * 1_000_000 + b"x=\r\n", "quoted-printable") == b" " * 1_000_000 + b"x"
     addrs = ", ".join(f"a{i}@example.org" for i in range(20_000))
     assert len(parse_address_list(addrs)) == 20_000
