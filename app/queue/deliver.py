@@ -243,7 +243,8 @@ class DomainDelivery:
             ips = await gather_ips(q.deps.resolver, s.host, []) if q.deps.resolver is not None else None
             addrs = ips.ips if ips is not None else [s.host]
             if s.kind == "submissions":
-                mode, ctx = TLSMode.IMMEDIATE, self._verified_ctx()
+                insecure = s.starttls_insecure_skip_verify
+                mode, ctx = TLSMode.IMMEDIATE, unverified_context() if insecure else self._verified_ctx()
                 d = await dial(addrs, s.port, tls=ctx, server_hostname=s.host)
             else:
                 d = await dial(addrs, s.port)
