@@ -31,25 +31,52 @@ def test_base_subject(s: str, want: str) -> None:
     assert base_subject(s) == want
 
 
+# mox's Message-ID canonicalization vectors ("" where mox returns an error).
 @pytest.mark.parametrize(
     "v,want",
     [
-        ("<abc@example.org>", "abc@example.org"),
-        ("  <abc@example.org> (comment)", "abc@example.org"),
-        ("abc@example.org", "abc@example.org"),
-        ("not an id with spaces", ""),
-        ("", ""),
+        ("bogus", ""),
+        ("<bogus@host", ""),
+        ("bogus@host>", ""),
+        ("<>", ""),
+        ("<user@domain>", "user@domain"),
+        ("<USER@DOMAIN>", "user@domain"),
+        ("<user@[10.0.0.1]>", "user@[10.0.0.1]"),
+        ("<user@domain> (added by postmaster@isp.example)", "user@domain"),
+        ("<user@domain> other", "user@domain"),
+        ("<User@Domain@Time>", "user@domain@time"),
+        ("<User>", "user"),
+        ('<"quoted"@example.org>', "quoted@example.org"),
+        ("  <abc@example.org>\r\n", "abc@example.org"),
     ],
 )
 def test_message_id(v: str, want: str) -> None:
     assert message_id(v) == want
 
 
-def test_references() -> None:
-    assert references("<a@x> <b@x>\r\n <c@x>", "<c@x>") == ["a@x", "b@x", "c@x"]
-    assert references(None, "<p@x> (reply)") == ["p@x"]
-    assert references("", "Your message <p@x> of yesterday") == ["p@x"]
-    assert references(None, None) == []
+# mox's referenced-ids vectors: (References, In-Reply-To, expected).
+@pytest.mark.parametrize(
+    "refs,irt,want",
+    [
+        ("bogus", None, []),
+        ("<User@host>", None, ["user@host"]),
+        ("<User@tést.example>", None, ["user@tést.example"]),
+        ("<User@xn--tst-bma.example>", None, ["user@xn--tst-bma.example"]),
+        ("<User@bad_label.domain>", None, ["user@bad_label.domain"]),
+        ("<truncated@hos <user@host>", None, ["user@host"]),
+        ("<previously wrapped@host>", None, ["previouslywrapped@host"]),
+        ("<user1@host> <user2@other.example>", None, ["user1@host", "user2@other.example"]),
+        ("<missinghost>", None, ["missinghost"]),
+        ("<user@host@time>", None, ["user@host@time"]),
+        ("bogus bad <user@host>", None, ["user@host"]),
+        ("bogus bad", "<user@host> more stuff", ["user@host"]),
+        (None, "<p1@x> <p2@x>", ["p1@x"]),
+        (["<a@x>", "<b@x>"], None, ["a@x", "b@x"]),
+        (None, None, []),
+    ],
+)
+def test_references(refs: str | list[str] | None, irt: str | None, want: list[str]) -> None:
+    assert references(refs, irt) == want
 
 
 # The subjects and expectations of mox's thread subject tests (lower-cased key, response flag).
