@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from app import mlog
 from app.runtime import run_blocking
 from app.smtp import codes as c
 from app.smtp.reply import SMTPError
@@ -21,6 +22,8 @@ from app.smtpserver.received import protocol, received_header, tls_comment
 from app.smtpserver.session import Rcpt, Session, Transaction
 
 MAX_RECEIVED = 100
+
+log = mlog.get("smtpserver")
 
 
 @dataclass
@@ -96,7 +99,8 @@ def expand(txn: Transaction, msg_from: str) -> tuple[list[Target], list[tuple[Rc
     return list(targets.values()), refused, unknown
 
 
-def _store_deliver(store: Any, account: str, mailbox: str, data: bytes, facts: Any) -> None:
+def _store_deliver(store: Any, account: str, mailbox: str, data: bytes, facts: Any, sender: str = "") -> None:
+    """Deliver into the account (one durable transaction), then remember the sender as known."""
     from app.store import MailboxNotFound
 
     acc = store.account(account)
@@ -105,6 +109,11 @@ def _store_deliver(store: Any, account: str, mailbox: str, data: bytes, facts: A
     except MailboxNotFound:
         acc.create_mailbox(mailbox)
         acc.deliver(mailbox, data, facts=facts)
+    if sender:
+        try:
+            senders.remember(store, account, [sender])
+        except Exception as e:
+            log.error("remembering sender", account=account, err=e)
 
 
 async def _deliver_target(
@@ -115,6 +124,7 @@ async def _deliver_target(
     msg: bytes,
     common: bytes,
     dfacts: dict[str, Any],
+    sender: str,
 ) -> SMTPError | None:
     from app.store import AccountUnavailable, QuotaExceeded, StoreError
     from app.store.model import DeliveryFacts
@@ -140,7 +150,7 @@ async def _deliver_target(
                 s.log.error("storing rejected message", account=t.account, err=e)
         return SMTPError(v.code, v.secode, v.text)
     try:
-        await run_blocking(_store_deliver, s.ctx.deps.store, t.account, v.mailbox, data, df)
+        await run_blocking(_store_deliver, s.ctx.deps.store, t.account, v.mailbox, data, df, sender)
     except QuotaExceeded:
         return SMTPError(c.C452_STORAGE_FULL, c.SE_MAILBOX_FULL2, "account storage full")
     except (AccountUnavailable, StoreError) as e:
@@ -251,14 +261,9 @@ async def deliver(s: Session, txn: Transaction, msg: bytes) -> None:
     verdicts = [(t, analyze.analyze(facts, _dest_for(s.ctx, t.account, t.destination))) for t in targets if t.account]
     await _first_time_delay(s, verdicts, msg_from)
     for t, v in verdicts:
-        err = await _deliver_target(s, txn, t, v, msg, common, dfacts)
+        err = await _deliver_target(s, txn, t, v, msg, common, dfacts, msg_from)
         if err is not None:
             failures += [(r, err) for r in t.rcpts]
-        elif msg_from:
-            try:
-                await run_blocking(senders.remember, s.ctx.deps.store, t.account, [msg_from])
-            except Exception as e:
-                s.log.error("remembering sender", account=t.account, err=e)
     if unknown:
         if s.ctx.deps.unknown_user_delay > 0:
             await s.flush()
