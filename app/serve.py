@@ -35,6 +35,7 @@ class Options:
     localserve: bool = False
     resolver: Any = None
     grace: float = 3.0
+    outgoing_smtp_port: int = 25  # port of direct (MX) delivery; tests point two servers at each other
     config_reload_interval: float = 1.0
 
 

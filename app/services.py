@@ -49,7 +49,7 @@ class Services:
         """Close the databases (after connections ended)."""
         from app.runtime import run_blocking
 
-        for part in (self.store, self.authdb):
+        for part in (self.queue, self.store, self.authdb):
             if part is not None:
                 try:
                     await run_blocking(part.close)
@@ -110,7 +110,9 @@ def localserve_resolver(config: Any) -> Any:
     return r
 
 
-async def build_services(config: Any, localserve: bool, resolver: Any, tls: TLSProvider) -> Services:
+async def build_services(
+    config: Any, localserve: bool, resolver: Any, tls: TLSProvider, outgoing_smtp_port: int = 25
+) -> Services:
     """Open and wire every part. Raises on a fatal error before anything serves."""
     from app.ctl.server import CtlServer
     from app.dns import DnsResolver

@@ -123,6 +123,7 @@ def start_server(
     resolver: Any = None,
     domains_text: str | None = None,
     static_text: str | None = None,
+    outgoing_smtp_port: int = 25,
     timeout: float = 30,
 ) -> RunningServer:
     """Write a config into d (if none there), start the composed server, wait until it listens."""
@@ -140,7 +141,13 @@ def start_server(
             sec = getattr(lst, k, None)
             if sec is not None:
                 rs.ports[k] = sec.Port
-    mox = Mox(config, Options(localserve=localserve, resolver=resolver, config_reload_interval=0.2))
+    opts = Options(
+        localserve=localserve,
+        resolver=resolver,
+        config_reload_interval=0.2,
+        outgoing_smtp_port=outgoing_smtp_port,
+    )
+    mox = Mox(config, opts)
     mox.load_tls()
     mox.bind()
     rs.mox = mox
