@@ -56,7 +56,10 @@ Public API
     ``search_text(m, needle) -> set[uid] | None`` (FTS5 word search, the words of ``needle`` as a
         phrase, the last one as a prefix; None when the needle has no words; not RFC 9051
         substring semantics, which need a scan),
-    ``thread_messages(thread_id)``, ``annotations(m_or_None)``, ``quota_usage() -> (used, limit)``.
+    ``thread_messages(thread_id)``, ``annotations(m_or_None)``, ``quota_usage() -> (used, limit)``,
+    ``reputation(m, facts) -> Reputation(junk, conclusive, method)`` (mox's history-based sender
+    reputation), ``add_recipients([(localpart, domain, org_domain)])`` (submission records
+    who the account wrote to; such senders count as wanted).
     Broadcast: ``subscribe(notify=None, loop=None, limit=10000) -> Subscription``;
     ``sub.take() -> (changes, overflowed)``, ``sub.wait(timeout)``, ``sub.close()``. Changes
     are published after the commit (readers already see them); ``notify`` runs on the writer
@@ -172,4 +175,4 @@ __all__ = [
 from app.store.account import Account
 from app.store.store import Store
 
-__all__ += ["Account", "Store"]
+__all__ += ["Account", "Reputation", "Store"]

@@ -34,6 +34,8 @@ from app.store.model import (
     normalize_flags,
 )
 from app.store.readpool import ReaderPool
+from app.store.reputation import Reputation
+from app.store.reputation import reputation as reputation_of
 from app.store.sqlq import q
 from app.store.writer import Tx, Writer
 
@@ -359,6 +361,22 @@ class Account:
 
     def setting(self, key: str) -> str | None:
         return self._read(lambda c: reads.setting(c, key))
+
+    def reputation(self, mailbox: int | str, facts: DeliveryFacts, now: float | None = None) -> Reputation:
+        """What the account's history says about a message for ``mailbox`` (see ``reputation``)."""
+        return self._read(lambda c: reputation_of(c, reads.mbid(c, mailbox), facts, now))
+
+    def add_recipients(self, addresses: Iterable[tuple[str, str, str]], sent: float | None = None) -> None:
+        """Record (localpart, domain, organizational domain) the account sent a message to."""
+        rows = [(lp, d.lower(), (od or d).lower(), sent or time.time()) for lp, d, od in addresses]
+
+        def op(conn: apsw.Connection, tx: Tx) -> None:
+            conn.executemany(
+                "INSERT INTO recipient(localpart, domain, org_domain, sent) VALUES (?, ?, ?, ?)", rows
+            )
+
+        if rows:
+            self._write(op)
 
     def quota_usage(self) -> tuple[int, int]:
         """(bytes used, limit); a limit of 0 or less means unlimited."""

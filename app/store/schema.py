@@ -178,8 +178,24 @@ CREATE VIRTUAL TABLE fts USING fts5(
 );
 """
 
+# Version 2: addresses the account sent to (for reputation: mail from people you wrote to is
+# wanted), and an index over the messages the user classified as junk or not, per mailbox of
+# first delivery, newest first, which every reputation query walks.
+_V2 = """
+CREATE TABLE recipient (
+    id INTEGER PRIMARY KEY,
+    localpart TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    org_domain TEXT NOT NULL,
+    sent REAL NOT NULL
+);
+CREATE INDEX recipient_address ON recipient(domain, localpart, sent);
+CREATE INDEX recipient_org ON recipient(org_domain, sent);
+CREATE INDEX message_classified ON message(mailbox_orig_id, received) WHERE junk OR notjunk;
+"""
+
 # Index i holds the SQL that takes a database from version i to i+1.
-MIGRATIONS: list[str] = [_V1]
+MIGRATIONS: list[str] = [_V1, _V2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
