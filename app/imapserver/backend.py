@@ -28,7 +28,19 @@ def msg_info(m: store.MessageMeta) -> MsgInfo:
         save_date=to_datetime(m.savedate) if m.savedate else None,
         size=m.size,
         ref=m,
+        email_id=email_id(m),
+        thread_id=f"T{m.thread_id}" if m.thread_id else "",
     )
+
+
+def email_id(m: store.MessageMeta) -> str:
+    """RFC 8474 EMAILID: the message row and its creation modseq, so never reused."""
+    return f"M{m.id}-{m.createseq}"
+
+
+def mailbox_id(mb: store.Mailbox) -> str:
+    """RFC 8474 MAILBOXID: mailbox row and creation modseq (row ids can be reused)."""
+    return f"F{mb.id}-{mb.createseq}"
 
 
 def make_loader(account: Any) -> Any:

@@ -7,20 +7,25 @@ from __future__ import annotations
 from app import store
 from app.imap import Parser, writer
 from app.imapserver import recent
+from app.imapserver.backend import mailbox_id
 from app.imapserver.errors import Bad, No
 from app.imapserver.names import from_client, pattern_regex, to_client
 from app.imapserver.session import Session
 from app.runtime import run_blocking
 
 STATUS_ITEMS = {"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT", "HIGHESTMODSEQ",
-                "APPENDLIMIT"}  # fmt: skip
+                "APPENDLIMIT", "MAILBOXID"}  # fmt: skip
 
 
-def status_items(s: Session, st: store.MailboxStatus, items: list[str]) -> bytes:
+def status_items(s: Session, st: store.MailboxStatus, items: list[str], mb: store.Mailbox | None = None) -> bytes:
     out: list[bytes] = []
     for it in items:
         if it not in STATUS_ITEMS:
             raise Bad(f"unknown status item {it}")
+        if it == "MAILBOXID":
+            if mb is not None:
+                out.append(b"MAILBOXID (" + mailbox_id(mb).encode() + b")")
+            continue
         if it == "MESSAGES":
             v = st.counts.total
         elif it == "UIDNEXT":
@@ -182,5 +187,5 @@ async def _list(
         s.untagged(f"{verb} ({' '.join(attrs)}) \"/\" ".encode() + to_client(s, name) + extra)
         if status_req and mb is not None:
             st = await run_blocking(acct.mailbox_status, mb.id)
-            s.untagged(b"STATUS " + to_client(s, name) + b" " + status_items(s, st, status_req))
+            s.untagged(b"STATUS " + to_client(s, name) + b" " + status_items(s, st, status_req, mb))
         await s.maybe_flush()

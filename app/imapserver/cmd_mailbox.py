@@ -8,6 +8,7 @@ from __future__ import annotations
 from app import store
 from app.imap import NumSet, Parser
 from app.imapserver import recent
+from app.imapserver.backend import mailbox_id
 from app.imapserver.cmd_list import cmd_list, cmd_lsub, status_items
 from app.imapserver.errors import Bad, IMAPError, No
 from app.imapserver.names import check_new_name, parse_mailbox, to_client
@@ -68,6 +69,7 @@ async def _select(s: Session, p: Parser, readonly: bool) -> str:
     acct = s.account
     try:
         st = await run_blocking(acct.mailbox_status, name)
+        mbx = await run_blocking(acct.mailbox, st.id)
         # Flags are needed only for IMAP4rev1's first-unseen and for QRESYNC; UIDs alone are
         # several times cheaper on a large mailbox.
         need_flags = qresync_arg is not None or (not s.rev2 and not s.uidonly and st.counts.unseen > 0)
@@ -97,6 +99,7 @@ async def _select(s: Session, p: Parser, readonly: bool) -> str:
                 s.untagged(f"OK [UNSEEN {i + 1}] first unseen")
                 break
     s.untagged(f"OK [UIDVALIDITY {st.uidvalidity}] uidvalidity")
+    s.untagged(f"OK [MAILBOXID ({mailbox_id(mbx)})] mailbox id")
     s.untagged(f"OK [UIDNEXT {st.uidnext}] predicted next uid")
     if s.rev2:
         s.untagged(b"LIST () \"/\" " + to_client(s, st.name))
@@ -166,10 +169,10 @@ async def cmd_create(s: Session, p: Parser, tag: str) -> str:
         raise No("INBOX always exists", "ALREADYEXISTS")
     try:
         # Not subscribed automatically: RFC 9051 section 6.3.4 leaves subscribing to the client.
-        await run_blocking(s.account.create_mailbox, name, special, False, s.subscription)
+        mb = await run_blocking(s.account.create_mailbox, name, special, False, s.subscription)
     except store.StoreError as e:
         raise store_error(e)
-    return "CREATE completed"
+    return f"[MAILBOXID ({mailbox_id(mb)})] CREATE completed"
 
 
 async def cmd_delete(s: Session, p: Parser, tag: str) -> str:
@@ -242,7 +245,8 @@ async def cmd_status(s: Session, p: Parser, tag: str) -> str:
         raise Bad("no status items")
     try:
         st = await run_blocking(s.account.mailbox_status, name)
+        mb = await run_blocking(s.account.mailbox, st.id) if "MAILBOXID" in items else None
     except store.StoreError as e:
         raise store_error(e)
-    s.untagged(b"STATUS " + to_client(s, st.name) + b" " + status_items(s, st, items))
+    s.untagged(b"STATUS " + to_client(s, st.name) + b" " + status_items(s, st, items, mb))
     return "STATUS completed"

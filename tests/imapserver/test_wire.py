@@ -375,3 +375,21 @@ def test_notify(imap: IMAPTestServer) -> None:
     assert w.line() == b"* 1 EXISTS"
     assert w.cmd(b"c", b"NOTIFY NONE")[-1].startswith(b"c OK")
     assert w.cmd(b"d", b"NOTIFY SET (personal (Bogus))")[-1].startswith(b"d NO [BADEVENT")
+
+
+def test_objectid(imap: IMAPTestServer) -> None:
+    acc = imap.account("mjl")
+    acc.deliver("Inbox", MSG)
+    acc.deliver("Inbox", b"Subject: Re: wire\r\nIn-Reply-To: <x@y>\r\n\r\nreply\r\n")
+    w = connect(imap)
+    created = w.cmd(b"a", b"CREATE Obj")[-1]
+    assert created.startswith(b"a OK [MAILBOXID (F")
+    mbid = created.split(b"(")[1].split(b")")[0]
+    assert w.cmd(b"b", b"STATUS Obj (MAILBOXID)")[0] == b"* STATUS Obj (MAILBOXID (" + mbid + b"))"
+    sel = w.cmd(b"c", b"SELECT Obj")
+    assert b"* OK [MAILBOXID (" + mbid + b")] mailbox id" in sel
+    w.cmd(b"d", b"SELECT INBOX")
+    lines = w.cmd(b"e", b"FETCH 1:2 (EMAILID THREADID)")
+    eid = lines[0].split(b"EMAILID (")[1].split(b")")[0]
+    assert eid.startswith(b"M") and b"THREADID (T" in lines[0]
+    assert w.cmd(b"f", b"SEARCH EMAILID " + eid)[0] == b"* SEARCH 1"
