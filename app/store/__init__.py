@@ -44,6 +44,8 @@ Public API
     ``copy(src, uids, dst, origin=None) -> CopyResult``, ``move(...) -> CopyResult``.
     ``expunge(mailbox, uids=None, only_deleted=True, origin=None) -> ExpungeResult``.
     ``set_thread(message_ids, muted=None, collapsed=None, origin=None)``.
+    ``tidy_rejects(mailbox, max_age=14 days, max_messages=1000)``,
+    ``remove_by_message_id(mailbox, message_id)`` (mox's Rejects mailbox housekeeping).
     ``set_annotation(mailbox_or_None, key, value_or_None, is_string=True, origin=None)``.
     ``set_setting(key, value)`` / ``setting(key) -> str | None`` (account key/value settings).
     Reads:

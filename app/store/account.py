@@ -226,6 +226,48 @@ class Account:
 
         return self._write(op, origin)
 
+    def tidy_rejects(
+        self, mailbox: int | str, max_age: float = 14 * 86400, max_messages: int = 1000
+    ) -> ExpungeResult:
+        """Remove messages from a rejects mailbox older than ``max_age`` seconds, and the oldest
+        beyond ``max_messages`` (mox's TidyRejectsMailbox); a missing mailbox is left alone."""
+
+        def op(conn: apsw.Connection, tx: Tx) -> ExpungeResult:
+            try:
+                mb = mailboxes.get(conn, mailbox)
+            except MailboxNotFound:
+                return ExpungeResult((), 0)
+            old = q(
+                conn,
+                "SELECT uid FROM message WHERE mailbox_id = ? AND (received < ? OR id NOT IN"
+                " (SELECT id FROM message WHERE mailbox_id = ? ORDER BY received DESC, id DESC LIMIT ?))",
+                (mb.id, time.time() - max_age, mb.id, max_messages),
+            )
+            removed, modseq = messages.expunge(
+                conn, tx, mb, [r[0] for r in old], False, lambda: counts.next_modseq(conn)
+            )
+            return ExpungeResult(tuple(removed), modseq)
+
+        return self._write(op)
+
+    def remove_by_message_id(self, mailbox: int | str, message_id: str) -> ExpungeResult:
+        """Remove the messages with this Message-ID from a mailbox (a rejected message that was
+        later accepted, as mox does with its Rejects mailbox); no-op for an unknown mailbox."""
+        mid = message_id.strip().strip("<>").lower()
+
+        def op(conn: apsw.Connection, tx: Tx) -> ExpungeResult:
+            try:
+                mb = mailboxes.get(conn, mailbox)
+            except MailboxNotFound:
+                return ExpungeResult((), 0)
+            uids = [r[0] for r in q(conn, "SELECT uid FROM message WHERE mailbox_id = ? AND message_id = ?", (mb.id, mid))]
+            removed, modseq = messages.expunge(conn, tx, mb, uids, False, lambda: counts.next_modseq(conn))
+            return ExpungeResult(tuple(removed), modseq)
+
+        if not mid:
+            return ExpungeResult((), 0)
+        return self._write(op)
+
     def set_thread(
         self,
         message_ids: Iterable[int],

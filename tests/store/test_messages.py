@@ -257,3 +257,19 @@ def test_annotations_and_settings(acc: Account) -> None:
     assert acc.setting("theme") == "dark"
     acc.set_setting("theme", None)
     assert acc.setting("theme") is None
+
+
+def test_rejects_housekeeping(acc: Account) -> None:
+    import time as _time
+
+    now = _time.time()
+    acc.deliver("Rejects", make_msg(msgid="Old@x"), received=now - 20 * 86400)
+    for i in range(5):
+        acc.deliver("Rejects", make_msg(msgid=f"r{i}@x"), received=now - 100 + i)
+    r = acc.tidy_rejects("Rejects", max_messages=3)
+    assert r.uids == (1, 2, 3)
+    assert [m.message_id for m in acc.message_meta("Rejects", acc.uids("Rejects"))] == ["r2@x", "r3@x", "r4@x"]
+    assert acc.remove_by_message_id("Rejects", "<R3@x>").uids == (5,)
+    assert acc.remove_by_message_id("Rejects", "<nope@x>").uids == ()
+    assert acc.tidy_rejects("NoSuchMailbox").uids == ()
+    assert acc.remove_by_message_id("NoSuchMailbox", "a@b").uids == ()
