@@ -70,6 +70,7 @@ async def cmd_list(s: Session, p: Parser, tag: str) -> str:
     raw_patterns = _parse_patterns(s, p)
     return_opts: list[str] = []
     status_req: list[str] = []
+    meta_req: list[str] = []
     if p.take_sp():
         p.expect(b"RETURN ")
         p.expect(b"(")
@@ -78,6 +79,10 @@ async def cmd_list(s: Session, p: Parser, tag: str) -> str:
             if opt == "STATUS":
                 p.sp()
                 status_req = [x.upper() for x in p.paren_list()]
+            elif opt == "METADATA":
+                # RFC 9590: METADATA (entry ...) returns those entries after each LIST.
+                p.sp()
+                meta_req = [e.lower() for e in p.paren_list("astring")]
             return_opts.append(opt)
             p.take_sp()
     p.end()
@@ -94,7 +99,7 @@ async def cmd_list(s: Session, p: Parser, tag: str) -> str:
         return "LIST completed"
     ref = _pattern(s, ref) if ref else ""
     patterns = [_pattern(s, x) if x not in ("*", "%") else x for x in raw_patterns]
-    await _list(s, ref, patterns, select_opts, return_opts, status_req, lsub=False)
+    await _list(s, ref, patterns, select_opts, return_opts, status_req, lsub=False, meta_req=meta_req)
     return "LIST completed"
 
 
@@ -127,6 +132,7 @@ async def _list(
     return_opts: list[str],
     status_req: list[str],
     lsub: bool,
+    meta_req: list[str] | None = None,
 ) -> None:
     acct = s.account
     mailboxes: list[store.Mailbox] = await run_blocking(acct.list_mailboxes)
@@ -188,4 +194,12 @@ async def _list(
         if status_req and mb is not None:
             st = await run_blocking(acct.mailbox_status, mb.id)
             s.untagged(b"STATUS " + to_client(s, name) + b" " + status_items(s, st, status_req, mb))
+        if meta_req and mb is not None:
+            anns = {a.key: a for a in await run_blocking(acct.annotations, mb.id)}
+            items: list[bytes] = []
+            for key in meta_req:
+                a = anns.get(key)
+                value = b"NIL" if a is None else writer.string(a.value, s.utf8) if a.is_string else writer.literal(a.value)
+                items.append(writer.astring(key) + b" " + value)
+            s.untagged(b"METADATA " + to_client(s, name) + b" " + writer.plist(items))
         await s.maybe_flush()

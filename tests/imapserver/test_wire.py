@@ -393,3 +393,11 @@ def test_objectid(imap: IMAPTestServer) -> None:
     eid = lines[0].split(b"EMAILID (")[1].split(b")")[0]
     assert eid.startswith(b"M") and b"THREADID (T" in lines[0]
     assert w.cmd(b"f", b"SEARCH EMAILID " + eid)[0] == b"* SEARCH 1"
+
+
+def test_list_metadata(imap: IMAPTestServer) -> None:
+    w = connect(imap)
+    w.cmd(b"a", b'SETMETADATA INBOX (/private/color "red")')
+    lines = w.cmd(b"b", b'LIST "" "INBOX" RETURN (METADATA (/private/color /shared/comment))')
+    assert lines[0] == b'* LIST (\\HasNoChildren) "/" INBOX'
+    assert lines[1] == b'* METADATA INBOX (/private/color "red" /shared/comment NIL)'
