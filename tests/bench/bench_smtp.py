@@ -34,6 +34,15 @@ def _rss_kb(pid: int) -> int:
     return -1
 
 
+def _cpu_s(pid: int) -> float:
+    """User+system CPU seconds of a process."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return -1.0
+
+
 def message(frm: str, to: str, i: int, size: int = 5000) -> bytes:
     line = b"The quick brown fox jumps over the lazy dog, again and again and again.\r\n"
     body = line * (size // len(line) + 1)
@@ -138,16 +147,19 @@ def main() -> None:
             rss0 = _rss_kb(proc.pid)
             ctx = ssl.create_default_context(cafile=str(d / "mox" / "localhost.crt"))
             sub_msg = message("mox@localhost", "someone@remote.example", 1)
+            cpu0 = _cpu_s(proc.pid)
             n, dt = asyncio.run(_load(ports["submission"], ctx, True, "mox@localhost", "someone@remote.example", sub_msg))
             rss1 = _rss_kb(proc.pid)
+            cpu1 = _cpu_s(proc.pid)
             print(f"smtp submission STARTTLS {SESSIONS} sessions 5KB: {n / dt:.0f} msg/s ({n} msgs in {dt:.2f}s), "
-                  f"server rss {rss1 / 1024:.1f} MB")
+                  f"server cpu {(cpu1 - cpu0) * 1000 / max(n, 1):.2f} ms/msg, server rss {rss1 / 1024:.1f} MB")
             raw = message("bench@remote.example", "mox@localhost", 2)
             signed = dkim.sign(raw, "remote.example", [dkim.SignSelector("sel", key)]) + raw
             n, dt = asyncio.run(_load(ports["smtp"], None, False, "bench@remote.example", "mox@localhost", signed))
             rss2 = _rss_kb(proc.pid)
+            cpu2 = _cpu_s(proc.pid)
             print(f"smtp delivery port 25 SPF+DKIM+DMARC {SESSIONS} sessions: {n / dt:.0f} msg/s ({n} msgs in {dt:.2f}s), "
-                  f"server rss {rss2 / 1024:.1f} MB")
+                  f"server cpu {(cpu2 - cpu1) * 1000 / max(n, 1):.2f} ms/msg, server rss {rss2 / 1024:.1f} MB")
 
             async def idle() -> int:
                 ws = await _idle(ports["smtp"], 1000)
