@@ -52,6 +52,7 @@ Public API
     ``mailbox(m) -> Mailbox``, ``list_mailboxes() -> list[Mailbox]``, ``subscriptions()``,
     ``mailbox_status(m) -> MailboxStatus``, ``uids_flags(m) -> list[(uid, modseq, flags)]``,
     ``message_meta(m, uids) -> list[MessageMeta]``, ``message_by_id(id)``, ``facts(msg)``,
+    ``list_messages(m, limit=100, before=None)`` (newest first, paged by (received, id)),
     ``changed_since(m, modseq)``, ``expunged_since(m, modseq) -> list[uid]``,
     ``highest_modseq()``, ``read(msg) -> bytes``, ``read_range(msg, offset, length)``,
     ``open_reader(msg) -> BinaryIO``, ``parsed(msg) -> Part``,

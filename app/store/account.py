@@ -362,6 +362,12 @@ class Account:
     def message_by_id(self, message_id: int) -> MessageMeta | None:
         return self._read(lambda c: reads.message_by_id(c, message_id))
 
+    def list_messages(
+        self, mailbox: int | str, limit: int = 100, before: tuple[float, int] | None = None
+    ) -> list[MessageMeta]:
+        """A page of messages, newest first; pass (received, id) of the last one for the next."""
+        return self._read(lambda c: reads.list_messages(c, reads.mbid(c, mailbox), limit, before))
+
     def thread_messages(self, thread_id: int) -> list[MessageMeta]:
         return self._read(lambda c: reads.thread_messages(c, thread_id))
 

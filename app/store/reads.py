@@ -92,6 +92,26 @@ def message_by_id(conn: apsw.Connection, message_id: int) -> MessageMeta | None:
     return row_to_meta(rows[0]) if rows else None
 
 
+def list_messages(
+    conn: apsw.Connection, mailbox_id: int, limit: int, before: tuple[float, int] | None
+) -> list[MessageMeta]:
+    """Messages newest first; ``before`` (received, id) of the last one seen continues a page."""
+    if before is None:
+        rows = q(
+            conn,
+            f"SELECT {META_COLUMNS} FROM message WHERE mailbox_id = ? ORDER BY received DESC, id DESC LIMIT ?",
+            (mailbox_id, limit),
+        )
+    else:
+        rows = q(
+            conn,
+            f"SELECT {META_COLUMNS} FROM message WHERE mailbox_id = ? AND (received, id) < (?, ?)"
+            " ORDER BY received DESC, id DESC LIMIT ?",
+            (mailbox_id, before[0], before[1], limit),
+        )
+    return [row_to_meta(r) for r in rows]
+
+
 def thread_messages(conn: apsw.Connection, thread_id: int) -> list[MessageMeta]:
     rows = conn.execute(f"SELECT {META_COLUMNS} FROM message WHERE thread_id = ? ORDER BY received, id", (thread_id,))
     return [row_to_meta(r) for r in rows]

@@ -194,8 +194,13 @@ CREATE INDEX recipient_org ON recipient(org_domain, sent);
 CREATE INDEX message_classified ON message(mailbox_orig_id, received) WHERE junk OR notjunk;
 """
 
+# Version 3: message lists by arrival time (webmail views, newest first).
+_V3 = """
+CREATE INDEX message_mailbox_received ON message(mailbox_id, received, id);
+"""
+
 # Index i holds the SQL that takes a database from version i to i+1.
-MIGRATIONS: list[str] = [_V1, _V2]
+MIGRATIONS: list[str] = [_V1, _V2, _V3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -273,3 +273,19 @@ def test_rejects_housekeeping(acc: Account) -> None:
     assert acc.remove_by_message_id("Rejects", "<nope@x>").uids == ()
     assert acc.tidy_rejects("NoSuchMailbox").uids == ()
     assert acc.remove_by_message_id("NoSuchMailbox", "a@b").uids == ()
+
+
+def test_list_messages_pages(acc: Account) -> None:
+    for i in range(7):
+        acc.deliver("Inbox", make_msg(f"p{i}"), received=1_700_000_000.0 + (i % 3))
+    seen: list[int] = []
+    before = None
+    while True:
+        page = acc.list_messages("Inbox", 3, before)
+        if not page:
+            break
+        seen += [m.id for m in page]
+        before = (page[-1].received, page[-1].id)
+    metas = acc.message_meta("Inbox", acc.uids("Inbox"))
+    want = [m.id for m in sorted(metas, key=lambda m: (m.received, m.id), reverse=True)]
+    assert seen == want
