@@ -165,6 +165,7 @@ class _Parser:
         self.nl_pos = 0
         self.nl_count = 0
         self.need_lines = 0
+        self.empty: list[Part] = []  # multiparts in which no delimiter was found
 
     def _nl_at(self, x: int) -> int:
         if x < self.nl_pos:
@@ -179,17 +180,18 @@ class _Parser:
     def enter(self, part: Part) -> None:
         """Push an entity that just got its header; nested messages are entered too."""
         while True:
+            if part.media_type == "multipart" and not part.params.get("boundary"):
+                # Without a boundary the parts cannot be found: the body is shown as text
+                # (RFC 2045 section 5.2 advises text/plain for unusable content types).
+                part.defects.append("multipart without boundary parameter")
+                part.media_type, part.media_subtype = "text", "plain"
             needs = part.media_type in ("text", "message")
             self.pstart.append(self._nl_at(part.body_start) if needs else -1)
             if needs:
                 self.need_lines += 1
             self.pending.append(part)
             if part.media_type == "multipart":
-                b = part.params.get("boundary", "")
-                if not b:
-                    part.defects.append("multipart without boundary parameter")
-                    return
-                bb = b.encode("utf-8", "surrogateescape")
+                bb = part.params["boundary"].encode("utf-8", "surrogateescape")
                 fr = _Frame(bb, part, len(self.pending) - 1)
                 self.frames.append(fr)
                 self.bmap.setdefault(bb, []).append(fr)
@@ -338,7 +340,7 @@ class _Parser:
             if close:
                 self.pop_frame()
                 if not fr.part.parts:
-                    fr.part.defects.append("multipart without parts")
+                    self.empty.append(fr.part)
                 pos = after
                 continue
             digest = fr.part.media_subtype == "digest"
@@ -349,9 +351,17 @@ class _Parser:
         for fr in self.frames:
             fr.part.defects.append("missing closing boundary")
             if not fr.part.parts:
-                fr.part.defects.append("multipart without parts")
+                self.empty.append(fr.part)
         self.frames.clear()
         self.close_pending(-1, self.n)
+        for p in self.empty:
+            # No delimiter found: the body is shown as text rather than hidden (bodies of such
+            # parts never overlap, so counting their lines stays linear).
+            p.defects.append("multipart without parts")
+            p.media_type, p.media_subtype = "text", "plain"
+            p.lines = count_newlines(self.buf, p.body_start, p.body_end)
+            if p.body_end > p.body_start and bytes(self.buf[p.body_end - 1 : p.body_end]) != b"\n":
+                p.lines += 1
 
 
 def parse(data: Buffer, pedantic: bool = False) -> Part:

@@ -304,3 +304,66 @@ def test_base64_part_with_dashes(junk: bytes) -> None:
     assert len(p.parts) == 2 and p.all_defects() == []
     assert d[p.parts[0].body_start : p.parts[0].body_end] == junk + b"QUJD"
     assert d[p.parts[1].body_start : p.parts[1].body_end] == b"after"
+
+
+RFC2046_EXAMPLE = (
+    "From: Nathaniel Borenstein <nsb@bellcore.com>\nTo: Ned Freed <ned@innosoft.com>\n"
+    "Date: Sun, 21 Mar 1993 23:56:48 -0800 (PST)\nSubject: Sample message\nMIME-Version: 1.0\n"
+    'Content-type: multipart/mixed; boundary="simple boundary"\n\n'
+    "This is the preamble.  It is to be ignored, though it\nis a handy place for composition agents to include an\n"
+    "explanatory note to non-MIME conformant readers.\n\n--simple boundary\n\n"
+    "This is implicitly typed plain US-ASCII text.\nIt does NOT end with a linebreak.\n--simple boundary\n"
+    "Content-type: text/plain; charset=us-ascii\n\nThis is explicitly typed plain US-ASCII text.\n"
+    "It DOES end with a linebreak.\n\n--simple boundary--\n\nThis is the epilogue.  It is also to be ignored.\n"
+).replace("\n", "\r\n").encode()
+
+
+def test_rfc2046_example() -> None:
+    # RFC 2046 section 5.1.1; line counts as mox computes them.
+    d = RFC2046_EXAMPLE
+    p = parse(d)
+    a, b = p.parts
+    assert d[a.body_start : a.body_end] == b"This is implicitly typed plain US-ASCII text.\r\nIt does NOT end with a linebreak."
+    assert d[b.body_start : b.body_end] == b"This is explicitly typed plain US-ASCII text.\r\nIt DOES end with a linebreak.\r\n"
+    assert (a.lines, b.lines) == (2, 2) and not a.has_content_type and b.params == {"charset": "us-ascii"}
+    check_offsets(d, p)
+
+
+def test_rfc2049_nested_example() -> None:
+    d = (
+        "MIME-Version: 1.0\nSubject: A multipart example\nContent-Type: multipart/mixed;\n"
+        "              boundary=unique-boundary-1\n\npreamble\n\n--unique-boundary-1\n\n  ... Some text appears here ...\n"
+        "\n--unique-boundary-1\nContent-type: text/plain; charset=US-ASCII\n\nexplicit\n\n--unique-boundary-1\n"
+        "Content-Type: multipart/parallel; boundary=unique-boundary-2\n\n--unique-boundary-2\nContent-Type: audio/basic\n"
+        "Content-Transfer-Encoding: base64\n\n\n--unique-boundary-2\nContent-Type: image/jpeg\n"
+        "Content-Transfer-Encoding: base64\n\n\n--unique-boundary-2--\n\n--unique-boundary-1\nContent-type: text/enriched\n\n"
+        "This is <bold><italic>enriched.</italic></bold>\n\n--unique-boundary-1\nContent-Type: message/rfc822\n\n"
+        "From: (mailbox in US-ASCII)\nTo: (address in US-ASCII)\nSubject: (subject in US-ASCII)\n"
+        "Content-Type: Text/plain; charset=ISO-8859-1\nContent-Transfer-Encoding: Quoted-printable\n\n"
+        "  ... Additional text in ISO-8859-1 goes here ...\n\n--unique-boundary-1--\n"
+    ).replace("\n", "\r\n").encode()
+    p = parse(d)
+    assert p.all_defects() == []
+    assert [q.mime_type for q in p.parts] == [
+        "text/plain", "text/plain", "multipart/parallel", "text/enriched", "message/rfc822",
+    ]
+    assert [q.mime_type for q in p.parts[2].parts] == ["audio/basic", "image/jpeg"]
+    sub = p.parts[4].message
+    assert sub is not None and sub.cte == "quoted-printable" and sub.charset == "iso-8859-1"
+    assert d[sub.body_start : sub.body_end] == b"  ... Additional text in ISO-8859-1 goes here ...\r\n"
+    check_offsets(d, p)
+
+
+@pytest.mark.parametrize(
+    "ct,want",
+    [
+        ("text/html;;", "text/html"),  # stray separators: the type is still usable (as mox)
+        ("not a content type;;", "text/plain"),  # RFC 2045 section 5.2 default
+        ("multipart/mixed;;", "text/plain"),  # no boundary: body shown as text
+        ("multipart/mixed; boundary=never", "text/plain"),  # boundary never found
+    ],
+)
+def test_bad_content_types(ct: str, want: str) -> None:
+    d = f"Content-Type: {ct}\r\n\r\ntest".encode()
+    p = parse(d)
+    assert p.mime_type == want and d[p.body_start : p.body_end] == b"test" and p.lines == 1
