@@ -32,6 +32,7 @@ __all__ = [
     "parse_address",
     "parse_address_list",
     "parse_domain",
+    "parse_localpart",
     "parse_path",
 ]
 
@@ -146,6 +147,14 @@ def _parse_localpart_5321(s: str, utf8: bool) -> tuple[Localpart, int]:
     if not lp or lp.startswith(".") or lp.endswith(".") or ".." in lp:
         raise AddressError(f"bad local part {s[:80]!r}")
     return Localpart(lp), i
+
+
+def parse_localpart(s: str, smtputf8: bool = True) -> Localpart:
+    """A whole string as an RFC 5321 Local-part (dot-string or quoted-string); raises AddressError."""
+    lp, i = _parse_localpart_5321(s, smtputf8)
+    if i != len(s):
+        raise AddressError(f"data after local part in {s[:80]!r}")
+    return lp
 
 
 def parse_address(s: str, smtputf8: bool = True) -> Address:

@@ -183,3 +183,35 @@ def test_format_then_parse(name: str, local: str, utf8: bool) -> None:
     assert isinstance(m, MailboxAddr)
     assert (m.localpart, m.domain) == (local, "example.org")
     assert " ".join(decode_rfc2047(m.name).split()) == " ".join(name.split())
+
+
+# mox's local part and address vectors.
+@pytest.mark.parametrize("s", ["user", "a", "a.b.c", '""', '"ok"', '"a.bc"'])
+def test_localpart_good(s: str) -> None:
+    from app.smtp.address import parse_localpart
+
+    parse_localpart(s)
+
+
+@pytest.mark.parametrize("s", ["", '"', "\x00", '"\\', '"\x01', '""leftover'])
+def test_localpart_bad(s: str) -> None:
+    from app.smtp.address import parse_localpart
+
+    with pytest.raises(AddressError):
+        parse_localpart(s)
+
+
+@pytest.mark.parametrize(
+    "s", ["user@@example.com", "user", "@example.com", '"@example.com', "\x00@example.com", '"\\@example.com', '"\x01@example.com', '""leftover@example.com']
+)
+def test_address_bad_mox(s: str) -> None:
+    with pytest.raises(AddressError):
+        parse_address(s)
+
+
+@pytest.mark.parametrize(
+    "lp,packed",
+    [("", '""'), ("a.", '"a."'), ("a.b", "a.b"), ("azAZ09!#$%&'*+-/=?^_`{|}~", "azAZ09!#$%&'*+-/=?^_`{|}~"), (" ", '" "'), ("<>", '"<>"')],
+)
+def test_localpart_pack(lp: str, packed: str) -> None:
+    assert Localpart(lp).quoted() == packed
