@@ -322,3 +322,10 @@ def test_preview_html_vectors(parts: list[tuple[str, str]], want: str) -> None:
             f"--b\r\nContent-Type: text/{sub}; charset=utf-8\r\n\r\n{t}\r\n".encode() for sub, t in parts
         ) + b"--b--\r\n"
     assert preview(d, parse(d)) == want
+
+
+def test_envelope_address_names_decoded() -> None:
+    from app.message import env_addresses
+
+    got = env_addresses("=?iso-8859-2?Q?Krist=FDna?= <k@example.com>, mjl@mox.example")
+    assert [(a.decoded_name, a.mailbox, a.host) for a in got] == [("Kristýna", "k", "example.com"), (None, "mjl", "mox.example")]
