@@ -35,3 +35,13 @@ def logs() -> Iterator[io.StringIO]:
         yield buf
     finally:
         mlog._state = old
+
+
+@pytest.fixture
+def mx(tmp_path: Path) -> Iterator[Server]:
+    """A server in normal (not localserve) mode with the localserve configuration."""
+    s = start(tmp_path / "mx", localserve=False)
+    try:
+        yield s
+    finally:
+        s.stop()

@@ -278,8 +278,8 @@ S: 250 2.1.0 looking good
     del t
 
 
-def test_too_many_bad_transactions(srv: Server) -> None:
-    t = run_transcript(srv.connect(), "S: 220 *\n" + _ehlo())
+def test_too_many_bad_transactions(mx: Server) -> None:
+    t = run_transcript(mx.connect(), "S: 220 *\n" + _ehlo())
     for _ in range(11):
         t.send(b"MAIL FROM:<a@nullmx.example>\r\n")
         t.expect(b"550 5.7.27 *")
@@ -287,9 +287,9 @@ def test_too_many_bad_transactions(srv: Server) -> None:
     assert t.closed()
 
 
-def test_mail_from_domain_checks(srv: Server) -> None:
+def test_mail_from_domain_checks(mx: Server) -> None:
     run_transcript(
-        srv.connect(),
+        mx.connect(),
         "S: 220 *\n"
         + _ehlo()
         + """
