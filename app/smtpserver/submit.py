@@ -5,6 +5,7 @@ outgoing queue, as mox's ``submit()``.
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import os
 import time
@@ -40,6 +41,23 @@ def _check_limits(s: Session, rcpts: list[str]) -> None:
     if why:
         s.log.info("submission limit reached", account=s.account, limit=why)
         raise SMTPError(c.C451_LOCAL_ERR, c.SE_POLICY_LIMIT, f"{why} reached, try again later")
+
+
+def _from_id(s: Session, txn: Transaction) -> tuple[str, str]:
+    """mox's FromIDLoginAddresses: when logged in with such an address, the MAIL FROM gets a
+    unique id after the catchall separator, so DSNs and replies can be matched to the message."""
+    acc = s.ctx.config.account(s.account)
+    logins = {a.lower() for a in (getattr(acc, "FromIDLoginAddresses", None) or [])}
+    if s.login_address.lower() not in logins:
+        return str(txn.mail_from), ""
+    d = s.ctx.config.domain(txn.mail_from.domain)
+    seps = [x for x in (getattr(d, "LocalpartCatchallSeparators", None) or []) if x] if d is not None else []
+    sep = seps[0] if seps else (getattr(d, "LocalpartCatchallSeparator", "") if d is not None else "")
+    if not sep:
+        return str(txn.mail_from), ""
+    from_id = base64.urlsafe_b64encode(os.urandom(12)).decode().rstrip("=")
+    base = txn.mail_from.localpart.split(sep, 1)[0]
+    return str(Path(f"{base}{sep}{from_id}", txn.mail_from.domain)), from_id
 
 
 async def submit(s: Session, txn: Transaction, msg: bytes) -> None:
@@ -81,13 +99,15 @@ async def submit(s: Session, txn: Transaction, msg: bytes) -> None:
 
     from app.queue import QueueError, Recipient
 
+    mail_from, from_id = _from_id(s, txn)
+
     requiretls: bool | None = True if txn.requiretls else (False if hf.tls_required_no else None)
     qrcpts = [Recipient(str(r.path), r.notify, r.orcpt) for r in txn.rcpts]
     try:
         ids = await run_blocking(
             queue.add,
             s.account,
-            str(txn.mail_from),
+            mail_from,
             qrcpts,
             data,
             requiretls=requiretls,
@@ -98,6 +118,7 @@ async def submit(s: Session, txn: Transaction, msg: bytes) -> None:
             extra=hf.extra,
             smtputf8=txn.smtputf8,
             has_8bit=not data.isascii(),
+            from_id=from_id,
         )
     except QueueError as e:
         raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_OTHER0, str(e)) from None

@@ -361,3 +361,20 @@ def test_first_time_sender_delay(tmp_path: Path, logs: io.StringIO) -> None:
         assert senders.is_known(s.store, "alice", "friend@remote.example")
     finally:
         s.stop()
+
+
+def test_submission_from_id(tmp_path: Path) -> None:
+    from tests.smtpserver.server import PASSWORD
+
+    domains = DOMAINS.replace(
+        "\tbob:\n\t\tDomain: example.org\n", "\tbob:\n\t\tDomain: example.org\n\t\tFromIDLoginAddresses:\n\t\t\t- bob+id@example.org\n"
+    )
+    s = start(tmp_path / "fid", localserve=False, domains_text=domains)
+    try:
+        with smtplib.SMTP_SSL("127.0.0.1", s.ports["submissions"], context=s.client_tls(), timeout=10) as c:
+            c.login("bob+id@example.org", PASSWORD)
+            c.sendmail("bob@example.org", ["x@remote.example"], msg(frm="bob@example.org"))
+        [m] = s.queue.list_msgs(Filter())
+        assert m.from_id and m.sender_localpart == f"bob+{m.from_id}"
+    finally:
+        s.stop()
