@@ -145,6 +145,8 @@ def create(conn: apsw.Connection, tx: Tx, name: str, modseq: int, special_use: s
         raise MailboxExists(f"mailbox {name!r} already exists")
     parent = _ensure_parents(conn, tx, name, modseq, subscribe)
     mid = _insert(conn, tx, name, parent, modseq, use)
+    if use:
+        _take_special_use(conn, tx, use, mid, modseq)
     if subscribe:
         set_subscribed(conn, tx, name, True)
     return get(conn, mid)
@@ -161,16 +163,18 @@ def set_subscribed(conn: apsw.Connection, tx: Tx, name: str, on: bool) -> None:
     del cur
 
 
+def _take_special_use(conn: apsw.Connection, tx: Tx, use: str, owner: int, modseq: int) -> None:
+    """A role belongs to one mailbox: take it away from any other holder (as mox's webmail does)."""
+    for oid, oname in q(conn, "SELECT id, name FROM mailbox WHERE special_use = ? AND id != ?", (use, owner)):
+        conn.execute("UPDATE mailbox SET special_use = '', modseq = ? WHERE id = ?", (modseq, oid))
+        tx.add(ChangeMailboxSpecialUse(oid, oname, ""))
+
+
 def set_special_use(conn: apsw.Connection, tx: Tx, mailbox: int | str, use: str, modseq: int) -> Mailbox:
     mb = get(conn, mailbox)
     su = _check_special_use(use)
     if su:
-        # A role belongs to one mailbox; take it away from another holder (as mox's webmail does).
-        for oid, oname in q(conn,
-            "SELECT id, name FROM mailbox WHERE special_use = ? AND id != ?", (su, mb.id)
-        ):
-            conn.execute("UPDATE mailbox SET special_use = '', modseq = ? WHERE id = ?", (modseq, oid))
-            tx.add(ChangeMailboxSpecialUse(oid, oname, ""))
+        _take_special_use(conn, tx, su, mb.id, modseq)
     conn.execute("UPDATE mailbox SET special_use = ?, modseq = ? WHERE id = ?", (su, modseq, mb.id))
     tx.add(ChangeMailboxSpecialUse(mb.id, mb.name, su))
     return get(conn, mb.id)
