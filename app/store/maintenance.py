@@ -62,7 +62,11 @@ def verify(conn: apsw.Connection) -> list[str]:
             p.append(f"mailbox {name!r}: invalid name: {e}")
     for mid in set(actual) - set(mbs):
         p.append(f"messages in missing mailbox id {mid}")
-    uv_rows = conn.execute("SELECT uidvalidity, count(*) FROM mailbox GROUP BY uidvalidity HAVING count(*) > 1")
+    for use, n in q(
+        conn, "SELECT special_use, count(*) FROM mailbox WHERE special_use != '' GROUP BY special_use HAVING count(*) > 1"
+    ):
+        p.append(f"special-use {use} held by {n} mailboxes")
+    uv_rows = q(conn, "SELECT uidvalidity, count(*) FROM mailbox GROUP BY uidvalidity HAVING count(*) > 1")
     for uv, n in uv_rows:
         p.append(f"uidvalidity {uv} used by {n} mailboxes")
     for mid, maxuid in q(conn, "SELECT mailbox_id, max(uid) FROM message GROUP BY mailbox_id"):

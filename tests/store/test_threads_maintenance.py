@@ -112,3 +112,9 @@ def test_reassign_threads(acc: Account) -> None:
     assert acc.reassign_threads() == 2
     [mb] = acc.message_meta("Inbox", [b.uid])
     assert mb.thread_id == a.id and mb.thread_parent_ids == (a.id,)
+
+
+def test_verify_detects_duplicate_special_use(acc: Account) -> None:
+    _corrupt(acc, "UPDATE mailbox SET special_use = '\\Sent' WHERE name = 'Archive'")
+    assert any("special-use" in p for p in acc.verify())
+    _corrupt(acc, "UPDATE mailbox SET special_use = '\\Archive' WHERE name = 'Archive'")
