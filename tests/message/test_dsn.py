@@ -102,3 +102,46 @@ def test_not_a_dsn() -> None:
     assert parse_dsn((CORPUS / "tls-report.eml").read_bytes()) is None
     assert parse_dsn((CORPUS / "outlook.eml").read_bytes()) is None
     assert parse_dsn(b"garbage") is None
+
+
+def test_utf8_original_to_non_utf8_receiver() -> None:
+    # RFC 6533 section 6.3 (as mox): the receiver lacks SMTPUTF8, so no global types; the UTF-8
+    # original header goes base64 in text/rfc822-headers; charset=utf-8.
+    from app.message import decode_binary
+
+    orig = "From: jörg@bücher.example\r\nMessage-ID: <u2@example.org>\r\n\r\nx\r\n".encode()
+    b = make_dsn(DSNMessage(
+        from_="postmaster@example.org", to="s@example.org", subject="x", text="x", reporting_mta="m.example",
+        recipients=[DSNRecipientIn("jörg@bücher.example", "failed")], original=orig, smtputf8=True,
+        remote_smtputf8=False,
+    ))
+    assert b.isascii()
+    p = parse(b)
+    assert [q.mime_type for q in p.parts] == ["text/plain", "message/delivery-status", "text/rfc822-headers"]
+    assert decode_binary(b, p.parts[2]).startswith("From: jörg@bücher.example\r\n".encode())
+    info = parse_dsn(b)
+    assert info is not None and info.recipients[0].final_recipient == "jörg@bücher.example"
+    assert info.recipients[0].status == "5.0.0"  # made up from the action
+
+
+def test_status_details_and_errors() -> None:
+    import pytest
+
+    from app.message import HeaderInjection
+
+    def dsn(**kw: object) -> bytes:
+        r = DSNRecipientIn("r@example.com", **kw)  # type: ignore[arg-type]
+        return make_dsn(DSNMessage(from_="p@example.org", to="s@example.org", subject="x", text="x",
+                                   reporting_mta="m.example", recipients=[r]))
+
+    b = dsn(action="delayed", status_comment="greylisted", final_log_id="abc123", remote_mta="mx.example.com (192.0.2.1)")
+    assert b"Status: 4.0.0 (greylisted)\r\n" in b and b"Final-Log-Id: abc123\r\n" in b
+    info = parse_dsn(b)
+    assert info is not None and info.recipients[0].status == "4.0.0"
+    assert info.recipients[0].remote_mta == "mx.example.com (192.0.2.1)"
+    with pytest.raises(ValueError):
+        dsn(action="exploded")
+    with pytest.raises(HeaderInjection):
+        dsn(action="failed", diagnostic_code="550 x\r\nX-Injected: y")
+    with pytest.raises(ValueError):
+        make_dsn(DSNMessage(from_="p@example.org", to="s@example.org", subject="x", text="x", reporting_mta="m"))
