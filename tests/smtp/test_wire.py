@@ -83,7 +83,7 @@ def _run(stream: bytes, cuts: list[int]) -> list[object]:
     w = ServerWire(max_line=40)
     out: list[object] = []
     pieces, prev = [], 0
-    for c in sorted(set(cuts)) + [len(stream)]:
+    for c in [*sorted(set(cuts)), len(stream)]:
         pieces.append(stream[prev:c])
         prev = c
     for p in pieces:
