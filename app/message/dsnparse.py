@@ -43,10 +43,26 @@ class DSNInfo:
     fields: dict[str, str] = field(default_factory=dict)
 
 
-def _typed(v: str | None) -> str | None:
-    """Strip the address/MTA type ("rfc822; x", "dns; y") and decode utf-8-addr-xtext."""
+def _uncomment(s: str) -> str:
+    out: list[str] = []
+    depth = 0
+    for c in s:
+        if c == "(":
+            depth += 1
+        elif c == ")" and depth > 0:
+            depth -= 1
+        elif depth == 0:
+            out.append(c)
+    return "".join(out)
+
+
+def _typed(v: str | None, uncomment: bool = False) -> str | None:
+    """Strip the address/MTA type ("rfc822; x", "dns; y") and decode utf-8-addr-xtext; addresses
+    also lose comments (``rfc822; a@b (old mailbox)``)."""
     if v is None:
         return None
+    if uncomment:
+        v = _uncomment(v)
     t, sep, rest = v.partition(";")
     if not sep:
         return v.strip()
@@ -120,17 +136,17 @@ def parse_dsn(data: Buffer) -> DSNInfo | None:
     for g in groups[1:]:
         rcpts.append(
             DSNRecipient(
-                final_recipient=_typed(g.get("final-recipient")) or "",
+                final_recipient=_typed(g.get("final-recipient"), True) or "",
                 action=g.get("action", "").lower(),
                 status=g.get("status", "").split()[0] if g.get("status") else "",
-                original_recipient=_typed(g.get("original-recipient")),
+                original_recipient=_typed(g.get("original-recipient"), True),
                 remote_mta=_typed(g.get("remote-mta")),
                 diagnostic_code=_typed(g.get("diagnostic-code")),
                 fields=g,
             )
         )
     info = DSNInfo(
-        reporting_mta=_typed(msgf.get("reporting-mta")),
+        reporting_mta=_typed(msgf.get("reporting-mta"), True),
         recipients=rcpts,
         envelope_id=msgf.get("original-envelope-id"),
         arrival_date=msgf.get("arrival-date"),

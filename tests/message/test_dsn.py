@@ -145,3 +145,17 @@ def test_status_details_and_errors() -> None:
         dsn(action="failed", diagnostic_code="550 x\r\nX-Injected: y")
     with pytest.raises(ValueError):
         make_dsn(DSNMessage(from_="p@example.org", to="s@example.org", subject="x", text="x", reporting_mta="m"))
+
+
+def test_parse_comments_in_addresses() -> None:
+    b = (
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
+        b"--b\r\n\r\nfailed\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+        b"Reporting-MTA: dns; mx.example (Postfix)\r\n\r\n"
+        b"Final-Recipient: RFC822; User@Example.com (the old mailbox)\r\nAction: Failed\r\n"
+        b"Status: 5.1.1 (unknown user)\r\n--b--\r\n"
+    )
+    info = parse_dsn(b)
+    assert info is not None and info.reporting_mta == "mx.example"
+    r = info.recipients[0]
+    assert (r.final_recipient, r.action, r.status) == ("User@Example.com", "failed", "5.1.1")
