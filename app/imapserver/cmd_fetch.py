@@ -68,17 +68,20 @@ async def _fetch(s: Session, p: Parser, is_uid: bool) -> str:
     need_body = fetchrender.needs_body(atts)
     for i in range(0, len(pairs), BATCH):
         batch = pairs[i : i + BATCH]
-        try:
-            metas = await run_blocking(s.account.message_meta, v.mailbox_id, [u for _, u in batch])
-        except store.StoreError as e:
-            raise store_error(e)
-        infos = {m.uid: msg_info(m) for m in metas}
-        if changedsince is not None:
-            infos = {u: m for u, m in infos.items() if m.modseq > changedsince}
-        seen_added: set[int] = set()
         if set_seen:
+            try:
+                metas = await run_blocking(s.account.message_meta, v.mailbox_id, [u for _, u in batch])
+            except store.StoreError as e:
+                raise store_error(e)
+            infos = _infos(metas, changedsince)
             seen_added = await _mark_seen(s, v.mailbox_id, infos)
-        lines = await run_blocking(_render_batch, s, batch, infos, atts, loader, with_modseq, seen_added, need_body)
+            lines = await run_blocking(_render_batch, s, batch, infos, atts, loader, with_modseq, seen_added, need_body)
+        else:
+            # Read and render in one trip to the worker pool.
+            try:
+                lines = await run_blocking(_read_render, s, v.mailbox_id, batch, atts, loader, with_modseq, changedsince)
+            except store.StoreError as e:
+                raise store_error(e)
         for line in lines:
             s.send(line)
         await s.maybe_flush()
@@ -119,6 +122,26 @@ async def _fetch_flags_only(
                 items.append(b"MODSEQ (%d)" % r[1])
             s.send(b"* " + s.fetch_line(seq, uid, items))
         await s.maybe_flush()
+
+
+def _infos(metas: list[store.MessageMeta], changedsince: int | None) -> dict[int, MsgInfo]:
+    infos = {m.uid: msg_info(m) for m in metas}
+    if changedsince is not None:
+        infos = {u: m for u, m in infos.items() if m.modseq > changedsince}
+    return infos
+
+
+def _read_render(
+    s: Session,
+    mailbox_id: int,
+    batch: list[tuple[int, int]],
+    atts: list[FetchAtt],
+    loader: fetchrender.Loader,
+    with_modseq: bool,
+    changedsince: int | None,
+) -> list[bytes]:
+    metas = s.account.message_meta(mailbox_id, [u for _, u in batch])
+    return _render_batch(s, batch, _infos(metas, changedsince), atts, loader, with_modseq, set(), True)
 
 
 def _render_batch(

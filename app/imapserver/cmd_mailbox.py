@@ -67,18 +67,21 @@ async def _select(s: Session, p: Parser, readonly: bool) -> str:
         s.state = State.AUTH
         s.untagged("OK [CLOSED] previous mailbox closed")
     acct = s.account
+    want_unseen = not s.rev2 and not s.uidonly
+    with_qresync = qresync_arg is not None
+
+    def read() -> tuple[store.MailboxStatus, store.Mailbox, list[tuple[int, int, frozenset[str]]], list[int]]:
+        # One trip to the worker pool for everything SELECT needs. Flags are needed only for
+        # IMAP4rev1's first-unseen and for QRESYNC; UIDs alone are much cheaper.
+        st = acct.mailbox_status(name)
+        mbx = acct.mailbox(st.id)
+        if with_qresync or (want_unseen and st.counts.unseen > 0):
+            rows = acct.uids_flags(st.id)
+            return st, mbx, rows, [r[0] for r in rows]
+        return st, mbx, [], acct.uids(st.id)
+
     try:
-        st = await run_blocking(acct.mailbox_status, name)
-        mbx = await run_blocking(acct.mailbox, st.id)
-        # Flags are needed only for IMAP4rev1's first-unseen and for QRESYNC; UIDs alone are
-        # several times cheaper on a large mailbox.
-        need_flags = qresync_arg is not None or (not s.rev2 and not s.uidonly and st.counts.unseen > 0)
-        if need_flags:
-            rows = await run_blocking(acct.uids_flags, st.id)
-            uids = [r[0] for r in rows]
-        else:
-            rows = []
-            uids = await run_blocking(acct.uids, st.id)
+        st, mbx, rows, uids = await run_blocking(read)
     except store.StoreError as e:
         raise store_error(e)
     last = uids[-1] if uids else 0

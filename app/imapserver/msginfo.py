@@ -15,9 +15,19 @@ class MsgInfo:
     uid: int
     flags: list[str]  # system flags with backslash, then keywords
     modseq: int
-    internal_date: dt.datetime
-    save_date: dt.datetime | None
+    received: float  # INTERNALDATE as seconds since the epoch
+    savedate: float  # 0 when unknown
     size: int
     ref: Any = None  # the store's handle for reading bytes and structure
     email_id: str = ""
     thread_id: str = ""
+
+    @property
+    def internal_date(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.received, dt.UTC).replace(microsecond=0)
+
+    @property
+    def save_date(self) -> dt.datetime | None:
+        if not self.savedate:
+            return None
+        return dt.datetime.fromtimestamp(self.savedate, dt.UTC).replace(microsecond=0)

@@ -6,19 +6,20 @@
 - 1,000 concurrent IDLE sessions: added RSS;
 - SELECT of a large mailbox and FETCH 1:* (UID FLAGS) on it: time, and RSS growth.
 
-The server runs in this process on its own event loop thread; the clients are plain sockets in
-threads, so client work competes for the same cores. Figures, no assertions.
+The server runs in this process on its own event loop thread; load clients run in separate
+processes (no shared GIL) but on the same cores. Figures, no assertions.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import socket
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 if str(ROOT) not in sys.path:
@@ -65,56 +66,56 @@ def login(imap: IMAPTestServer) -> Wire:
     return w
 
 
-def mixed_load(imap: IMAPTestServer, clients: int, seconds: float) -> float:
-    counts = [0] * clients
-    stop = time.perf_counter() + seconds
+def _mixed_worker(args: tuple[int, int, float]) -> int:
+    port, k, stop = args
+    w = Wire(socket.create_connection(("127.0.0.1", port), timeout=60))
+    w.line()
+    w.cmd(b"l", b"LOGIN mjl " + PASSWORD.encode())
+    n = 0
+    i = 0
+    while time.time() < stop:
+        i += 1
+        m = 1 + (k * 97 + i * 13) % 950
+        w.cmd(b"a", b"SELECT INBOX")
+        w.cmd(b"b", b"FETCH %d:%d (FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)" % (m, m + 49))
+        w.cmd(b"c", b"FETCH %d BODY.PEEK[]" % m)
+        w.cmd(b"d", b"STORE %d +FLAGS (\\Flagged)" % m)
+        w.cmd(b"e", b"NOOP")
+        n += 5
+    w.cmd(b"z", b"LOGOUT")
+    return n
 
-    def run(k: int) -> None:
-        w = login(imap)
-        n = 0
-        i = 0
-        while time.perf_counter() < stop:
-            i += 1
-            m = 1 + (k * 97 + i * 13) % 950
-            w.cmd(b"a", b"SELECT INBOX")
-            w.cmd(b"b", b"FETCH %d:%d (FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)" % (m, m + 49))
-            w.cmd(b"c", b"FETCH %d BODY.PEEK[]" % m)
-            w.cmd(b"d", b"STORE %d +FLAGS (\\Flagged)" % m)
-            w.cmd(b"e", b"NOOP")
-            n += 5
-        counts[k] = n
-        w.cmd(b"z", b"LOGOUT")
 
+def _append_worker(args: tuple[int, int, float]) -> int:
+    port, _k, stop = args
+    w = Wire(socket.create_connection(("127.0.0.1", port), timeout=60))
+    w.line()
+    w.cmd(b"l", b"LOGIN mjl " + PASSWORD.encode())
+    msg = message(0)
+    n = 0
+    while time.time() < stop:
+        w.cmd(b"a", b"APPEND Appends {%d+}\r\n" % len(msg) + msg)
+        n += 1
+    return n
+
+
+def _in_processes(fn: Any, imap: IMAPTestServer, clients: int, seconds: float) -> float:
+    """Run client loops in separate processes, so they do not share the server's GIL."""
+    ctx = multiprocessing.get_context("fork")
+    stop = time.time() + seconds
     t0 = time.perf_counter()
-    threads = [threading.Thread(target=run, args=(k,)) for k in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with ctx.Pool(clients) as pool:
+        counts = pool.map(fn, [(imap.port, k, stop) for k in range(clients)])
     return sum(counts) / (time.perf_counter() - t0)
+
+
+def mixed_load(imap: IMAPTestServer, clients: int, seconds: float) -> float:
+    return _in_processes(_mixed_worker, imap, clients, seconds)
 
 
 def appends(imap: IMAPTestServer, clients: int, seconds: float) -> float:
-    counts = [0] * clients
-    stop = time.perf_counter() + seconds
-    msg = message(0)
-
-    def run(k: int) -> None:
-        w = login(imap)
-        n = 0
-        while time.perf_counter() < stop:
-            w.cmd(b"a", b"APPEND Appends {%d+}\r\n" % len(msg) + msg)
-            n += 1
-        counts[k] = n
-
     imap.account("mjl").create_mailbox("Appends")
-    t0 = time.perf_counter()
-    threads = [threading.Thread(target=run, args=(k,)) for k in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return sum(counts) / (time.perf_counter() - t0)
+    return _in_processes(_append_worker, imap, clients, seconds)
 
 
 def idlers(imap: IMAPTestServer, n: int) -> tuple[float, float]:
