@@ -64,12 +64,19 @@ def format_address(name: str, addr: str, smtputf8: bool = False) -> str:
     return f"{disp} <{spec}>"
 
 
-def text_body(text: str) -> tuple[str, bytes]:
-    """(transfer encoding, encoded body with CRLF) for a text body in UTF-8."""
+def text_body(text: str, eightbit: bool = False) -> tuple[str, bytes]:
+    """(transfer encoding, encoded body with CRLF) for a text body in UTF-8.
+
+    ``eightbit``: the message goes out over 8BITMIME/SMTPUTF8, so UTF-8 text with lines within
+    998 octets is sent as is ("8bit", as mox does); otherwise it is encoded.
+    """
     norm = text.replace("\r\n", "\n").replace("\r", "\n")
     raw = norm.encode("utf-8")
-    if raw.isascii() and all(len(line) <= 998 for line in raw.split(b"\n")):
-        return "7bit", raw.replace(b"\n", b"\r\n")
+    if all(len(line) <= 998 for line in raw.split(b"\n")):
+        if raw.isascii():
+            return "7bit", raw.replace(b"\n", b"\r\n")
+        if eightbit and "\0" not in norm:
+            return "8bit", raw.replace(b"\n", b"\r\n")
     nonascii = sum(1 for c in norm if not c.isascii())
     if nonascii * 4 < len(norm):
         qp = binascii.b2a_qp(raw, quotetabs=False, istext=True, header=False)
@@ -127,6 +134,7 @@ class Composer:
     in_reply_to: str | None = None
     references: list[str] = field(default_factory=list)
     smtputf8: bool = False
+    eightbit: bool = False  # 8BITMIME available: UTF-8 text parts as 8bit (implied by smtputf8)
 
     def _hdr(self, name: str, value: str) -> str:
         check_header(name)
@@ -139,7 +147,7 @@ class Composer:
         return self._hdr(name, ", ".join(format_address(n, a, self.smtputf8) for n, a in lst))
 
     def _text_node(self, subtype: str, text: str) -> _Node:
-        cte, body = text_body(text)
+        cte, body = text_body(text, self.eightbit or self.smtputf8)
         ct = f"text/{subtype}" + ("; charset=us-ascii" if cte == "7bit" else "; charset=utf-8")
         return _Node([fold("Content-Type", ct), f"Content-Transfer-Encoding: {cte}\r\n"], body)
 

@@ -148,3 +148,13 @@ def test_attachment_type_params_kept() -> None:
     ).build()
     p = parse(m).parts[1]
     assert p.mime_type == "text/csv" and p.params == {"charset": "utf-8", "name": "a b.csv"}
+
+
+def test_eightbit_text() -> None:
+    from app.message import decoded_text
+
+    m = Composer(from_=("", "a@example.org"), text="Grüße\n", eightbit=True).build()
+    p = parse(m)
+    assert p.cte == "8bit" and p.charset == "utf-8" and "Grüße\r\n".encode() in m
+    assert decoded_text(m, p) == "Grüße\r\n"
+    assert text_body("x" * 1200 + "é", eightbit=True)[0] == "quoted-printable"  # long line
