@@ -41,7 +41,8 @@ Headers (``headers``, ``encoded``)
     ``iter_fields(data, start, end)`` -> (name, raw value) pairs; ``raw_fields`` (offsets);
     ``header_values(data, part, name)``, ``header_value``, ``first_values`` (one pass for many
     names); ``unfold``; ``fold(name, value)``; ``decode_rfc2047(s)``; ``encode_rfc2047(s)``;
-    ``header_text(raw)`` (UTF-8, else Latin-1); ``decode_bytes(b, charset)``.
+    ``header_text(raw)`` (UTF-8, else Latin-1); ``decode_bytes(b, charset)``;
+    ``needs_smtputf8(data, part)`` (UTF-8 in any header section).
 
 Threading (``thread``): ``base_subject(s)``, ``thread_subject(s) -> (key, is_response)``,
 ``message_id(s)``, ``references(refs, in_reply_to)``.
@@ -80,6 +81,7 @@ from app.message.headers import (
     header_value,
     header_values,
     iter_fields,
+    needs_smtputf8,
     raw_fields,
     unfold,
 )
@@ -129,6 +131,7 @@ __all__ = [
     "iter_fields",
     "make_dsn",
     "message_id",
+    "needs_smtputf8",
     "parse",
     "parse_dsn",
     "parse_section",

@@ -89,3 +89,9 @@ def fold(name: str, value: str, maxlen: int = 78) -> str:
             cur += " " + w
     lines.append(cur)
     return "\r\n".join(lines) + "\r\n"
+
+
+def needs_smtputf8(data: Buffer, part: Part) -> bool:
+    """Whether any header section of the message holds non-ASCII (RFC 6532 UTF-8 headers), so it
+    can only be sent with SMTPUTF8 (RFC 6531)."""
+    return any(not bytes(data[p.header_start : p.body_start]).isascii() for p in part.walk())

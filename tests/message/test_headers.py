@@ -154,3 +154,12 @@ def test_hostile_charset_names(cs: str) -> None:
     part = parse(d)
     assert decoded_text(d, part).startswith("abc")
     assert "Subject: abc" in text_for_search(d, part)
+
+
+def test_needs_smtputf8() -> None:
+    from app.message import needs_smtputf8
+
+    d = b"Subject: plain\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nX: \xc3\xa9\r\n\r\nbody\r\n--b--\r\n"
+    assert needs_smtputf8(d, parse(d))
+    d = "Subject: plain\r\n\r\nbödy".encode()
+    assert not needs_smtputf8(d, parse(d))
