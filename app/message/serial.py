@@ -38,7 +38,13 @@ def load(b: bytes) -> Part:
     """Inverse of ``dump``; raises ValueError on data it does not understand."""
     if not b.startswith(MAGIC):
         raise ValueError("unknown parsed-message format")
-    rows = json.loads(b[len(MAGIC) :])
+    try:
+        return _load(json.loads(b[len(MAGIC) :]))
+    except (IndexError, TypeError, KeyError, AttributeError, RecursionError) as e:
+        raise ValueError(f"bad parsed-message data: {e}") from None
+
+
+def _load(rows: object) -> Part:
     if not isinstance(rows, list) or not rows:
         raise ValueError("bad parsed-message data")
     root: Part | None = None
@@ -61,8 +67,10 @@ def load(b: bytes) -> Part:
             if root is not None:
                 raise ValueError("bad parsed-message data: several roots")
             root = p
+        if int(r[17]) < 0:
+            raise ValueError("bad parsed-message data: negative count")
         if r[17]:
-            stack.append([p, r[17], bool(r[18])])
+            stack.append([p, int(r[17]), bool(r[18])])
         while stack and stack[-1][1] == 0:
             stack.pop()
     if root is None or stack:

@@ -367,3 +367,11 @@ def test_bad_content_types(ct: str, want: str) -> None:
     d = f"Content-Type: {ct}\r\n\r\ntest".encode()
     p = parse(d)
     assert p.mime_type == want and d[p.body_start : p.body_end] == b"test" and p.lines == 1
+
+
+@pytest.mark.parametrize(
+    "b", [b"", b"P1", b"P1[]", b"P1{}", b"P1[[1]]", b"P1[[0,0,0,\"t\",\"p\",0,null,0,0,null,null,null,\"\",null,0,0,0,2,0]]", b"X1[]", b"P1[1,2]"]
+)
+def test_serial_rejects_bad_data(b: bytes) -> None:
+    with pytest.raises(ValueError):
+        Part.from_bytes(b)
