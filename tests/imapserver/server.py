@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app import sasl
+from app import runtime, sasl
 from app.imapserver import IMAPDeps, IMAPServer
 from app.listen.conn import Conn
 from app.store import Account, Store
@@ -91,7 +91,7 @@ def start(root: Path, quota: int = 0, **dep_overrides: Any) -> Iterator[IMAPTest
     ts.deps = deps
     server = IMAPServer(deps)
     ready = threading.Event()
-    loop = asyncio.new_event_loop()
+    loop = runtime.new_event_loop()  # uvloop where installed, as in production
     ts.loop = loop
 
     async def serve() -> None:
