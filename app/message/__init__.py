@@ -23,7 +23,8 @@ Parsing (``parser``, ``part``, ``serial``)
 
 IMAP (``envelope``, ``bodystructure``, ``section``, ``decode``, ``preview``)
     ``envelope(data, part) -> Envelope``: date, subject, from, sender, reply_to, to, cc, bcc,
-        in_reply_to, message_id; raw (undecoded) and decoded forms, addresses as ``EnvAddress``.
+        in_reply_to, message_id; raw (undecoded) and decoded forms (``subject_decoded``,
+        ``parsed_date``), addresses as ``EnvAddress``; ``Envelope.imap()`` for the wire.
     ``bodystructure(data, part, extensible=True) -> list`` and ``body(data, part)``: nested
         Python lists (str, int, None, list) in the order of RFC 9051 section 7.5.2; a ``Run``
         (a list subclass) holds items written back to back without spaces or parentheses

@@ -9,7 +9,9 @@ None). As RFC 9051 requires, Sender and Reply-To default to From when absent or 
 
 from __future__ import annotations
 
+import email.utils
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from app.message.encoded import decode_rfc2047
 from app.message.headers import first_values, header_values
@@ -55,6 +57,17 @@ class Envelope:
     bcc: list[EnvAddress] = field(default_factory=list)
     in_reply_to: str | None = None
     message_id: str | None = None
+
+    @property
+    def parsed_date(self) -> datetime | None:
+        """The Date field as an aware datetime (RFC 5322 section 3.3, obsolete forms too), or None."""
+        if not self.date:
+            return None
+        try:
+            d = email.utils.parsedate_to_datetime(self.date)
+        except (ValueError, TypeError, IndexError, OverflowError):
+            return None
+        return d if d.tzinfo is not None else d.replace(tzinfo=UTC)
 
     @property
     def subject_decoded(self) -> str | None:

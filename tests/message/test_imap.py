@@ -329,3 +329,22 @@ def test_envelope_address_names_decoded() -> None:
 
     got = env_addresses("=?iso-8859-2?Q?Krist=FDna?= <k@example.com>, mjl@mox.example")
     assert [(a.decoded_name, a.mailbox, a.host) for a in got] == [("Kristýna", "k", "example.com"), (None, "mjl", "mox.example")]
+
+
+@pytest.mark.parametrize(
+    "date,want",
+    [
+        ("Mon, 6 Nov 2023 10:02:10 +0000", "2023-11-06T10:02:10+00:00"),
+        ("Fri, 07 Oct 1994 16:15:05 -0700 (PDT)", "1994-10-07T16:15:05-07:00"),
+        ("6 Nov 2023 10:02 +0100", "2023-11-06T10:02:00+01:00"),
+        ("Mon, 6 Nov 2023 10:02:10 -0000", "2023-11-06T10:02:10+00:00"),
+        ("not a date", None),
+        ("", None),
+        ("Mon, 32 Nov 2023 10:02:10 +0000", None),
+    ],
+)
+def test_envelope_parsed_date(date: str, want: str | None) -> None:
+    from app.message import Envelope
+
+    got = Envelope(date=date).parsed_date
+    assert (got.isoformat() if got else None) == want
