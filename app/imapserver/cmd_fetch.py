@@ -91,37 +91,45 @@ async def _fetch(s: Session, p: Parser, is_uid: bool) -> str:
 async def _fetch_flags_only(
     s: Session, pairs: list[tuple[int, int]], atts: list[FetchAtt], changedsince: int | None, with_modseq: bool
 ) -> None:
-    """FETCH of only UID/FLAGS/MODSEQ over many messages: one cheap query, written in chunks."""
+    """FETCH of only UID/FLAGS/MODSEQ over many messages: one query for the whole mailbox,
+    merged with the requested (ascending) UIDs, written in chunks as it goes."""
     v = s.selected
     assert v is not None
     try:
         rows = await run_blocking(s.account.uids_flags, v.mailbox_id)
     except store.StoreError as e:
         raise store_error(e)
-    by_uid = {r[0]: r for r in rows}
-    del rows
-    names = [a.name for a in atts]
+    want_flags = any(a.name == "FLAGS" for a in atts)
+    want_modseq = with_modseq or any(a.name == "MODSEQ" for a in atts)
     rev1 = not s.rev2
-    for i in range(0, len(pairs), 5000):
-        for seq, uid in pairs[i : i + 5000]:
-            r = by_uid.get(uid)
-            if r is None or (changedsince is not None and r[1] <= changedsince):
-                continue
-            items: list[bytes] = []
-            for n in names:
-                if n == "UID":
-                    continue  # in the response head
-                if n == "FLAGS":
-                    fl = sorted_flags(r[2])
-                    if rev1 and v.is_recent(uid):
-                        fl.insert(0, "\\Recent")
-                    items.append(b"FLAGS (" + " ".join(fl).encode() + b")")
-                elif n == "MODSEQ":
-                    items.append(b"MODSEQ (%d)" % r[1])
-            if with_modseq and "MODSEQ" not in names:
-                items.append(b"MODSEQ (%d)" % r[1])
-            s.send(b"* " + s.fetch_line(seq, uid, items))
-        await s.maybe_flush()
+    rendered: dict[frozenset[str], bytes] = {}  # flag sets repeat: render each once
+    uidonly = s.uidonly
+    j = 0
+    n = len(rows)
+    for i, (seq, uid) in enumerate(pairs):
+        while j < n and rows[j][0] < uid:
+            j += 1
+        if j >= n or rows[j][0] != uid:
+            continue
+        _uid, modseq, flags = rows[j]
+        if changedsince is not None and modseq <= changedsince:
+            continue
+        items: list[bytes] = []
+        if want_flags:
+            fl = rendered.get(flags)
+            if fl is None:
+                fl = rendered[flags] = b"FLAGS (" + " ".join(sorted_flags(flags)).encode() + b")"
+            if rev1 and v.is_recent(uid):
+                fl = fl.replace(b"FLAGS (", b"FLAGS (\\Recent" + (b" " if flags else b""), 1)
+            items.append(fl)
+        if want_modseq:
+            items.append(b"MODSEQ (%d)" % modseq)
+        s.out += b"* " + s.fetch_line(seq, uid, items) + b"\r\n" if uidonly else (
+            b"* %d FETCH (UID %d" % (seq, uid) + b"".join(b" " + x for x in items) + b")\r\n"
+        )
+        if i % 2000 == 0:
+            await s.maybe_flush()
+    del rows
 
 
 def _infos(metas: list[store.MessageMeta], changedsince: int | None) -> dict[int, MsgInfo]:

@@ -401,3 +401,19 @@ def test_list_metadata(imap: IMAPTestServer) -> None:
     lines = w.cmd(b"b", b'LIST "" "INBOX" RETURN (METADATA (/private/color /shared/comment))')
     assert lines[0] == b'* LIST (\\HasNoChildren) "/" INBOX'
     assert lines[1] == b'* METADATA INBOX (/private/color "red" /shared/comment NIL)'
+
+
+def test_fetch_many_flags_only(imap: IMAPTestServer) -> None:
+    from app.store import AppendItem
+
+    acc = imap.account("mjl")
+    acc.append("Inbox", [AppendItem(MSG, ("\\Seen",) if i % 2 else ()) for i in range(250)])
+    w = connect(imap)
+    w.cmd(b"a", b"SELECT INBOX")
+    lines = w.cmd(b"b", b"UID FETCH 1:* (UID)")
+    assert len(lines) == 251 and lines[0] == b"* 1 FETCH (UID 1)" and lines[249] == b"* 250 FETCH (UID 250)"
+    lines = w.cmd(b"c", b"FETCH 1:* (FLAGS)")
+    assert lines[0] == b"* 1 FETCH (UID 1 FLAGS (\\Recent))" and lines[1] == b"* 2 FETCH (UID 2 FLAGS (\\Recent \\Seen))"
+    w.cmd(b"d", b"ENABLE CONDSTORE")
+    lines = w.cmd(b"e", b"FETCH 1:* (FLAGS) (CHANGEDSINCE 1)")
+    assert len(lines) == 251 and b"MODSEQ (" in lines[0]
