@@ -9,7 +9,8 @@ continuation request when a synchronizing literal may be sent, and enforces the 
   authentication;
 - a command other than APPEND/REPLACE has at most 1000 literals and 1 MB of literal data in
   total (RFC 9051 section 7.1 TOOBIG);
-- APPEND/REPLACE literals are each at most ``max_message`` bytes.
+- APPEND/REPLACE literals are each at most ``max_message`` bytes;
+- before authentication (``authenticated`` false) every command's literals total at most 64 KB.
 
 A synchronizing literal over a limit is refused (the command is dropped, the client gets
 tagged NO [TOOBIG] and sends nothing more for it). A non-synchronizing literal over a limit
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 
 MAX_LITERALS = 1000
 MAX_LITERAL_BYTES = 1 << 20
+MAX_LITERAL_BYTES_NOTAUTH = 64 * 1024
 
 _LITERAL_RE = re.compile(rb"(~?)\{(\d{1,19})(\+?)\}\r?\n\Z")
 
@@ -73,9 +75,12 @@ def _head(line: bytes) -> tuple[str, str]:
 class CommandReader:
     """Accumulates bytes and produces events; see the module docstring."""
 
-    def __init__(self, max_line: int = 8 * 1024, max_message: int = 100 << 20) -> None:
+    def __init__(self, max_line: int = 8 * 1024, max_message: int = 100 << 20, authenticated: bool = True) -> None:
         self.max_line = max_line
         self.max_message = max_message
+        # Before login no command may carry a message, and literals are capped lower, so an
+        # unauthenticated client cannot make the server buffer much.
+        self.authenticated = authenticated
         self._buf = bytearray()
         self._pos = 0  # start of unconsumed data in _buf
         self._cmd = bytearray()
@@ -180,7 +185,10 @@ class CommandReader:
                 return ContinuationNeeded()
 
     def _check_literal(self, size: int) -> str | None:
-        if self._name in ("APPEND", "REPLACE", "UID REPLACE"):
+        if not self.authenticated:
+            if self._literal_bytes + size > MAX_LITERAL_BYTES_NOTAUTH:
+                return "literals too large before authentication"
+        elif self._name in ("APPEND", "REPLACE", "UID REPLACE"):
             if size > self.max_message:
                 return "message too large"
             return None

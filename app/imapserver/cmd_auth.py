@@ -102,6 +102,10 @@ async def login(s: Session, username: str, account_name: str, mechanism: str) ->
     s.username = username
     s.account_name = account_name
     s.state = State.AUTH
+    s.reader.authenticated = True  # larger literals and lines from now on (also for PREAUTH)
+    from app.imapserver.conn import MAX_LINE
+
+    s.reader.max_line = MAX_LINE
     s.disabled_caps = list(s.deps.capabilities_disabled(account_name))
     acc_cfg = s.deps.config.account(account_name) if s.deps.config is not None else None
     s.disabled_caps += list(getattr(acc_cfg, "IMAPCapabilitiesDisabled", None) or [])

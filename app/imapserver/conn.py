@@ -36,7 +36,7 @@ def new_session(conn: Conn, deps: IMAPDeps) -> Session:
         conn=conn,
         deps=deps,
         log=log.with_(cid=f"{conn.cid:x}"),
-        reader=CommandReader(max_line=MAX_LINE_NOTAUTH, max_message=deps.append_limit),
+        reader=CommandReader(max_line=MAX_LINE_NOTAUTH, max_message=deps.append_limit, authenticated=False),
     )
 
 
@@ -197,6 +197,7 @@ async def execute(s: Session, cmd: Command) -> None:
     except Exception as e:
         s.log.exception("command failed", e, cmd=name)
         s.send(No("internal server error", "SERVERBUG").line(tag))
-    if s.state is not State.NOTAUTH:
-        s.reader.max_line = MAX_LINE
+    authed = s.state is not State.NOTAUTH
+    s.reader.max_line = MAX_LINE if authed else MAX_LINE_NOTAUTH
+    s.reader.authenticated = authed
     await s.maybe_flush()

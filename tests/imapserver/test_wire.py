@@ -417,3 +417,16 @@ def test_fetch_many_flags_only(imap: IMAPTestServer) -> None:
     w.cmd(b"d", b"ENABLE CONDSTORE")
     lines = w.cmd(b"e", b"FETCH 1:* (FLAGS) (CHANGEDSINCE 1)")
     assert len(lines) == 251 and b"MODSEQ (" in lines[0]
+
+
+def test_no_big_literals_before_login(imap: IMAPTestServer) -> None:
+    w = Wire(imap.connect())
+    w.line()
+    w.send(b"a APPEND INBOX {100000000}\r\n")
+    assert w.line() == b"a NO [TOOBIG] literals too large before authentication"
+    w.send(b"b LOGIN {3}\r\n")
+    assert w.line().startswith(b"+ ")
+    w.send(b"mjl " + PASSWORD.encode() + b"\r\n")
+    assert w.until(b"b")[-1].startswith(b"b OK")
+    w.send(b"c APPEND INBOX {2000000}\r\n")
+    assert w.line().startswith(b"+ ")
