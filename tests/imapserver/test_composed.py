@@ -43,3 +43,16 @@ def test_imap_in_composed_server(mox: Any) -> None:
         pass
     assert b"EXISTS" in got and line.startswith(tag + b" OK")
     c.logout()
+    # The login attempts were recorded in auth.db, a failed one too.
+    bad = imaplib.IMAP4("127.0.0.1", mox.ports["IMAP"], timeout=15)
+    try:
+        bad.login(ACCOUNT, "wrong password")
+    except imaplib.IMAP4.error:
+        pass
+    from app.store.authdb import open_authdb
+
+    db = open_authdb(mox.data_dir)
+    attempts = [a.attempt for a in db.login_attempts(limit=50) if a.attempt.protocol == "imap"]
+    db.close()
+    results = {a.result for a in attempts}
+    assert "ok" in results and "badcreds" in results
