@@ -52,6 +52,8 @@ async def cmd_expunge(s: Session, p: Parser, tag: str) -> str:
         raise No("mailbox is read-only", "READ-ONLY")
     res = await _expunge(s, None)
     report_expunged(s, res.uids)
+    if s.qresync and res.uids:
+        return f"[HIGHESTMODSEQ {res.modseq}] EXPUNGE completed"  # RFC 7162 section 3.2.10
     return "EXPUNGE completed"
 
 
@@ -67,6 +69,8 @@ async def cmd_uid_expunge(s: Session, p: Parser, tag: str) -> str:
     if uids:
         res = await _expunge(s, uids)
         report_expunged(s, res.uids)
+        if s.qresync and res.uids:
+            return f"[HIGHESTMODSEQ {res.modseq}] UID EXPUNGE completed"
     return "UID EXPUNGE completed"
 
 
