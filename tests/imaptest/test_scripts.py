@@ -50,4 +50,6 @@ def test_script(name: str, server: IMAPTestServer) -> None:
     user = f"u{abs(hash(name)) % 10**8}"
     server.add_user(user)
     errors = Run(sc, server.port, user, PASSWORD).run()
-    assert not errors, "\n".join(errors)
+    # Script text may hold raw bytes (surrogate escapes): keep the report plain UTF-8.
+    report = "\n".join(errors).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    assert not errors, report
