@@ -237,7 +237,7 @@ def parse_params(text: str) -> dict[str, str | None]:
             raise syntax_error("bad parameter syntax")
         k = key.upper()
         if k in params:
-            raise syntax_error(f"duplicate parameter {k}")
+            raise SMTPError(c.C501_BAD_PARAM_SYNTAX, c.SE_PROTO_PARAM4, f'duplicate param "{k}"')
         params[k] = value if eq else None
     return params
 

@@ -86,7 +86,7 @@ def resolve_incoming(ctx: ServerContext, r: Rcpt) -> None:
         if localserve:
             r.account = LOCALSERVE_ACCOUNT
             return
-        raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_ADDR_SYSTEM_UNKNOWN2, "not accepting email for domain")
+        raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_ADDR_UNKNOWN1, "not accepting email for domain")
     if d.Disabled:
         raise SMTPError(c.C450_MAILBOX_UNAVAIL, c.SE_MAILBOX_DISABLED1, "recipient domain temporarily disabled")
     m = ctx.config.lookup_address(r.path.localpart, r.path.domain)

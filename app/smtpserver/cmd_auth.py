@@ -41,7 +41,9 @@ def mechanisms(s: Session) -> list[str]:
     require_tls = s.kind == "submission" and s.settings.submission_require_tls
     if not s.tls and require_tls:
         return []
-    plus = bool(_channel_bindings(s))
+    # As mox, -PLUS is announced on plain connections too, as a hint that TLS allows channel
+    # binding; on TLS only when we have the certificate to bind to.
+    plus = not s.tls or bool(_channel_bindings(s))
     names: list[str] = []
     if s.client_cert_account:
         names.append("EXTERNAL")
@@ -131,11 +133,16 @@ async def auth(s: Session, cmd: Command) -> None:
     if not s.tls and s.kind == "submission" and s.settings.submission_require_tls:
         raise SMTPError(c.C538_ENC_REQ_FOR_AUTH, c.SE_SEC_ENC_REQ_FOR_AUTH11, "authentication requires tls")
     parts = cmd.arg.split(" ")
+    if not s.ctx.deps.pedantic:
+        # Windows Mail sends two spaces between "AUTH PLAIN" and the initial response.
+        parts = [p for p in parts if p] or [""]
     if not parts[0] or len(parts) > 2:
         raise SMTPError(c.C501_BAD_PARAM_SYNTAX, c.SE_PROTO_SYNTAX2, "bad AUTH syntax")
     name = parts[0].upper()
     if name not in mechanisms(s):
-        raise SMTPError(c.C504_PARAM_NOT_IMPL, c.SE_PROTO_PARAM4, "unsupported authentication mechanism")
+        raise SMTPError(c.C504_PARAM_NOT_IMPL, c.SE_PROTO_PARAM4, f"mechanism {name} not supported")
+    if name.endswith("-PLUS") and not s.tls:
+        raise SMTPError(c.C538_ENC_REQ_FOR_AUTH, c.SE_SEC_ENC_REQ_FOR_AUTH11, "scram plus mechanism requires tls connection")
     addr = s.conn.remote_addr
     limits = s.ctx.limits.auth
     if addr is not None and not limits.allowed(addr):
@@ -154,7 +161,7 @@ async def auth(s: Session, cmd: Command) -> None:
         hostname=s.hostname,
     )
     if mech is None:
-        raise SMTPError(c.C504_PARAM_NOT_IMPL, c.SE_PROTO_PARAM4, "unsupported authentication mechanism")
+        raise SMTPError(c.C504_PARAM_NOT_IMPL, c.SE_PROTO_PARAM4, f"mechanism {name} not supported")
     response: bytes | None = None
     if len(parts) == 2:
         response = _b64(parts[1].encode())  # RFC 4954 initial response; "=" is empty
@@ -164,7 +171,8 @@ async def auth(s: Session, cmd: Command) -> None:
             s.reply(c.C334_CONTINUE_AUTH, "", base64.b64encode(outcome.data).decode())
             response = await _read_response(s)
             if response is None:
-                raise SMTPError(c.C501_BAD_PARAM_SYNTAX, c.SE_PROTO_SYNTAX2, "authentication aborted")
+                await _record(s, "", "", name, "aborted")
+                raise SMTPError(c.C501_BAD_PARAM_SYNTAX, c.SE_PROTO_OTHER0, "authentication aborted")
             continue
         break
     if isinstance(outcome, sasl.Failure):
@@ -198,4 +206,4 @@ async def auth(s: Session, cmd: Command) -> None:
     s.slow = False
     await _record(s, account, login, name, "ok")
     s.log.info("authenticated", account=account, mech=name)
-    s.reply(c.C235_AUTH_SUCCESS, c.SE_SEC_OTHER0, "nice")
+    s.reply(c.C235_AUTH_SUCCESS, c.SE_SEC_OTHER0, "hello ancient smtp implementation" if name == "LOGIN" else "nice")

@@ -15,7 +15,7 @@ from app.smtp import codes as c
 from app.smtp.command import Command, Path, parse_mail, parse_rcpt
 from app.smtp.reply import SMTPError
 from app.smtpserver import addresses, localserve
-from app.smtpserver.server import FUTURE_RELEASE_MAX, MAX_RECIPIENTS
+from app.smtpserver.server import DEFAULT_MAX_MSG_SIZE, FUTURE_RELEASE_MAX, MAX_RECIPIENTS
 from app.smtpserver.session import Rcpt, Session, Transaction
 
 
@@ -42,7 +42,7 @@ def xtext_decode(s: str) -> str:
 
 
 def _unrecognized(name: str) -> SMTPError:
-    return SMTPError(c.C555_UNRECOGNIZED_PARAMS, c.SE_PROTO_PARAM4, f"unrecognized parameter {name}")
+    return SMTPError(c.C555_UNRECOGNIZED_PARAMS, c.SE_SYS_NOT_SUPPORTED3, f'unrecognized parameter "{name}"')
 
 
 def _mail_params(s: Session, txn: Transaction, params: dict[str, str | None]) -> None:
@@ -53,11 +53,13 @@ def _mail_params(s: Session, txn: Transaction, params: dict[str, str | None]) ->
                 raise SMTPError(c.C501_BAD_PARAM_SYNTAX, c.SE_PROTO_SYNTAX2, "bad SIZE value")
             txn.size = int(value)
             if txn.size > s.max_size:
-                raise SMTPError(c.C552_STORAGE_EXCEEDED, c.SE_SYS_MSG_LIMIT4, "message too large")
+                # RFC 1870 section 6.1 and RFC 3463: a per-mailbox limit below the default is X.2.3.
+                secode = c.SE_MAILBOX_MSG_LIMIT3 if txn.size < DEFAULT_MAX_MSG_SIZE else c.SE_SYS_MSG_LIMIT4
+                raise SMTPError(c.C552_STORAGE_EXCEEDED, secode, "message too large")
         elif key == "BODY":
             v = (value or "").upper()
             if v not in ("7BIT", "8BITMIME"):
-                raise SMTPError(c.C555_UNRECOGNIZED_PARAMS, c.SE_PROTO_PARAM4, "unrecognized BODY type")
+                raise SMTPError(c.C555_UNRECOGNIZED_PARAMS, c.SE_PROTO_PARAM4, f'unrecognized parameter "{key}"')
             txn.body_8bit = v == "8BITMIME"
         elif key == "AUTH":
             pass  # RFC 4954 section 5: may be ignored.
@@ -70,16 +72,18 @@ def _mail_params(s: Session, txn: Transaction, params: dict[str, str | None]) ->
                 raise SMTPError(c.C501_BAD_PARAM_SYNTAX, c.SE_PROTO_SYNTAX2, "REQUIRETLS takes no value")
             if not s.tls:
                 raise SMTPError(
-                    c.C523_ENCRYPTION_NEEDED,
+                    c.C530_SECURITY_REQUIRED,
                     c.SE_SEC_ENCRYPTION_NEEDED10,
                     "requiretls only allowed on tls-encrypted connections",
                 )
             if not ls.requiretls_ext:
-                raise _unrecognized(key)
+                raise SMTPError(
+                    c.C555_UNRECOGNIZED_PARAMS, c.SE_SYS_NOT_SUPPORTED3, "REQUIRETLS not allowed for this connection"
+                )
             txn.requiretls = True
         elif key in ("HOLDFOR", "HOLDUNTIL") and s.submission:
             if txn.hold_until is not None:
-                raise SMTPError(c.C501_BAD_PARAM_SYNTAX, c.SE_PROTO_SYNTAX2, "cannot use both HOLDFOR and HOLDUNTIL")
+                raise SMTPError(c.C501_BAD_PARAM_SYNTAX, c.SE_PROTO_PARAM4, "cannot use both HOLDUNTIL and HOLDFOR")
             txn.hold_until, txn.future_release = _future_release(key, value or "")
         elif key == "RET":
             v = (value or "").upper()
@@ -102,7 +106,7 @@ def _future_release(key: str, value: str) -> tuple[float, str]:
             raise SMTPError(c.C501_BAD_PARAM_SYNTAX, c.SE_PROTO_SYNTAX2, "bad HOLDFOR value")
         secs = int(value)
         if secs > FUTURE_RELEASE_MAX:
-            raise SMTPError(c.C554_TRANSACTION_FAILED, c.SE_PROTO_PARAM4, "HOLDFOR too far in the future")
+            raise SMTPError(c.C554_TRANSACTION_FAILED, c.SE_PROTO_PARAM4, "future release interval too far in the future")
         return now + secs, f"for;{secs}"
     try:
         t = datetime.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
@@ -111,9 +115,13 @@ def _future_release(key: str, value: str) -> tuple[float, str]:
     if t.tzinfo is None:
         raise SMTPError(c.C501_BAD_PARAM_SYNTAX, c.SE_PROTO_SYNTAX2, "HOLDUNTIL needs a time zone")
     ts = t.timestamp()
+    if ts <= now:
+        raise SMTPError(c.C554_TRANSACTION_FAILED, c.SE_PROTO_PARAM4, "requested future release time is in the past")
     if ts - now > FUTURE_RELEASE_MAX:
-        raise SMTPError(c.C554_TRANSACTION_FAILED, c.SE_PROTO_PARAM4, "HOLDUNTIL too far in the future")
-    return max(ts, now), f"until;{value}"
+        raise SMTPError(
+            c.C554_TRANSACTION_FAILED, c.SE_PROTO_PARAM4, "requested future release time is too far in the future"
+        )
+    return ts, f"until;{value}"
 
 
 async def check_sender_domain(s: Session, path: Path) -> None:
@@ -121,28 +129,30 @@ async def check_sender_domain(s: Session, path: Path) -> None:
     if path.is_null:
         return
     if path.domain.startswith("["):
-        raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_ADDR_SENDER_SYNTAX7, "ip literal not allowed in mail from")
+        raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_SEC_OTHER0, "domain name required")
     if s.ctx.deps.localserve:
         return  # localserve accepts everything (spec 6.2); its resolver may know no outside domains
+    if not await _domain_accepts_mail(s, path.domain):
+        s.log.info("permanent reject because mailfrom domain does not accept mail", domain=path.domain)
+        raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_SEC_NULL_MX27, "mailfrom domain not configured for mail")
+
+
+async def _domain_accepts_mail(s: Session, domain: str) -> bool:
+    """MX records that are not a null MX (RFC 7505), or, without MX records, an address record
+    (the implicit MX of RFC 5321 section 5.1). A temporary DNS error is a 451."""
     res = s.ctx.deps.resolver
     try:
-        mx = await res.lookup_mx(path.domain)
-        if len(mx.records) == 1 and mx.records[0].host in ("", "."):
-            raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_SEC_NULL_MX27, "mail from domain does not accept mail (null mx)")
-        return
+        try:
+            mx = await res.lookup_mx(domain)
+        except dns.DNSNoData:
+            await res.lookup_ip(domain)
+            return True
+        return not (len(mx.records) == 1 and mx.records[0].host in ("", "."))
     except dns.DNSError as e:
-        if dns.is_temporary(e):
-            raise SMTPError(c.C451_LOCAL_ERR, c.SE_NET_OTHER0, "temporary error looking up mx of mail from domain")
-        if not dns.is_not_found(e):
-            raise SMTPError(c.C451_LOCAL_ERR, c.SE_NET_OTHER0, "error looking up mx of mail from domain")
-    try:
-        await res.lookup_ip(path.domain)
-    except dns.DNSError as e:
-        if dns.is_temporary(e):
-            raise SMTPError(c.C451_LOCAL_ERR, c.SE_NET_OTHER0, "temporary error looking up mail from domain")
-        raise SMTPError(
-            c.C550_MAILBOX_UNAVAIL, "1.8", "mail from domain has no mx or address records"
-        )
+        if dns.is_not_found(e):
+            return False
+        s.log.info("temporary reject for temporary mx lookup error", err=e)
+        raise SMTPError(c.C451_LOCAL_ERR, c.SE_NET_OTHER0, "cannot verify mx records for mailfrom domain")
 
 
 async def _localserve_error(s: Session, stage: str, localpart: str) -> None:
@@ -154,6 +164,7 @@ async def _localserve_error(s: Session, stage: str, localpart: str) -> None:
     if ne.timeout:
         await s.flush()
         await asyncio.sleep(localserve.TIMEOUT_SECONDS)
+        raise SMTPError(c.C451_LOCAL_ERR, c.SE_SYS_OTHER0, "timing out command due to special localpart")
     if ne.error is not None:
         raise ne.error
 
@@ -168,9 +179,8 @@ async def mail(s: Session, cmd: Command) -> None:
         raise SMTPError(c.C553_BAD_MAILBOX, c.SE_MSG_UTF8_HDR7, "non-ascii address without SMTPUTF8")
     await _localserve_error(s, "mailfrom", args.path.localpart)
     if s.submission:
-        if args.path.is_null:
-            raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_SEC_NOT_AUTHORIZED1, "null reverse path not allowed for submission")
-        if not addresses.may_send_as(s.ctx, s.account, args.path):
+        # RFC 6409 section 5.1: the null reverse-path is allowed; the From header is checked later.
+        if not args.path.is_null and not addresses.may_send_as(s.ctx, s.account, args.path):
             raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_SEC_NOT_AUTHORIZED1, "must match authenticated user")
     else:
         await check_sender_domain(s, args.path)
@@ -208,16 +218,28 @@ async def rcpt(s: Session, cmd: Command) -> None:
     if s.submission:
         if args.postmaster:
             raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_ADDR_UNKNOWN1, "need full address for submission")
+        if (
+            not s.ctx.deps.localserve
+            and addresses.is_local_domain(s.ctx, args.path.domain)
+            and s.ctx.config.lookup_address(args.path.localpart, args.path.domain) is None
+            and s.ctx.config.lookup_alias(args.path.localpart, args.path.domain) is None
+        ):
+            # mox is open about which local users exist to its own authenticated users.
+            raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_ADDR_UNKNOWN1, "no such user")
     else:
         ls = s.settings
-        if txn.mail_from.is_null and txn.rcpts:
-            raise SMTPError(c.C452_STORAGE_FULL, c.SE_PROTO_TOO_MANY_RCPTS3, "only one recipient allowed with null reverse path")
         is_tlsrpt = addresses.is_tls_report_address(s.ctx, args.path)
         if ls.require_starttls and not s.tls and not is_tlsrpt:
             # RFC 8460 section 3: TLS reports must be deliverable without TLS.
-            raise SMTPError(c.C530_SECURITY_REQUIRED, c.SE_SEC_OTHER0, "STARTTLS required")
+            raise SMTPError(c.C530_SECURITY_REQUIRED, c.SE_SEC_OTHER0, "STARTTLS required for mail delivery")
+        if txn.mail_from.is_null and txn.rcpts:
+            raise SMTPError(
+                c.C452_STORAGE_FULL, c.SE_PROTO_TOO_MANY_RCPTS3, "only one recipient allowed with null reverse address"
+            )
+        if args.path.domain.startswith("["):
+            raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_ADDR_UNKNOWN1, "not accepting email for ip")
         if txn.rcpts and not s.ctx.deps.localserve:
             await addresses.require_spf_pass_for_multiple(s, txn)
         addresses.resolve_incoming(s.ctx, r)
     txn.rcpts.append(r)
-    s.reply(c.C250_COMPLETED, c.SE_ADDR_VALID5, "now on the list")
+    s.reply(c.C250_COMPLETED, c.SE_ADDR_OTHER0, "now on the list")

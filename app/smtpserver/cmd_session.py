@@ -37,9 +37,11 @@ async def _check_hello(s: Session, arg: str, ehlo: bool) -> str:
         try:
             await s.ctx.deps.resolver.lookup_ip(name)
         except dns.DNSError as e:
-            if dns.is_temporary(e):
-                raise SMTPError(c.C451_LOCAL_ERR, c.SE_NET_OTHER0, "temporary error looking up helo domain")
-            raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_SEC_NOT_AUTHORIZED1, "helo domain does not resolve")
+            # Temporary lookup failures are not held against the client (as mox).
+            if dns.is_not_found(e):
+                raise SMTPError(
+                    c.C550_MAILBOX_UNAVAIL, c.SE_PROTO_OTHER0, "your ehlo domain does not resolve to an IP address"
+                )
     return name
 
 
@@ -80,6 +82,8 @@ async def starttls(s: Session, cmd: Command) -> None:
         raise SMTPError(c.C501_BAD_PARAM_SYNTAX, c.SE_PROTO_SYNTAX2, "no parameters allowed")
     if s.tls:
         raise SMTPError(c.C503_BAD_CMD_SEQ, c.SE_PROTO_CMD1, "already speaking tls")
+    if s.account:
+        raise SMTPError(c.C503_BAD_CMD_SEQ, c.SE_PROTO_CMD1, "cannot starttls after authentication")
     ctx = s.ctx.deps.tls_context(s.conn.listener)
     if not _starttls_available(s) or ctx is None:
         raise SMTPError(c.C502_CMD_NOT_IMPL, c.SE_PROTO_CMD1, "starttls not offered")
@@ -91,7 +95,7 @@ async def starttls(s: Session, cmd: Command) -> None:
     transport = s.conn.writer.transport
     if hasattr(transport, "pause_reading"):
         transport.pause_reading()
-    s.reply(c.C220_SERVICE_READY, c.SE_OTHER0, "go!")
+    s.reply(c.C220_SERVICE_READY, c.SE_OTHER0, f"go! ({s.recvid})")
     await s.flush()
     if injected:
         s.log.info("data pipelined after starttls, closing (starttls injection)")
@@ -128,11 +132,15 @@ async def quit(s: Session, cmd: Command) -> None:
 
 async def vrfy(s: Session, cmd: Command) -> None:
     # RFC 5321 section 3.5.3: 252 when not verifying; mox never reveals users this way.
-    s.reply(c.C252_WITHOUT_VERIFY, c.SE_SEC_OTHER0, "no verify but will try delivery")
+    if not cmd.arg.strip():
+        raise SMTPError(c.C501_BAD_PARAM_SYNTAX, c.SE_PROTO_SYNTAX2, "missing argument")
+    raise SMTPError(c.C252_WITHOUT_VERIFY, c.SE_SEC_OTHER0, "no verify but will try delivery")
 
 
 async def expn(s: Session, cmd: Command) -> None:
-    s.reply(c.C252_WITHOUT_VERIFY, c.SE_SEC_OTHER0, "no expand but will try delivery")
+    if not cmd.arg.strip():
+        raise SMTPError(c.C501_BAD_PARAM_SYNTAX, c.SE_PROTO_SYNTAX2, "missing argument")
+    raise SMTPError(c.C252_WITHOUT_VERIFY, c.SE_SEC_OTHER0, "no expand but will try delivery")
 
 
 async def help_(s: Session, cmd: Command) -> None:

@@ -12,11 +12,11 @@ from app.smtp.command import parse_command
 from app.smtp.reply import SMTPError
 from app.smtp.wire import Line, LineTooLong, ServerWire
 from app.smtpserver import cmd_auth
-from app.smtpserver.dispatch import handler_for
+from app.smtpserver.dispatch import KNOWN, handler_for
 from app.smtpserver.server import MAX_BAD_TRANSACTIONS, MAX_LINE, ServerContext
 from app.smtpserver.session import ConnectionClosed, Kind, Session
 
-_TXN_COMMANDS = frozenset({"MAIL", "DATA", "BDAT"})
+_TXN_COMMANDS = frozenset({"DATA", "BDAT"})
 
 
 def new_session(ctx: ServerContext, conn: Conn, kind: Kind) -> Session:
@@ -32,6 +32,7 @@ def new_session(ctx: ServerContext, conn: Conn, kind: Kind) -> Session:
         hostname=ls.hostname,
         max_size=ls.max_size,
         read_timeout=ctx.deps.read_timeout,
+        recvid=ctx.recvid.encode(conn.cid),
     )
 
 
@@ -45,17 +46,21 @@ async def serve(ctx: ServerContext, conn: Conn, kind: Kind) -> None:
         if addr is not None:
             if not ctx.limits.connection_rate.add(addr):
                 s.log.info("connection rate limit reached", remote=conn.remote_ip)
-                s.reply(c.C421_SERVICE_UNAVAIL, c.SE_SEC_OTHER0, "too many connections, try again later")
+                s.reply(
+                    c.C421_SERVICE_UNAVAIL,
+                    c.SE_SEC_OTHER0,
+                    "connection rate from your ip or network too high, slow down please",
+                )
                 await s.flush()
                 return
             acquired = ctx.limits.concurrent.acquire(addr)
             if not acquired:
                 s.log.info("concurrent connection limit reached", remote=conn.remote_ip)
-                s.reply(c.C421_SERVICE_UNAVAIL, c.SE_SEC_OTHER0, "too many connections, try again later")
+                s.reply(c.C421_SERVICE_UNAVAIL, c.SE_SEC_OTHER0, "too many open connections from your ip or network")
                 await s.flush()
                 return
             if kind != "smtp" and not ctx.limits.auth.allowed(addr):
-                s.reply(c.C421_SERVICE_UNAVAIL, c.SE_SEC_OTHER0, "too many authentication failures")
+                s.reply(c.C421_SERVICE_UNAVAIL, c.SE_SEC_OTHER0, "too many auth failures")
                 await s.flush()
                 return
         if conn.tls:
@@ -84,7 +89,7 @@ async def _loop(s: Session) -> None:
             await s.flush()
         ev = await s.next_event()
         if isinstance(ev, LineTooLong):
-            s.reply(c.C500_BAD_SYNTAX, c.SE_PROTO_SYNTAX2, "line too long")
+            s.reply(c.C500_BAD_SYNTAX, c.SE_PROTO_OTHER0, f"line too long, smtp max is 512, we reached {MAX_LINE}")
             return
         if not isinstance(ev, Line):
             continue  # stray data events cannot happen in command mode
@@ -109,6 +114,17 @@ async def _command(s: Session, ev: Line) -> None:
             raise SMTPError(c.C500_BAD_SYNTAX, c.SE_PROTO_SYNTAX2, "invalid line ending, only crlf allowed")
         cmd = parse_command(ev.text)
         verb = cmd.verb
+        if verb not in KNOWN and s.ncommands == 0:
+            # mox: a client that does not speak SMTP at all is disconnected right away.
+            s.reply(c.C500_BAD_SYNTAX, c.SE_PROTO_SYNTAX2, "please try again speaking smtp")
+            s.closing = True
+            return
+        if verb == "MAIL" and s.bad_txns > MAX_BAD_TRANSACTIONS and s.good_txns == 0:
+            # Probably guessing user names; mox gives up on such a client.
+            s.log.info("too many failed transactions, closing")
+            s.reply(c.C550_MAILBOX_UNAVAIL, c.SE_ADDR_OTHER0, "too many failures")
+            s.closing = True
+            return
         handler = handler_for(s, cmd)
         s.ncommands += 1
         await handler(s, cmd)
@@ -120,8 +136,3 @@ async def _command(s: Session, ev: Line) -> None:
             return
         if verb in _TXN_COMMANDS and e.code >= 400:
             s.bad_txns += 1
-            if s.bad_txns > MAX_BAD_TRANSACTIONS:
-                s.log.info("too many failed transactions, closing")
-                s.reply(c.C421_SERVICE_UNAVAIL, c.SE_PROTO_OTHER0, "too many failures, closing connection")
-                s.closing = True
-                s.slow = False

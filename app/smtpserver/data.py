@@ -112,10 +112,14 @@ def _check_8bit(s: Session, txn: object, msg: bytes) -> None:
         return
     utf8_headers = not msg[: header_end(msg)].isascii()
     if s.ctx.deps.pedantic:
+        if s.submission and not txn.body_8bit:
+            raise SMTPError(c.C500_BAD_SYNTAX, c.SE_MSG_OTHER0, "message with non-us-ascii requires 8bitmime extension")
         if utf8_headers and not txn.smtputf8:
-            raise SMTPError(c.C554_TRANSACTION_FAILED, c.SE_MSG_UTF8_HDR7, "non-ascii header fields require SMTPUTF8")
-        if not txn.body_8bit and not txn.smtputf8:
-            raise SMTPError(c.C554_TRANSACTION_FAILED, c.SE_MSG_8BIT_NEEDED3, "8-bit data requires BODY=8BITMIME")
+            raise SMTPError(
+                c.C550_MAILBOX_UNAVAIL,
+                c.SE_MSG_OTHER0,
+                "smtputf8 extension is required but was not added to the MAIL command",
+            )
     if utf8_headers:
         txn.smtputf8 = True
 
@@ -130,4 +134,4 @@ async def handle_message(s: Session, txn: object, msg: bytes) -> None:
         await submit.submit(s, txn, msg)
     else:
         await delivery.deliver(s, txn, msg)
-    s.bad_txns = 0
+    s.good_txns += 1

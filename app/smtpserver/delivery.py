@@ -53,11 +53,15 @@ def _dest_for(ctx: Any, account: str, destination: Any) -> analyze.Destination:
     )
 
 
-def _alias_allowed(am: Any, members: list[tuple[str, Any, str]], txn: Transaction, msg_from: str) -> bool:
-    if am.alias.PostPublic:
+def _alias_allowed(am: Any, members: list[tuple[str, Any, str]], msg_from: str) -> bool:
+    """As mox: members may always write to their alias, the alias itself (a member replying
+    as the alias) only with AllowMsgFrom, anyone else only with PostPublic."""
+    mf = msg_from.lower()
+    if any(addr.lower() == mf for _, _, addr in members):
         return True
-    senders = {str(txn.mail_from).lower(), msg_from.lower()}
-    return any(addr.lower() in senders for _, _, addr in members)
+    if mf == am.address.lower():
+        return bool(am.alias.AllowMsgFrom)
+    return bool(am.alias.PostPublic)
 
 
 def expand(txn: Transaction, msg_from: str) -> tuple[list[Target], list[tuple[Rcpt, SMTPError]], list[Rcpt]]:
@@ -78,10 +82,8 @@ def expand(txn: Transaction, msg_from: str) -> tuple[list[Target], list[tuple[Rc
     for r in txn.rcpts:
         if r.alias is None:
             continue
-        if not _alias_allowed(r.alias, r.alias_members, txn, msg_from):
-            refused.append(
-                (r, SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_SEC_NOT_AUTHORIZED1, "only members may send to this alias"))
-            )
+        if not _alias_allowed(r.alias, r.alias_members, msg_from):
+            refused.append((r, SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_SEC_EXPN2, "not allowed to send to destination")))
             continue
         reached = False
         for account, dest, addr in r.alias_members:
@@ -187,8 +189,7 @@ async def _first_time_delay(s: Session, verdicts: list[tuple[Target, analyze.Ver
 async def deliver(s: Session, txn: Transaction, msg: bytes) -> None:
     hf = msgheaders.scan(msg)
     if hf.received > MAX_RECEIVED:
-        raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_NET_LOOP6, "loop detected, too many received headers")
-    await localserve.data_error(s, txn)
+        raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_NET_LOOP6, "loop detected, more than 100 Received headers")
     froms = msgheaders.from_addresses(hf)
     from_lp, from_dom = froms[0] if froms else ("", "")
     msg_from = f"{from_lp}@{from_dom}" if froms else ""
@@ -223,6 +224,12 @@ async def deliver(s: Session, txn: Transaction, msg: bytes) -> None:
         localserve=s.ctx.deps.localserve,
     )
     targets, refused, unknown = expand(txn, msg_from)
+    if len(unknown) == len(txn.rcpts):
+        s.log.info("deliver attempt to unknown user(s)", rcpts=",".join(str(r.path) for r in unknown))
+        if s.ctx.deps.unknown_user_delay > 0:
+            await s.flush()
+            await asyncio.sleep(s.ctx.deps.unknown_user_delay)  # mox: slow down address probing
+        raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_ADDR_UNKNOWN1, "no such user(s)")
     recv = received_header(
         helo=s.hello,
         remote_ip=ip,
@@ -258,18 +265,23 @@ async def deliver(s: Session, txn: Transaction, msg: bytes) -> None:
         received_tls_version={"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}.get(obj.version() or "", 0) if obj else 0,
     )
     failures: list[tuple[Rcpt, SMTPError]] = list(refused)
+    # localserve: recipients whose local part asks for an error get it, the others the message.
+    for r in list(txn.rcpts):
+        err = await localserve.recipient_error(s, r.path.localpart, "delivery")
+        if err is not None:
+            failures.append((r, err))
+            for t in targets:
+                if r in t.rcpts:
+                    t.rcpts.remove(r)
+    targets = [t for t in targets if t.rcpts]
     verdicts = [(t, analyze.analyze(facts, _dest_for(s.ctx, t.account, t.destination))) for t in targets if t.account]
     await _first_time_delay(s, verdicts, msg_from)
     for t, v in verdicts:
         err = await _deliver_target(s, txn, t, v, msg, common, dfacts, msg_from)
         if err is not None:
             failures += [(r, err) for r in t.rcpts]
-    if unknown:
-        if s.ctx.deps.unknown_user_delay > 0:
-            await s.flush()
-            await asyncio.sleep(s.ctx.deps.unknown_user_delay)  # mox: slow down address probing
-        err = SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_ADDR_UNKNOWN1, "no such user(s)")
-        failures += [(r, err) for r in unknown]
+    err = SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_ADDR_UNKNOWN1, "no such user")
+    failures += [(r, err) for r in unknown]
     _reply(s, txn, msg, failures)
 
 
@@ -288,16 +300,20 @@ def _reply(s: Session, txn: Transaction, msg: bytes, failures: list[tuple[Rcpt, 
     if not failures:
         if notify_success:
             s.ctx.spawn(queue_dsn(s, txn, msg, [], notify_success))
-        s.reply(c.C250_COMPLETED, c.SE_OTHER0, "it is done")
+        s.reply(c.C250_COMPLETED, c.SE_MAILBOX_OTHER0, "it is done")
         return
     if not delivered:
+        # As mox: one reply with every recipient's error, on its own line.
         first = failures[0][1]
-        if all((e.code, e.text) == (first.code, first.text) for _, e in failures):
-            raise first
-        raise SMTPError(first.code, first.secode, "delivery failed for all recipients")
+        if all((e.code, e.secode) == (first.code, first.secode) for _, e in failures):
+            raise SMTPError(first.code, first.secode, "\n".join(e.text for _, e in failures))
+        lines = [f"{e.code} {e.reply().ecode} {e.text}" for _, e in failures]
+        permanent = any(e.code >= 500 for _, e in failures)
+        code = c.C554_TRANSACTION_FAILED if permanent else c.C451_LOCAL_ERR
+        raise SMTPError(code, c.SE_SYS_OTHER0, "\n".join([*lines, "multiple errors"]))
     # Mixed: the message is accepted, failed recipients get a DSN (mox's queueDSN), unless
     # they asked for none (RFC 3461 NOTIFY=NEVER, or a NOTIFY list without FAILURE).
-    s.reply(c.C250_COMPLETED, c.SE_OTHER0, "it is done, but some recipients failed (a dsn will follow)")
+    s.reply(c.C250_COMPLETED, c.SE_MAILBOX_OTHER0, "it is done")
     report = [(r, e) for r, e in failures if r.notify is None or "FAILURE" in r.notify]
     if report or notify_success:
         s.ctx.spawn(queue_dsn(s, txn, msg, report, notify_success))
@@ -311,6 +327,9 @@ async def queue_dsn(
 
     queue = s.ctx.deps.queue
     if txn.mail_from.is_null or queue is None:
+        return
+    if s.ctx.deps.localserve:
+        s.log.info("not queueing dsn for incoming delivery in localserve")
         return
     now = datetime.datetime.now(datetime.UTC)
     rcpts = [
@@ -338,7 +357,7 @@ async def queue_dsn(
     dsn = DSNMessage(
         from_=f"postmaster@{hostname}",
         to=str(txn.mail_from),
-        subject="mail delivery failed" if failures else "mail delivered",
+        subject="mail delivery failure" if failures else "mail delivered",
         text=("Delivery to some recipients of your message failed.\n" if failures else "")
         + ("Your message was delivered to some recipients.\n" if delivered else ""),
         reporting_mta=hostname,

@@ -29,7 +29,7 @@ _COMMON: dict[str, Handler] = {
 TABLE: dict[str, dict[str, Handler]] = {
     # BDAT is accepted everywhere so its chunk is always read (RFC 3030 section 4.2); the
     # handler itself answers 503 outside a transaction.
-    "init": {**_COMMON, "STARTTLS": cmd_session.starttls, "BDAT": data.bdat},
+    "init": {**_COMMON, "BDAT": data.bdat},
     "ready": {
         **_COMMON,
         "STARTTLS": cmd_session.starttls,
@@ -37,31 +37,28 @@ TABLE: dict[str, dict[str, Handler]] = {
         "MAIL": cmd_mail.mail,
         "BDAT": data.bdat,
     },
-    "mail": {**_COMMON, "RCPT": cmd_mail.rcpt, "DATA": data.data, "BDAT": data.bdat},
+    "mail": {**_COMMON, "STARTTLS": cmd_session.starttls, "RCPT": cmd_mail.rcpt, "DATA": data.data, "BDAT": data.bdat},
 }
 
 KNOWN = frozenset(v for table in TABLE.values() for v in table)
 
 # Why a known command is not allowed in a state (RFC 5321 section 4.1.4: 503).
 _SEQUENCE_TEXT: dict[tuple[str, str], str] = {
-    ("init", "MAIL"): "no hello",
-    ("init", "AUTH"): "no hello",
-    ("init", "RCPT"): "no hello",
-    ("init", "DATA"): "no hello",
+    ("init", "MAIL"): "no ehlo/helo yet",
+    ("init", "AUTH"): "no ehlo/helo yet",
+    ("init", "RCPT"): "no ehlo/helo yet",
+    ("init", "DATA"): "no ehlo/helo yet",
+    ("init", "STARTTLS"): "no ehlo/helo yet",
     ("ready", "RCPT"): "missing MAIL FROM",
     ("ready", "DATA"): "missing MAIL FROM",
-    ("mail", "MAIL"): "already have MAIL FROM",
-    ("mail", "AUTH"): "cannot authenticate during transaction",
-    ("mail", "STARTTLS"): "cannot starttls during transaction",
+    ("mail", "MAIL"): "already have MAIL",
+    ("mail", "AUTH"): "authentication not allowed during mail transaction",
 }
 
 
 def handler_for(s: Session, cmd: Command) -> Handler:
     """The handler for a command in the session's state; raises 500/503 otherwise."""
     if cmd.verb not in KNOWN:
-        if s.ncommands == 0:
-            # mox: a client that does not speak SMTP at all is disconnected right away.
-            raise SMTPError(c.C500_BAD_SYNTAX, c.SE_PROTO_CMD1, "please try again speaking smtp", close=True)
         raise SMTPError(c.C500_BAD_SYNTAX, c.SE_PROTO_CMD1, "unknown command")
     h = TABLE[s.state].get(cmd.verb)
     if h is None:

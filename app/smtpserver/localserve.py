@@ -32,30 +32,39 @@ def needs_error(localpart: str) -> NeedsError | None:
     """The requested failure for a local part, or None for a normal one."""
     lp = localpart.lower()
     stage = "mailfrom" if lp.startswith("mailfrom") else "rcptto" if lp.startswith("rcptto") else "data"
+    code = 0
     if lp.endswith("temperror"):
-        return NeedsError(stage, SMTPError(c.C451_LOCAL_ERR, c.SE_OTHER0, "error for testing (temperror)"))
-    if lp.endswith("permerror"):
-        return NeedsError(stage, SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_OTHER0, "error for testing (permerror)"))
-    if lp.endswith("timeout"):
+        code = c.C451_LOCAL_ERR
+    elif lp.endswith("permerror"):
+        code = c.C550_MAILBOX_UNAVAIL
+    elif lp.endswith("timeout"):
         return NeedsError(stage, None, timeout=True)
-    m = _NUM.search(lp)
-    if m:
+    elif (m := _NUM.search(lp)) and 400 <= int(m.group(1)) <= 600:
         code = int(m.group(1))
-        if 400 <= code <= 600:
-            return NeedsError(stage, SMTPError(code, c.SE_OTHER0, f"error for testing ({code})"))
-    return None
+    if not code:
+        return None
+    return NeedsError(stage, SMTPError(code, c.SE_OTHER0, f"failure with code {code} due to special localpart"))
 
 
-async def data_error(s: Session, txn: Transaction) -> None:
-    """localserve: recipients (and senders) whose local part asks for an error at DATA get it."""
+async def recipient_error(s: Session, localpart: str, what: str) -> SMTPError | None:
+    """After DATA (any prefix: ``rcptto...`` ones already failed at RCPT): the error a
+    recipient's local part asks for, or None. A timeout hangs, then fails the command."""
     if not s.ctx.deps.localserve:
-        return
-    for lp in [txn.mail_from.localpart] + [r.path.localpart for r in txn.rcpts]:
-        ne = needs_error(lp)
-        if ne is None or ne.stage != "data":
-            continue
-        if ne.timeout:
-            await s.flush()
-            await asyncio.sleep(TIMEOUT_SECONDS)
-        if ne.error is not None:
-            raise ne.error
+        return None
+    ne = needs_error(localpart)
+    if ne is None:
+        return None
+    if ne.timeout:
+        s.log.info("timing out due to special localpart")
+        await s.flush()
+        await asyncio.sleep(TIMEOUT_SECONDS)
+        raise SMTPError(c.C451_LOCAL_ERR, c.SE_SYS_OTHER0, f"timing out {what} due to special localpart")
+    return ne.error
+
+
+async def submission_error(s: Session, txn: Transaction) -> None:
+    """localserve submission: the first recipient asking for an error fails the message."""
+    for r in txn.rcpts:
+        err = await recipient_error(s, r.path.localpart, "submission")
+        if err is not None:
+            raise err

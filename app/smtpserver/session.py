@@ -88,7 +88,9 @@ class Session:
     client_cert_account: str = ""  # account of a registered TLS client public key
     client_cert_login: str = ""
     ncommands: int = 0
-    bad_txns: int = 0  # failed transactions since the last good one
+    bad_txns: int = 0  # failed DATA/BDAT transactions
+    good_txns: int = 0  # delivered or queued transactions
+    recvid: str = ""  # the connection id as in Received headers, appended to error replies
     slow: bool = False  # slow mode for spammy or failing clients (mox "keep them busy")
     closing: bool = False
     started: float = field(default_factory=time.monotonic)
@@ -112,7 +114,12 @@ class Session:
         self.out += Reply(code, secode, list(lines) or [""]).to_bytes()
 
     def reply_error(self, e: SMTPError) -> None:
-        self.out += e.reply().to_bytes()
+        """An error reply; as mox, the last line carries the Received id so a user can quote it
+        and the administrator can find the log lines (``moxpy cid``)."""
+        lines = e.text.split("\n")
+        if self.recvid:
+            lines[-1] = f"{lines[-1]} ({self.recvid})"
+        self.out += Reply(e.code, e.secode, lines).to_bytes()
 
     async def flush(self) -> None:
         if not self.out:

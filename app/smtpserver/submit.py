@@ -25,11 +25,15 @@ DEFAULT_MAX_FIRST_TIME_PER_DAY = 200
 def _check_from(s: Session, hf: msgheaders.HeaderFacts) -> Path:
     froms = msgheaders.from_addresses(hf)
     if len(froms) != 1:
-        raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_MSG_OTHER0, "message must have exactly one from address")
+        raise SMTPError(
+            c.C550_MAILBOX_UNAVAIL, c.SE_MSG_OTHER0, "cannot parse header or From address: need exactly one address"
+        )
     lp, dom = froms[0]
     path = Path(lp, dom.lower())
     if not addresses.may_send_as(s.ctx, s.account, path):
-        raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_SEC_NOT_AUTHORIZED1, "must match authenticated user")
+        raise SMTPError(
+            c.C550_MAILBOX_UNAVAIL, c.SE_SEC_NOT_AUTHORIZED1, "message from address must belong to authenticated user"
+        )
     return path
 
 
@@ -40,7 +44,17 @@ def _check_limits(s: Session, rcpts: list[str]) -> None:
     why = s.ctx.limits.outgoing.check(s.account, rcpts, max_msgs, max_first)
     if why:
         s.log.info("submission limit reached", account=s.account, limit=why)
-        raise SMTPError(c.C451_LOCAL_ERR, c.SE_POLICY_LIMIT, f"{why} reached, try again later")
+        if why.startswith("max outgoing"):
+            text = (
+                f"max number of messages ({max_msgs}) over past 24h reached, "
+                "try increasing per-account setting MaxOutgoingMessagesPerDay"
+            )
+        else:
+            text = (
+                f"max number of new/first-time recipients ({max_first}) over past 24h reached, "
+                "try increasing per-account setting MaxFirstTimeRecipientsPerDay"
+            )
+        raise SMTPError(c.C451_LOCAL_ERR, c.SE_SEC_NOT_AUTHORIZED1, text)
 
 
 def _from_id(s: Session, txn: Transaction) -> tuple[str, str]:
@@ -61,12 +75,15 @@ def _from_id(s: Session, txn: Transaction) -> tuple[str, str]:
 
 
 async def submit(s: Session, txn: Transaction, msg: bytes) -> None:
-    await localserve.data_error(s, txn)
+    await localserve.submission_error(s, txn)
     hf = msgheaders.scan(msg)
+    if hf.header_end == 0 or hf.header_end >= len(msg):
+        # RFC 6409 section 8.1: a submitted message needs a header and a body section.
+        raise SMTPError(c.C554_TRANSACTION_FAILED, c.SE_MSG_OTHER0, "message requires both header and body section")
     if s.ctx.deps.pedantic and hf.has_return_path:
-        raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_MSG_OTHER0, "message must not have a Return-Path header")
+        raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_MSG_OTHER0, "message should not have Return-Path header")
     if hf.extra_duplicate:
-        raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_MSG_OTHER0, f"duplicate x-mox-extra- header {hf.extra_duplicate}")
+        raise SMTPError(c.C554_TRANSACTION_FAILED, c.SE_MSG_OTHER0, f'duplicate x-mox-extra- key "{hf.extra_duplicate}"')
     from_path = _check_from(s, hf)
     rcpts = [str(r.path) for r in txn.rcpts]
     _check_limits(s, rcpts)
@@ -130,4 +147,4 @@ async def submit(s: Session, txn: Transaction, msg: bytes) -> None:
         except Exception as e:
             s.log.error("remembering recipients", account=s.account, err=e)
     s.log.info("message queued", account=s.account, ids=ids, size=len(data), rcpts=len(rcpts))
-    s.reply(c.C250_COMPLETED, c.SE_OTHER0, "it is done")
+    s.reply(c.C250_COMPLETED, c.SE_MAILBOX_OTHER0, "it is done")

@@ -7,6 +7,7 @@ config's self-signed certificate.
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import ssl
 import threading
@@ -209,3 +210,11 @@ def start(
     srv.thread.start()
     ready.wait(10)
     return srv
+
+
+_RECVID = re.compile(rb" \([A-Za-z0-9_-]{22}\)$")
+
+
+def noid(reply: tuple[int, bytes]) -> tuple[int, bytes]:
+    """A (code, text) reply without the Received id that error replies end with."""
+    return reply[0], _RECVID.sub(b"", reply[1])

@@ -30,9 +30,9 @@ S: 250 localhost
 C: NOOP
 S: 250 2.0.0 alrighty
 C: VRFY mox
-S: 252 2.7.0 no verify but will try delivery
+S: 252 2.7.0 no verify but will try delivery *
 C: EXPN list
-S: 252 2.7.0 no expand but will try delivery
+S: 252 2.7.0 no expand but will try delivery *
 C: HELP
 S: 214 2.0.0 see rfc 5321 (smtp)
 C: RSET
@@ -54,7 +54,7 @@ S: 250-localhost
 S: 250-PIPELINING
 S: 250-SIZE 104857600
 S: 250-STARTTLS
-S: 250-AUTH SCRAM-SHA-256 SCRAM-SHA-1 CRAM-MD5 PLAIN LOGIN
+S: 250-AUTH SCRAM-SHA-256-PLUS SCRAM-SHA-256 SCRAM-SHA-1-PLUS SCRAM-SHA-1 CRAM-MD5 PLAIN LOGIN
 S: 250-FUTURERELEASE 5184000 *
 S: 250-ENHANCEDSTATUSCODES
 S: 250-8BITMIME
@@ -95,7 +95,7 @@ def test_unknown_first_command_disconnects(srv: Server) -> None:
         """
 S: 220 *
 C: GET / HTTP/1.0
-S: 500 5.5.1 please try again speaking smtp
+S: 500 5.5.2 please try again speaking smtp
 """,
     )
     assert t.closed()
@@ -109,9 +109,9 @@ S: 220 *
 C: NOOP
 S: 250 2.0.0 alrighty
 C: FOO
-S: 500 5.5.1 unknown command
+S: 500 5.5.1 unknown command *
 C: MAIL FROM:<a@remote.example>
-S: 503 5.5.1 no hello
+S: 503 5.5.1 no ehlo/helo yet *
 C: EHLO x.example
 S: 250-*
 S: 250-*
@@ -124,17 +124,17 @@ S: 250-*
 S: 250-*
 S: 250 SMTPUTF8
 C: RCPT TO:<mox@localhost>
-S: 503 5.5.1 missing MAIL FROM
+S: 503 5.5.1 missing MAIL FROM *
 C: DATA
-S: 503 5.5.1 missing MAIL FROM
+S: 503 5.5.1 missing MAIL FROM *
 C: MAIL FROM:<a@remote.example>
 S: 250 2.1.0 looking good
 C: MAIL FROM:<a@remote.example>
-S: 503 5.5.1 already have MAIL FROM
+S: 503 5.5.1 already have MAIL *
 C: DATA
-S: 503 5.5.1 missing RCPT TO
+S: 503 5.5.1 missing RCPT TO *
 C: AUTH PLAIN
-S: 503 5.5.1 cannot authenticate during transaction
+S: 503 5.5.1 authentication not allowed during mail transaction *
 C: QUIT
 S: 221 2.0.0 okay thanks bye
 """,
@@ -152,27 +152,27 @@ def test_syntax_errors(srv: Server) -> None:
         + _ehlo()
         + """
 C: MAIL FROM:a@remote.example
-S: 501 5.5.2 path must start with <
+S: 501 5.5.2 path must start with < *
 C: MAIL FROM:<a@remote.example> FOO=BAR
-S: 555 5.5.4 unrecognized parameter FOO
+S: 555 5.3.3 unrecognized parameter "FOO" *
 C: MAIL FROM:<a@remote.example> SIZE=1 SIZE=2
-S: 501 5.5.2 duplicate parameter SIZE
+S: 501 5.5.4 duplicate param "SIZE" *
 C: MAIL FROM:<a@remote.example> SIZE=999999999999
-S: 552 5.3.4 message too large
+S: 552 5.3.4 message too large *
 C: MAIL FROM:<a@remote.example> REQUIRETLS
-S: 523 5.7.10 requiretls only allowed on tls-encrypted connections
+S: 530 5.7.10 requiretls only allowed on tls-encrypted connections *
 C: MAIL FROM:<a@remote.example> HOLDFOR=10
-S: 555 5.5.4 unrecognized parameter HOLDFOR
+S: 555 5.3.3 unrecognized parameter "HOLDFOR" *
 C: MAIL FROM:<ö@remote.example>
-S: 553 5.6.7 non-ascii localpart without smtputf8
+S: 553 5.6.7 non-ascii localpart without smtputf8 *
 C: MAIL FROM:<a@remote.example> BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=abc+2Bdef
 S: 250 2.1.0 looking good
 C: RCPT TO:<mox@localhost> NOTIFY=NEVER,SUCCESS
-S: 501 5.5.2 NOTIFY=NEVER cannot be combined
+S: 501 5.5.2 NOTIFY=NEVER cannot be combined *
 C: RCPT TO:<mox@localhost> FOO=1
-S: 555 5.5.4 unrecognized parameter FOO
+S: 555 5.3.3 unrecognized parameter "FOO" *
 C: RCPT TO:<mox@localhost> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;mox+2B1@localhost
-S: 250 2.1.5 now on the list
+S: 250 2.1.0 now on the list
 C: QUIT
 S: 221 *
 """,
@@ -182,9 +182,9 @@ S: 221 *
 def test_bare_lf_command_and_control_chars(srv: Server) -> None:
     t = run_transcript(srv.connect(), "S: 220 *\n")
     t.send(b"NOOP\n")
-    t.expect(b"500 5.5.2 invalid line ending, only crlf allowed")
+    t.expect(b"500 5.5.2 invalid line ending, only crlf allowed *")
     t.send(b"NOOP\rx\r\n")
-    t.expect(b"500 5.5.2 control characters in command line")
+    t.expect(b"500 5.5.2 control characters in command line *")
     t.send(b"NOOP\r\n")
     t.expect(b"250 2.0.0 alrighty")
 
@@ -192,7 +192,7 @@ def test_bare_lf_command_and_control_chars(srv: Server) -> None:
 def test_line_too_long(srv: Server) -> None:
     t = run_transcript(srv.connect(), "S: 220 *\n")
     t.send(b"NOOP " + b"a" * 5000 + b"\r\n")
-    t.expect(b"500 5.5.2 line too long")
+    t.expect(b"500 5.5.0 line too long, smtp max is 512, we reached 2048")
     assert t.closed()
 
 
@@ -208,7 +208,7 @@ def test_pipelining_one_flush(srv: Server) -> None:
         data += sock.recv(65536)
     # Everything arrived at once and in order.
     lines = data.split(b"\r\n")
-    assert lines[10:14] == [b"250 2.0.0 alrighty", b"250 2.1.0 looking good", b"250 2.1.5 now on the list", b"250 2.0.0 all clear"]
+    assert lines[10:14] == [b"250 2.0.0 alrighty", b"250 2.1.0 looking good", b"250 2.1.0 now on the list", b"250 2.0.0 all clear"]
 
 
 SMUGGLES = [
@@ -229,13 +229,13 @@ def test_smuggling_rejected_and_in_sync(srv: Server) -> None:
 C: MAIL FROM:<a@remote.example>
 S: 250 2.1.0 looking good
 C: RCPT TO:<mox@localhost>
-S: 250 2.1.5 now on the list
+S: 250 2.1.0 now on the list
 C: DATA
 S: 354 see you at the bare dot
 """,
         )
         t.send(b"Subject: test\r\n\r\nbody" + seq + b"RCPT TO:<mox@localhost>\r\nDATA\r\nsmuggled\r\n.\r\nNOOP\r\n")
-        t.expect(b"500 5.5.2 invalid bare \\r or \\n, may be smtp smuggling")
+        t.expect(b"500 5.5.2 invalid bare \\r or \\n, may be smtp smuggling *")
         t.expect(b"250 2.0.0 alrighty")  # the NOOP: nothing in between was taken as a command
         t.send(b"QUIT\r\n")
         t.expect(b"221 *")
@@ -245,19 +245,19 @@ S: 354 see you at the bare dot
 def test_starttls_injection_closes(srv: Server) -> None:
     t = run_transcript(srv.connect(), "S: 220 *\n" + _ehlo())
     t.send(b"STARTTLS\r\nMAIL FROM:<evil@remote.example>\r\n")
-    t.expect(b"220 2.0.0 go!")
+    t.expect(b"220 2.0.0 go! *")
     assert t.closed()
 
 
 def test_starttls_then_ehlo(srv: Server) -> None:
     sock = srv.connect()
-    t = run_transcript(sock, "S: 220 *\n" + _ehlo() + "C: STARTTLS\nS: 220 2.0.0 go!\n")
+    t = run_transcript(sock, "S: 220 *\n" + _ehlo() + "C: STARTTLS\nS: 220 2.0.0 go! *\n")
     tls = srv.client_tls().wrap_socket(sock, server_hostname="localhost")
     run_transcript(
         tls,
         """
 C: MAIL FROM:<a@remote.example>
-S: 503 5.5.1 no hello
+S: 503 5.5.1 no ehlo/helo yet *
 C: EHLO x.example
 S: 250-localhost
 S: 250-PIPELINING
@@ -270,7 +270,7 @@ S: 250-CHUNKING
 S: 250-DSN
 S: 250 SMTPUTF8
 C: STARTTLS
-S: 503 5.5.1 already speaking tls
+S: 503 5.5.1 already speaking tls *
 C: MAIL FROM:<a@remote.example> REQUIRETLS
 S: 250 2.1.0 looking good
 """,
@@ -281,9 +281,14 @@ S: 250 2.1.0 looking good
 def test_too_many_bad_transactions(mx: Server) -> None:
     t = run_transcript(mx.connect(), "S: 220 *\n" + _ehlo())
     for _ in range(11):
-        t.send(b"MAIL FROM:<a@nullmx.example>\r\n")
-        t.expect(b"550 5.7.27 *")
-    t.expect(b"421 4.5.0 too many failures, closing connection")
+        t.send(b"MAIL FROM:<a@arecord.example>\r\nRCPT TO:<nobody@localhost>\r\nDATA\r\n")
+        t.expect(b"250 2.1.0 looking good")
+        t.expect(b"250 2.1.0 now on the list")
+        t.expect(b"354 see you at the bare dot")
+        t.send(b"Subject: x\r\n\r\nx\r\n.\r\n")
+        t.expect(b"550 5.1.1 no such user(s) *")
+    t.send(b"MAIL FROM:<a@arecord.example>\r\n")
+    t.expect(b"550 5.1.0 too many failures")
     assert t.closed()
 
 
@@ -294,11 +299,11 @@ def test_mail_from_domain_checks(mx: Server) -> None:
         + _ehlo()
         + """
 C: MAIL FROM:<a@nullmx.example>
-S: 550 5.7.27 mail from domain does not accept mail (null mx)
+S: 550 5.7.27 mailfrom domain not configured for mail *
 C: MAIL FROM:<a@nonexistent.example>
-S: 550 5.1.8 mail from domain has no mx or address records
+S: 550 5.7.27 mailfrom domain not configured for mail *
 C: MAIL FROM:<a@[127.0.0.1]>
-S: 550 5.1.7 ip literal not allowed in mail from
+S: 550 5.7.0 domain name required *
 C: MAIL FROM:<a@arecord.example>
 S: 250 2.1.0 looking good
 """,
@@ -315,7 +320,7 @@ def test_helo_must_resolve_non_localserve(tmp_path):  # type: ignore[no-untyped-
             """
 S: 220 *
 C: HELO unknown.example
-S: 550 5.7.1 helo domain does not resolve
+S: 550 5.5.0 your ehlo domain does not resolve to an IP address *
 C: HELO mail.example.org
 S: 250 localhost
 """,
@@ -334,7 +339,7 @@ def test_connection_limit(tmp_path):  # type: ignore[no-untyped-def]
         Transcript(a).expect(b"220 *")
         Transcript(b).expect(b"220 *")
         c = Transcript(s.connect())
-        c.expect(b"421 4.7.0 too many connections, try again later")
+        c.expect(b"421 4.7.0 too many open connections from your ip or network")
         a.close()
         time.sleep(0.3)
         Transcript(s.connect()).expect(b"220 *")
@@ -350,8 +355,8 @@ def test_max_recipients(srv: Server) -> None:
     t = run_transcript(srv.connect(), "S: 220 *\n" + _ehlo() + "C: MAIL FROM:<a@remote.example>\nS: 250 *\n")
     t.send(b"".join(b"RCPT TO:<r%d@localhost>\r\n" % i for i in range(1001)))
     for _ in range(1000):
-        t.expect(b"250 2.1.5 now on the list")
-    t.expect(b"452 4.5.3 max of 1000 recipients reached")
+        t.expect(b"250 2.1.0 now on the list")
+    t.expect(b"452 4.5.3 max of 1000 recipients reached *")
 
 
 def test_bad_ehlo(srv: Server) -> None:
@@ -360,9 +365,9 @@ def test_bad_ehlo(srv: Server) -> None:
         """
 S: 220 *
 C: EHLO
-S: 501 5.5.2 missing domain
+S: 501 5.5.2 missing domain *
 C: EHLO bad..name
-S: 501 5.5.2 invalid domain
+S: 501 5.5.2 invalid domain *
 C: HELO [1.2.3.4]
 S: 250 localhost
 """,
@@ -394,7 +399,7 @@ S: 250-*
 S: 250-*
 S: 250 SMTPUTF8
 C: MAIL FROM:<a@remote.example> SIZE=1001
-S: 552 5.3.4 message too large
+S: 552 5.2.3 message too large *
 C: MAIL FROM:<a@remote.example>
 S: 250 *
 C: RCPT TO:<mox@localhost>
@@ -404,12 +409,12 @@ S: 354 see you at the bare dot
 """,
         )
         t.send(big * 100 + b".\r\nNOOP\r\n")
-        t.expect(b"552 5.3.4 message too large")
+        t.expect(b"552 5.3.4 message too large *")
         t.expect(b"250 2.0.0 alrighty")
         t.send(b"MAIL FROM:<a@remote.example>\r\nRCPT TO:<mox@localhost>\r\nBDAT 2000 LAST\r\n" + b"y" * 2000 + b"NOOP\r\n")
         t.expect(b"250 *")
         t.expect(b"250 *")
-        t.expect(b"552 5.3.4 message too large")
+        t.expect(b"552 5.3.4 message too large *")
         t.expect(b"250 2.0.0 alrighty")
     finally:
         s.stop()
