@@ -94,6 +94,9 @@ def _quote(v: object) -> str:
         return str(v)
     else:
         s = str(v)
+    if not s.isascii():
+        # Lone surrogates (undecodable input) must not make the line unwritable.
+        s = s.encode("utf-8", "backslashreplace").decode("utf-8")
     if s and all(c > " " and c not in '"=\\' and c.isprintable() for c in s):
         return s
     s = s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")

@@ -33,3 +33,16 @@ def test_levels() -> None:
 def test_cids_unique() -> None:
     ids = {mlog.new_cid() for _ in range(1000)}
     assert len(ids) == 1000
+
+
+def test_undecodable_text_stays_writable() -> None:
+    out = io.StringIO()
+    mlog.configure("info", out=out)
+    try:
+        bad = b"caf\xe9".decode("utf-8", "surrogateescape")
+        mlog.get("x").info(bad, line=bad)
+    finally:
+        mlog.configure("info", out=io.StringIO())
+    line = out.getvalue()
+    line.encode("utf-8")  # must not raise
+    assert "\\udce9" in line
