@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+from typing import NoReturn
 
 from app import sasl
 from app.imap import Parser
@@ -60,7 +61,7 @@ async def cmd_starttls(s: Session, p: Parser, tag: str) -> str:
     return "begin TLS now"
 
 
-async def _failed(s: Session, username: str, mechanism: str, reason: str) -> None:
+async def _failed(s: Session, username: str, mechanism: str, reason: str) -> NoReturn:
     s.auth_failures += 1
     s.deps.limiter.failed(s.conn.remote_ip)
     _record(s, "", username, "badcreds", mechanism)
@@ -132,7 +133,6 @@ async def cmd_login(s: Session, p: Parser, tag: str) -> str:
     outcome = await run_blocking(mech.step, initial)
     if not isinstance(outcome, sasl.Success):
         await _failed(s, username, "login", getattr(outcome, "reason", "challenge"))
-        raise AssertionError("unreachable")
     return await _finish(s, outcome.username, "login")
 
 
@@ -140,7 +140,7 @@ async def _finish(s: Session, username: str, mechanism: str) -> str:
     account = s.deps.account_for_login(username)
     if account is None:
         await _failed(s, username, mechanism, "no account for login")
-    return await login(s, username, account or "", mechanism)
+    return await login(s, username, account, mechanism)
 
 
 def _decode_b64(line: bytes) -> bytes:
