@@ -181,7 +181,7 @@ async def execute(s: Session, cmd: Command) -> None:
     except ParseError as e:
         if first and handler is None:
             raise Bye("that does not look like IMAP")
-        await changes.deliver(s, "")
+        await changes.deliver(s, name)
         s.send(Bad(str(e), e.code).line(tag))
     except (No, Bad) as e:
         if first and handler is None:
