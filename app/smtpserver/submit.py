@@ -112,7 +112,8 @@ async def submit(s: Session, txn: Transaction, msg: bytes) -> None:
         rcpt=rcpts[0] if len(rcpts) == 1 else "",
     )
     dkim_headers = await run_blocking(s.ctx.signer.sign, from_path.domain, body)
-    data = dkim_headers + authres + recv + body
+    # The order mox uses: Received, the added Message-Id/Date, DKIM-Signature, Authentication-Results.
+    data = recv + added + dkim_headers + authres + msg
 
     from app.queue import QueueError, Recipient
 
