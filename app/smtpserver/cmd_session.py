@@ -25,13 +25,11 @@ def _starttls_available(s: Session) -> bool:
 
 
 async def _check_hello(s: Session, arg: str, ehlo: bool) -> str:
-    try:
-        name = parse_ehlo_domain(arg)
-    except SMTPError:
-        # Mail clients send all kinds of EHLO names; mox ignores them for submission unless pedantic.
-        if s.submission and not s.ctx.deps.pedantic and arg.strip():
-            return arg.strip().split(" ")[0]
-        raise
+    if s.submission and not s.ctx.deps.pedantic:
+        # Mail clients send all kinds of EHLO names, of no use for submission; as mox, they
+        # are not checked (and the client's IP address stands in for them) unless pedantic.
+        return arg.strip().split(" ")[0] or f"[{s.conn.remote_addr or s.conn.remote_ip}]"
+    name = parse_ehlo_domain(arg)
     if not ehlo and s.kind == "smtp" and not s.ctx.deps.localserve and not name.startswith("["):
         # mox: a HELO (not EHLO) name must at least resolve.
         try:

@@ -42,10 +42,16 @@ def received_header(
     rcpt: str,
     now: float | None = None,
 ) -> bytes:
-    """``Received:`` field, folded, CRLF-terminated. ``rcpt`` may be "" (several recipients)."""
-    ipl = f"[IPv6:{remote_ip}]" if ":" in remote_ip else f"[{remote_ip}]"
+    """``Received:`` field, folded, CRLF-terminated. ``rcpt`` may be "" (several recipients).
+    With ``remote_ip`` "" the client is not described (submission: internal hosts stay hidden)."""
     lipl = f"[IPv6:{local_ip}]" if ":" in local_ip else f"[{local_ip}]"
-    parts = [f"from {helo or ipl} ({remote_name + ' ' if remote_name else ''}{ipl})", f"by {hostname} ({lipl})"]
+    if remote_ip:
+        ipl = f"[IPv6:{remote_ip}]" if ":" in remote_ip else f"[{remote_ip}]"
+        name = f"{remote_name} " if remote_name and remote_name != helo else ""
+        frm = f"from {helo or ipl} ({name}{ipl})"
+    else:
+        frm = f"from {helo}"
+    parts = [frm, f"by {hostname} ({lipl})"]
     parts.append(f"via tcp with {with_}" + (" (requiretls)" if requiretls else ""))
     parts.append(f"id {recvid}")
     if tls:

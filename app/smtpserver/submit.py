@@ -100,8 +100,8 @@ async def submit(s: Session, txn: Transaction, msg: bytes) -> None:
     body = added + msg
     authres = f"Authentication-Results: {hostname}; auth=pass\r\n\tsmtp.mailfrom={txn.mail_from}\r\n".encode()
     recv = received_header(
-        helo=s.hello,
-        remote_ip=str(s.conn.remote_addr or s.conn.remote_ip),
+        helo=hostname,  # as mox: the submitting client's name and address are not revealed
+        remote_ip="",
         remote_name="",
         hostname=hostname,
         local_ip=s.conn.local_ip,
