@@ -10,9 +10,14 @@ for each accepted connection::
                                  localserve=True, pedantic=cfg.static.Pedantic))
     await server.handle(conn, "submission")
 
-Layout: ``conn`` (read loop), ``dispatch`` (command table), ``cmd_session``/``cmd_auth``/
-``cmd_mail``/``data`` (handlers), ``submit`` (to the queue), ``delivery`` + ``authcheck`` +
-``analyze`` (incoming), ``limits``, ``recvid`` (``moxpy cid``), ``localserve``.
+Layout: ``conn`` (read loop, limits, greeting, error replies with the Received id),
+``dispatch`` (command table per state), ``session`` (connection and transaction state),
+``cmd_session``/``cmd_auth``/``cmd_mail``/``data`` (handlers), ``submit`` (checks, headers,
+DKIM via ``dkimsign``, to the queue), ``delivery`` + ``authcheck`` + ``analyze`` (incoming:
+SPF/DKIM/DMARC/iprev/DNSBL facts, pure verdicts, store delivery, DSNs), ``addresses``
+(recipient and send-as lookups), ``senders`` (first-time sender delay), ``limits``,
+``recvid`` (``moxpy cid``), ``localserve`` (special local parts), ``received`` and
+``msgheaders`` (header fields), ``composition`` (building the deps for app/serve.py).
 """
 
 from __future__ import annotations
