@@ -127,45 +127,4 @@ class Limits:
     # Deliveries into one account per IP class: messages per minute (x20 per day).
     delivery_rate: WindowLimit = field(default_factory=lambda: WindowLimit(60, (500, 1500, 4500)))
     delivery_rate_day: WindowLimit = field(default_factory=lambda: WindowLimit(24 * 3600, (10000, 30000, 90000)))
-    outgoing: OutgoingCounter = field(default_factory=lambda: OutgoingCounter())
 
-
-@dataclass
-class OutgoingCounter:
-    """Messages and first-time recipients sent per account in the last 24 hours (mox's
-    MaxOutgoingMessagesPerDay and MaxFirstTimeRecipientsPerDay), kept in memory."""
-
-    clock: Callable[[], float] = time.time
-    _sent: dict[str, list[tuple[float, int]]] = field(default_factory=dict)  # account -> (time, rcpts)
-    _known: dict[str, dict[str, float]] = field(default_factory=dict)  # account -> rcpt -> first time
-    _first: dict[str, list[float]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def _prune(self, account: str, now: float) -> None:
-        day = now - 24 * 3600
-        self._sent[account] = [e for e in self._sent.get(account, []) if e[0] > day]
-        self._first[account] = [t for t in self._first.get(account, []) if t > day]
-
-    def check(self, account: str, rcpts: list[str], max_msgs: int, max_first: int) -> str:
-        """"" when allowed, else which limit would be exceeded."""
-        now = self.clock()
-        with self._lock:
-            self._prune(account, now)
-            sent = sum(n for _, n in self._sent[account])
-            if sent + len(rcpts) > max_msgs:
-                return "max outgoing messages per day"
-            known = self._known.get(account, {})
-            new = {r.lower() for r in rcpts if r.lower() not in known}
-            if len(self._first[account]) + len(new) > max_first:
-                return "max first-time recipients per day"
-        return ""
-
-    def record(self, account: str, rcpts: list[str]) -> None:
-        now = self.clock()
-        with self._lock:
-            self._sent.setdefault(account, []).append((now, len(rcpts)))
-            known = self._known.setdefault(account, {})
-            for r in rcpts:
-                if r.lower() not in known:
-                    known[r.lower()] = now
-                    self._first.setdefault(account, []).append(now)

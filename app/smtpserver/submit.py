@@ -14,7 +14,7 @@ from app.runtime import run_blocking
 from app.smtp import codes as c
 from app.smtp.command import Path
 from app.smtp.reply import SMTPError
-from app.smtpserver import addresses, localserve, msgheaders, senders
+from app.smtpserver import addresses, localserve, msgheaders, outgoing
 from app.smtpserver.received import protocol, received_header, tls_comment
 from app.smtpserver.session import Session, Transaction
 
@@ -37,24 +37,27 @@ def _check_from(s: Session, hf: msgheaders.HeaderFacts) -> Path:
     return path
 
 
-def _check_limits(s: Session, rcpts: list[str]) -> None:
+async def _check_limits(s: Session, rcpts: list[str]) -> None:
     acc = s.ctx.config.account(s.account)
     max_msgs = getattr(acc, "MaxOutgoingMessagesPerDay", 0) or DEFAULT_MAX_OUTGOING_PER_DAY
     max_first = getattr(acc, "MaxFirstTimeRecipientsPerDay", 0) or DEFAULT_MAX_FIRST_TIME_PER_DAY
-    why = s.ctx.limits.outgoing.check(s.account, rcpts, max_msgs, max_first)
-    if why:
-        s.log.info("submission limit reached", account=s.account, limit=why)
-        if why.startswith("max outgoing"):
-            text = (
-                f"max number of messages ({max_msgs}) over past 24h reached, "
-                "try increasing per-account setting MaxOutgoingMessagesPerDay"
-            )
-        else:
-            text = (
-                f"max number of new/first-time recipients ({max_first}) over past 24h reached, "
-                "try increasing per-account setting MaxFirstTimeRecipientsPerDay"
-            )
-        raise SMTPError(c.C451_LOCAL_ERR, c.SE_SEC_NOT_AUTHORIZED1, text)
+    if s.ctx.deps.store is None:
+        return
+    why = await run_blocking(outgoing.check, s.ctx.deps.store, s.account, rcpts, max_msgs, max_first)
+    if not why:
+        return
+    s.log.info("submission limit reached", account=s.account, limit=why)
+    if why == "messages":
+        text = (
+            f"max number of messages ({max_msgs}) over past 24h reached, "
+            "try increasing per-account setting MaxOutgoingMessagesPerDay"
+        )
+    else:
+        text = (
+            f"max number of new/first-time recipients ({max_first}) over past 24h reached, "
+            "try increasing per-account setting MaxFirstTimeRecipientsPerDay"
+        )
+    raise SMTPError(c.C451_LOCAL_ERR, c.SE_SEC_NOT_AUTHORIZED1, text)
 
 
 def _from_id(s: Session, txn: Transaction) -> tuple[str, str]:
@@ -86,7 +89,7 @@ async def submit(s: Session, txn: Transaction, msg: bytes) -> None:
         raise SMTPError(c.C554_TRANSACTION_FAILED, c.SE_MSG_OTHER0, f'duplicate x-mox-extra- key "{hf.extra_duplicate}"')
     from_path = _check_from(s, hf)
     rcpts = [str(r.path) for r in txn.rcpts]
-    _check_limits(s, rcpts)
+    await _check_limits(s, rcpts)
     queue = s.ctx.deps.queue
     if queue is None:
         raise SMTPError(c.C451_LOCAL_ERR, c.SE_SYS_OTHER0, "outgoing queue not available")
@@ -140,12 +143,12 @@ async def submit(s: Session, txn: Transaction, msg: bytes) -> None:
         )
     except QueueError as e:
         raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_OTHER0, str(e)) from None
-    s.ctx.limits.outgoing.record(s.account, rcpts)
     if s.ctx.deps.store is not None:
         try:
-            # Replies from people the account wrote to are not delayed as first-time senders.
-            await run_blocking(senders.remember, s.ctx.deps.store, s.account, rcpts)
+            # Counted for the sending limits; replies from these recipients will not be
+            # delayed as first-time senders.
+            await run_blocking(outgoing.record, s.ctx.deps.store, s.account, rcpts)
         except Exception as e:
-            s.log.error("remembering recipients", account=s.account, err=e)
+            s.log.error("recording outgoing message", account=s.account, err=e)
     s.log.info("message queued", account=s.account, ids=ids, size=len(data), rcpts=len(rcpts))
     s.reply(c.C250_COMPLETED, c.SE_MAILBOX_OTHER0, "it is done")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.smtpserver import analyze, localserve
-from app.smtpserver.limits import ConcurrencyLimit, OutgoingCounter, WindowLimit, ip_classes
+from app.smtpserver.limits import ConcurrencyLimit, WindowLimit, ip_classes
 from app.smtpserver.recvid import RecvID, RecvIDError, load_key
 
 
@@ -41,17 +41,6 @@ def test_concurrency_limit() -> None:
     assert not c.acquire(ip("192.0.2.1"))
     c.release(ip("192.0.2.1"))
     assert c.acquire(ip("192.0.2.1"))
-
-
-def test_outgoing_counter() -> None:
-    now = [0.0]
-    o = OutgoingCounter(clock=lambda: now[0])
-    assert o.check("a", ["x@y"], 2, 1) == ""
-    o.record("a", ["x@y"])
-    assert o.check("a", ["z@y"], 2, 1) == "max first-time recipients per day"
-    assert o.check("a", ["x@y", "x@y"], 2, 1) == "max outgoing messages per day"
-    now[0] = 86401
-    assert o.check("a", ["z@y"], 2, 1) == ""
 
 
 def test_recvid(tmp_path: Path) -> None:
@@ -162,3 +151,50 @@ def test_composition_new_server(tmp_path: Path) -> None:
     der = srv.deps.server_cert_der("local")
     assert der is not None and der[:1] == b"\x30"
     assert srv.deps.server_cert_der("nosuchlistener") is None
+
+
+def test_outgoing_limits_persist(tmp_path: Path) -> None:
+    from app.smtpserver import outgoing, senders
+    from app.store.store import Store
+
+    store = Store(tmp_path)
+    try:
+        store.account("a", create=True)
+        now = 1_000_000.0
+        assert outgoing.check(store, "a", ["x@y.example"], 2, 1, now) == ""
+        outgoing.record(store, "a", ["x@y.example"], now)
+        assert senders.is_known(store, "a", "X@y.example")
+        assert outgoing.check(store, "a", ["z@y.example"], 2, 1, now) == "recipients"
+        assert outgoing.check(store, "a", ["x@y.example"], 2, 1, now) == ""  # known: not first-time
+        assert outgoing.check(store, "a", ["x@y.example", "x@y.example"], 2, 1, now) == "messages"
+        assert outgoing.check(store, "a", ["z@y.example"], 2, 1, now + 24 * 3600 + 1) == ""
+    finally:
+        store.close()
+    store = Store(tmp_path)  # kept in the account database
+    try:
+        assert outgoing.check(store, "a", ["x@y.example", "x@y.example"], 2, 1, 1_000_100.0) == "messages"
+    finally:
+        store.close()
+
+
+def test_submission_limit_reply(tmp_path: Path) -> None:
+    import smtplib
+
+    from tests.smtpserver.server import PASSWORD, noid, start
+
+    s = start(tmp_path / "m")
+    try:
+        s.config.dynamic.Accounts["mox"].MaxOutgoingMessagesPerDay = 1
+        msg = b"From: mox@localhost\r\nSubject: x\r\n\r\nx\r\n"
+        with smtplib.SMTP_SSL("127.0.0.1", s.ports["submissions"], context=s.client_tls(), timeout=10) as c:
+            c.login("mox@localhost", PASSWORD)
+            c.sendmail("mox@localhost", ["a@remote.example"], msg)
+            c.mail("mox@localhost")
+            c.rcpt("b@remote.example")
+            assert noid(c.data(msg)) == (
+                451,
+                b"4.7.1 max number of messages (1) over past 24h reached, "
+                b"try increasing per-account setting MaxOutgoingMessagesPerDay",
+            )
+    finally:
+        s.stop()
