@@ -16,15 +16,28 @@ _KEY = "smtpserver.outgoing"
 DAY = 24 * 3600.0
 
 
-def _load(acc: Any, now: float) -> dict[str, list[Any]]:
+def _load(acc: Any, now: float) -> dict[str, list[list[float]]]:
+    """Counts per minute (``[minute start, count]``) of the last 24 hours: small and bounded."""
     raw = acc.setting(_KEY)
     try:
         data = json.loads(raw) if raw else {}
     except ValueError:
         data = {}
-    sent = [e for e in data.get("sent", []) if isinstance(e, list) and len(e) == 2 and e[0] > now - DAY]
-    first = [t for t in data.get("first", []) if isinstance(t, (int, float)) and t > now - DAY]
-    return {"sent": sent, "first": first}
+
+    def recent(v: Any) -> list[list[float]]:
+        if not isinstance(v, list):
+            return []
+        return [e for e in v if isinstance(e, list) and len(e) == 2 and e[0] > now - DAY]
+
+    return {"sent": recent(data.get("sent")), "first": recent(data.get("first"))}
+
+
+def _add(buckets: list[list[float]], now: float, n: int) -> None:
+    minute = float(int(now // 60) * 60)
+    if buckets and buckets[-1][0] == minute:
+        buckets[-1][1] += n
+    else:
+        buckets.append([minute, n])
 
 
 def check(store: Any, account: str, rcpts: list[str], max_msgs: int, max_first: int, now: float | None = None) -> str:
@@ -35,7 +48,7 @@ def check(store: Any, account: str, rcpts: list[str], max_msgs: int, max_first: 
     if sum(n for _, n in data["sent"]) + len(rcpts) > max_msgs:
         return "messages"
     new = {r.lower() for r in rcpts if not senders.is_known(store, account, r)}
-    if len(data["first"]) + len(new) > max_first:
+    if sum(n for _, n in data["first"]) + len(new) > max_first:
         return "recipients"
     return ""
 
@@ -45,8 +58,9 @@ def record(store: Any, account: str, rcpts: list[str], now: float | None = None)
     now = time.time() if now is None else now
     acc = store.account(account)
     data = _load(acc, now)
-    data["sent"].append([now, len(rcpts)])
+    _add(data["sent"], now, len(rcpts))
     new = {r.lower() for r in rcpts if not senders.is_known(store, account, r)}
-    data["first"].extend([now] * len(new))
+    if new:
+        _add(data["first"], now, len(new))
     acc.set_setting(_KEY, json.dumps(data, separators=(",", ":")))
     senders.remember(store, account, rcpts)
