@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import ssl
 from typing import NoReturn
 
 from app import sasl
@@ -18,7 +19,6 @@ from app.imap import Parser
 from app.imapserver import capabilities, changes
 from app.imapserver.errors import Bad, Bye, No
 from app.imapserver.session import Session, State
-from app.listen.conn import StartTLSInjection
 from app.runtime import run_blocking
 
 
@@ -42,13 +42,16 @@ async def cmd_starttls(s: Session, p: Parser, tag: str) -> str:
     async def upgrade() -> None:
         # Runs right after the OK was handed to the transport, without the event loop having
         # run in between, so anything already buffered was sent before our OK: injection.
-        if s.reader.pending():
+        if s.reader.pending() or s.conn.pending_plaintext():
             raise Bye("data sent after STARTTLS before TLS handshake")
         try:
-            await s.conn.starttls(ctx)
-        except StartTLSInjection:
-            raise Bye("data sent after STARTTLS before TLS handshake")
-        except (OSError, TimeoutError) as e:
+            # Not Conn.starttls: it wraps start_tls in wait_for, which schedules it as a task,
+            # and the loop may read the client's TLS hello as plaintext before the task runs
+            # (seen with uvloop). Called directly, start_tls stops plaintext reading before
+            # it first yields; the handshake timeout is its own parameter.
+            await s.conn.writer.start_tls(ctx, ssl_handshake_timeout=30)
+            s.conn.tls = True
+        except (OSError, TimeoutError, ssl.SSLError) as e:
             s.log.debug("tls handshake failed", err=e)
             from app.imapserver.session import ConnectionClosed
 
