@@ -50,6 +50,8 @@ def capability_list(s: Session) -> list[str]:
         client_cert=bool(s.client_cert_account),
         append_limit=s.deps.append_limit,
         disabled=s.disabled_caps if authed else (),
+        # -PLUS needs the server certificate for tls-server-end-point channel binding.
+        plus_mechanisms=s.conn.tls and s.deps.server_cert_der(s.conn.listener) is not None,
     )
 
 

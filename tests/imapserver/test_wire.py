@@ -430,3 +430,23 @@ def test_no_big_literals_before_login(imap: IMAPTestServer) -> None:
     assert w.until(b"b")[-1].startswith(b"b OK")
     w.send(b"c APPEND INBOX {2000000}\r\n")
     assert w.line().startswith(b"+ ")
+
+
+def test_scram_plus_channel_binding(imap: IMAPTestServer) -> None:
+    ctx = ssl.create_default_context(cadata=imap.cert_pem)
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", imap.tls_port), timeout=10), server_hostname="localhost")
+    der = s.getpeercert(binary_form=True)
+    assert der is not None
+    w = Wire(s)
+    assert b"AUTH=SCRAM-SHA-256-PLUS" in w.line()
+    c = sasl.ScramClient("sha256", "mjl", PASSWORD, channel_binding=(sasl.TLS_SERVER_END_POINT, sasl.tls_server_end_point(der)))
+    assert _authenticate(w, "SCRAM-SHA-256-PLUS", c, c.start()).startswith(b"a OK")
+    assert c.verified
+
+
+def test_no_plus_without_certificate(tmp_path: Path) -> None:
+    for imap in start(tmp_path, server_cert_der=lambda _l: None):
+        ctx = ssl.create_default_context(cadata=imap.cert_pem)
+        s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", imap.tls_port), timeout=10), server_hostname="localhost")
+        greeting = Wire(s).line()
+        assert b"AUTH=SCRAM-SHA-256 " in greeting and b"-PLUS" not in greeting
