@@ -20,6 +20,7 @@ from app.imapserver.session import Session
 from app.runtime import run_blocking
 
 RETURN_OPTS = ("MIN", "MAX", "ALL", "COUNT", "SAVE")
+INPROGRESS_INTERVAL = 1.0  # seconds between progress responses of a long search
 BATCH = 1000
 
 
@@ -122,7 +123,7 @@ async def search_mailbox(
         except store.StoreError as e:
             raise store_error(e)
         matched.extend(await run_blocking(_eval_batch, seqs, key, metas, ctx))
-        if time.monotonic() - last_report >= 1.0 and i + BATCH < len(uids):
+        if time.monotonic() - last_report >= INPROGRESS_INTERVAL and i + BATCH < len(uids):
             last_report = time.monotonic()
             s.untagged(f'OK [INPROGRESS ("{tag}" {i + BATCH} {len(uids)})] searching')
             await s.flush()

@@ -450,3 +450,17 @@ def test_no_plus_without_certificate(tmp_path: Path) -> None:
         s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", imap.tls_port), timeout=10), server_hostname="localhost")
         greeting = Wire(s).line()
         assert b"AUTH=SCRAM-SHA-256 " in greeting and b"-PLUS" not in greeting
+
+
+def test_inprogress(imap: IMAPTestServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.imapserver import cmd_search
+    from app.store import AppendItem
+
+    monkeypatch.setattr(cmd_search, "INPROGRESS_INTERVAL", 0.0)
+    imap.account("mjl").append("Inbox", [AppendItem(MSG) for _ in range(2500)])
+    w = connect(imap)
+    w.cmd(b"a", b"SELECT INBOX")
+    lines = w.cmd(b"b", b"SEARCH BODY hello")
+    assert lines[0] == b'* OK [INPROGRESS ("b" 1000 2500)] searching'
+    assert lines[1] == b'* OK [INPROGRESS ("b" 2000 2500)] searching'
+    assert lines[2].startswith(b"* SEARCH 1 2 3") and lines[-1].startswith(b"b OK")
