@@ -186,6 +186,25 @@ async def _first_time_delay(s: Session, verdicts: list[tuple[Target, analyze.Ver
             return
 
 
+async def _introbox(s: Session, verdicts: list[tuple[Target, analyze.Verdict]], msg_from: str) -> None:
+    """mox's Introbox: an account can have messages from senders it does not know yet, that
+    passed every check, put in a separate mailbox instead of the Inbox."""
+    for t, v in verdicts:
+        acc = s.ctx.config.account(t.account)
+        intro = getattr(acc, "Introbox", "") if acc is not None else ""
+        if not intro or not msg_from or not v.accept or v.mailbox != "Inbox":
+            continue
+        if v.reason != analyze.REASON_NO_BAD_SIGNALS or v.is_forward or v.is_list:
+            continue
+        try:
+            known = await run_blocking(senders.is_known, s.ctx.deps.store, t.account, msg_from)
+        except Exception as e:
+            s.log.error("looking up known senders", account=t.account, err=e)
+            continue
+        if not known:
+            v.mailbox = intro
+
+
 async def deliver(s: Session, txn: Transaction, msg: bytes) -> None:
     hf = msgheaders.scan(msg)
     if hf.received > MAX_RECEIVED:
@@ -276,6 +295,7 @@ async def deliver(s: Session, txn: Transaction, msg: bytes) -> None:
     targets = [t for t in targets if t.rcpts]
     verdicts = [(t, analyze.analyze(facts, _dest_for(s.ctx, t.account, t.destination))) for t in targets if t.account]
     await _first_time_delay(s, verdicts, msg_from)
+    await _introbox(s, verdicts, msg_from)
     for t, v in verdicts:
         err = await _deliver_target(s, txn, t, v, msg, common, dfacts, msg_from)
         if err is not None:

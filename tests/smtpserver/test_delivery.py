@@ -69,6 +69,7 @@ Accounts:
 \t\tDomain: catchall.example
 \t\tDestinations:
 \t\t\t@catchall.example: nil
+\t\tIntrobox: Introbox
 """
 
 
@@ -311,7 +312,7 @@ def test_postmaster_and_catchall(org: Server) -> None:
         assert c.data(msg(to="postmaster"))[0] == 250
         c.sendmail("a@remote.example", ["anything.at.all@catchall.example"], msg())
     assert len(org.messages("mox")) == 1  # mox.conf Postmaster: account mox
-    assert len(org.messages("catcher")) == 1
+    assert len(org.messages("catcher", "Introbox")) == 1  # a first-time sender: see test_introbox...
 
 
 def test_quota_exceeded(tmp_path: Path) -> None:
@@ -398,3 +399,13 @@ def test_all_failed_multiline_reply(org: Server) -> None:
     t.expect(b"554-5.3.0 550 5.7.2 not allowed to send to destination")
     t.expect(b"554-5.3.0 550 5.1.1 no such user")
     t.expect(b"554 5.3.0 multiple errors (*")
+
+
+def test_introbox_for_unknown_senders(org: Server) -> None:
+    for _ in range(2):
+        with smtplib.SMTP("127.0.0.1", org.ports["smtp"], timeout=10) as c:
+            c.ehlo("mail.remote.example")
+            c.sendmail("a@remote.example", ["x@catchall.example"], msg(to="x@catchall.example"))
+    # The first message from a new sender goes to the Introbox, later ones to the Inbox.
+    assert len(org.messages("catcher", "Introbox")) == 1
+    assert len(org.messages("catcher")) == 1
