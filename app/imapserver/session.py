@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from app.imapserver.selected import MailboxView
 
 FLUSH_AT = 64 * 1024
+DRAIN_AT = 256 * 1024
 
 
 class State(enum.Enum):
@@ -112,10 +113,15 @@ class Session:
         if self._compress is not None:
             data = self._compress.compress(data) + self._compress.flush(zlib.Z_SYNC_FLUSH)
         self.log.trace("write", n=len(data))
+        w = self.conn.writer
         try:
-            self.conn.writer.write(data)
-            await asyncio.wait_for(self.conn.writer.drain(), self.deps.write_timeout)
-        except (TimeoutError, OSError, ssl.SSLError, ConnectionError) as e:
+            w.write(data)
+            # Wait only when the transport holds back much (a slow reader); the common case of
+            # a drained socket costs no task or timer.
+            if w.transport.get_write_buffer_size() > DRAIN_AT:
+                async with asyncio.timeout(self.deps.write_timeout):
+                    await w.drain()
+        except (TimeoutError, OSError, ssl.SSLError, ConnectionError, RuntimeError) as e:
             raise ConnectionClosed(str(e)) from None
 
     def write_now(self) -> None:
@@ -156,7 +162,8 @@ class Session:
         """Read more bytes into the reader; False at end of stream."""
         await self.flush()
         try:
-            data = await asyncio.wait_for(self.conn.reader.read(65536), timeout)
+            async with asyncio.timeout(timeout):
+                data = await self.conn.reader.read(65536)
         except (TimeoutError, OSError, ssl.SSLError, ConnectionError):
             return False
         if not data:
