@@ -75,7 +75,9 @@ async def _select(s: Session, p: Parser, readonly: bool) -> str:
         # IMAP4rev1's first-unseen and for QRESYNC; UIDs alone are much cheaper.
         st = acct.mailbox_status(name)
         mbx = acct.mailbox(st.id)
-        if with_qresync or (want_unseen and st.counts.unseen > 0):
+        # All unseen: the first unseen is message 1, no need to look at flags.
+        partly_seen = 0 < st.counts.unseen < st.counts.total
+        if with_qresync or (want_unseen and partly_seen):
             rows = acct.uids_flags(st.id)
             return st, mbx, rows, [r[0] for r in rows]
         return st, mbx, [], acct.uids(st.id)
@@ -97,7 +99,9 @@ async def _select(s: Session, p: Parser, readonly: bool) -> str:
     if not s.rev2:
         s.untagged(f"{view.recent_count()} RECENT")
     if not s.rev2 and not s.uidonly:
-        for i, r in enumerate(rows):
+        if uids and st.counts.unseen == st.counts.total:
+            s.untagged("OK [UNSEEN 1] first unseen")
+        for i, r in enumerate(rows if st.counts.unseen != st.counts.total else []):
             if not any(f.lower() == "\\seen" for f in r[2]):
                 s.untagged(f"OK [UNSEEN {i + 1}] first unseen")
                 break
