@@ -3,7 +3,7 @@
 # postfix, openssl, mutt, offlineimap3). Runs as root only; otherwise it reports what is
 # missing and the tests that need it fail under CI=true or skip elsewhere.
 set -e
-PKGS="swaks isync unbound nsd ldnsutils postfix openssl mutt offlineimap3 dnsutils"
+PKGS="swaks libnet-ssleay-perl isync unbound nsd ldnsutils postfix openssl mutt offlineimap3 dnsutils"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -74,15 +74,24 @@ class Conn:
         buf = getattr(self.reader, "_buffer", b"")
         return len(buf)
 
+    def pause_reading(self) -> None:
+        """Stop reading from the socket, before sending a STARTTLS go-ahead: the client's TLS
+        hello may follow at once and must reach the TLS layer, not the plaintext buffer."""
+        transport = self.writer.transport
+        if hasattr(transport, "pause_reading"):
+            transport.pause_reading()
+
     async def starttls(self, ctx: ssl.SSLContext, timeout: float = 30.0) -> None:
-        """Upgrade to TLS after the protocol sent its go-ahead reply.
+        """Upgrade to TLS after the protocol sent its go-ahead reply (after pause_reading()).
 
         Raises StartTLSInjection when plaintext was pipelined after the command; the caller
         must then close the connection without processing those bytes.
         """
         if self.pending_plaintext():
             raise StartTLSInjection("data pipelined after STARTTLS")
-        await asyncio.wait_for(self.writer.start_tls(ctx), timeout)
+        # start_tls is awaited directly, not through wait_for: wrapping it in a task lets the
+        # loop read the client's hello as plaintext before the upgrade begins.
+        await self.writer.start_tls(ctx, ssl_handshake_timeout=timeout)
         self.tls = True
 
     async def close(self) -> None:
