@@ -7,6 +7,7 @@ Until the lead's harness composes the whole program, tests start the IMAP server
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 import threading
@@ -96,10 +97,12 @@ def start(root: Path, quota: int = 0, **dep_overrides: Any) -> Iterator[IMAPTest
 
     async def serve() -> None:
         async def plain(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-            await server.handle(Conn.from_streams(r, w, "public", False), False)
+            with contextlib.suppress(asyncio.CancelledError):  # at teardown
+                await server.handle(Conn.from_streams(r, w, "public", False), False)
 
         async def tls(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-            await server.handle(Conn.from_streams(r, w, "public", True), True)
+            with contextlib.suppress(asyncio.CancelledError):
+                await server.handle(Conn.from_streams(r, w, "public", True), True)
 
         s1 = await asyncio.start_server(plain, "127.0.0.1", 0)
         s2 = await asyncio.start_server(tls, "127.0.0.1", 0, ssl=ctx)
