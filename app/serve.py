@@ -154,6 +154,8 @@ class Mox:
             await asyncio.sleep(self.options.config_reload_interval)
             try:
                 await asyncio.get_running_loop().run_in_executor(None, self.config.reload_if_changed)
+                if self.services is not None:
+                    await asyncio.get_running_loop().run_in_executor(None, self.services.refresh_client_auth)
             except Exception as e:
                 log.exception("config reload", e)
 

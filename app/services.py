@@ -31,8 +31,32 @@ class Services:
     ctl: Any
     handlers: dict[str, Handler] = field(default_factory=dict)
 
+    client_auth_contexts: list[ssl.SSLContext] = field(default_factory=list)
+    _client_certs_seen: frozenset[str] = frozenset()
+
+    def refresh_client_auth(self) -> None:
+        """Make the listeners' TLS contexts request client certificates when public keys are
+        registered in auth.db (TLS client authentication, mox's TLSPublicKey); called at start
+        and periodically, so keys added through the CLI take effect without a restart."""
+        from app.listen.tls import set_client_certs
+
+        if self.authdb is None or not self.client_auth_contexts:
+            return
+        keys = self.authdb.tls_public_keys()
+        seen = frozenset(k.fingerprint for k in keys)
+        if seen == self._client_certs_seen:
+            return
+        self._client_certs_seen = seen
+        ders = [k.cert_der for k in keys if k.cert_der]
+        for ctx in self.client_auth_contexts:
+            set_client_certs(ctx, ders)
+        log.info("tls client certificates", count=len(ders))
+
     async def start(self) -> None:
         """Start background work (queue delivery, control socket) once listeners are up."""
+        from app.runtime import run_blocking
+
+        await run_blocking(self.refresh_client_auth)
         if self.ctl is not None:
             await self.ctl.start()
         if self.queue is not None:
@@ -225,7 +249,15 @@ async def build_services(
     async def imaps_handler(conn: Conn) -> None:
         await imap.handle(conn, True)
 
+    client_auth = []
+    for name, lst in config.static.Listeners.items():
+        ctx = tls(name)
+        lst_tls = getattr(lst, "TLS", None)
+        if ctx is not None and not getattr(lst_tls, "ClientAuthDisabled", False):
+            client_auth.append(ctx)
+
     return Services(
+        client_auth_contexts=client_auth,
         config=config,
         store=store,
         authdb=authdb,

@@ -87,6 +87,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    except OSError as e:
+        # Files and sockets the user named: report, never a traceback.
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        sys.stderr.write(f"moxpy {cmd.name}: {where}{e.strerror or e}\n")
+        return 1
 
 
 def entry() -> None:

@@ -51,6 +51,31 @@ def cert_names(cert_file: Path) -> list[str]:
     return names
 
 
+# Every SNI context behind a main context, for settings that must apply to all of them.
+_all_contexts: dict[int, list[ssl.SSLContext]] = {}
+
+
+def set_client_certs(ctx: ssl.SSLContext, certs_der: list[bytes]) -> None:
+    """Ask TLS clients for a certificate and accept exactly these (RFC 8446 section 4.3.2).
+
+    Python's ssl module has no verification callback, so the registered client certificates
+    (mostly self-signed) become the trust anchors, with partial chains allowed. Without
+    registered certificates nothing is requested: a client certificate would then fail the
+    handshake. Safe to call on a live context; it affects new handshakes.
+    """
+    for c in _all_contexts.get(id(ctx), [ctx]):
+        if not certs_der:
+            c.verify_mode = ssl.CERT_NONE
+            continue
+        c.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+        for der in certs_der:
+            try:
+                c.load_verify_locations(cadata=der)
+            except ssl.SSLError as e:
+                log.error("loading tls client certificate", err=e)
+        c.verify_mode = ssl.CERT_OPTIONAL
+
+
 def _base_context(min_version: str) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     try:
@@ -94,6 +119,7 @@ def server_context(
     main = contexts[0][1]
     if default_name and default_name.lower() in by_name:
         main = by_name[default_name.lower()]
+    _all_contexts[id(main)] = [c for _, c in contexts]
     if len(contexts) > 1:
 
         def pick(sslobj: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import ROOT
 
@@ -69,3 +70,10 @@ def test_bad_loglevel() -> None:
     r = moxpy("-loglevel", "loud", "version")
     assert r.returncode == 2
     assert "unknown log level" in r.stderr
+
+
+def test_file_errors_are_reported_without_traceback(tmp_path: Path) -> None:
+    r = moxpy("config", "tlspubkey", "gen", str(tmp_path / "missing-dir" / "x"))
+    assert r.returncode == 1
+    assert "No such file or directory" in r.stderr
+    assert "Traceback" not in r.stderr
