@@ -110,3 +110,15 @@ def test_chunking_never_changes_result(cmds: list[list[bytes]], chunk: int) -> N
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes_never_raise(data: bytes) -> None:
     events(data, 5, max_line=100)
+
+
+def test_unauthenticated_literal_cap() -> None:
+    r = CommandReader(authenticated=False)
+    r.feed(b"a LOGIN {70000}\r\n")
+    assert r.next_event() == TooBig("a", "literals too large before authentication")
+    r.feed(b"b LOGIN {3}\r\nmjl {4+}\r\npass\r\n")
+    assert r.next_event() == ContinuationNeeded()
+    assert r.next_event() == Command(b"b LOGIN {3}\r\nmjl {4}\r\npass", "b", "LOGIN")
+    r.authenticated = True
+    r.feed(b"c APPEND INBOX {70000}\r\n")
+    assert r.next_event() == ContinuationNeeded()
