@@ -43,10 +43,24 @@ def mailbox_id(mb: store.Mailbox) -> str:
     return f"F{mb.id}-{mb.createseq}"
 
 
-def make_loader(account: Any) -> Any:
-    """A loader for fetchrender/searcheval: the message bytes and the stored structure."""
+class MessageSource:
+    """Reads stored messages for fetchrender/searcheval: whole (bytes and structure), or just
+    the structure and a byte range (partial FETCH of a large message reads only that range)."""
 
-    def load(m: MsgInfo) -> tuple[bytes, message.Part]:
-        return account.read(m.ref), account.parsed(m.ref)
+    def __init__(self, account: Any) -> None:
+        self.account = account
 
-    return load
+    def __call__(self, m: MsgInfo) -> tuple[bytes, message.Part]:
+        return self.account.read(m.ref), self.account.parsed(m.ref)
+
+    def part(self, m: MsgInfo) -> message.Part:
+        p: message.Part = self.account.parsed(m.ref)
+        return p
+
+    def read_range(self, m: MsgInfo, offset: int, length: int) -> bytes:
+        b: bytes = self.account.read_range(m.ref, offset, length)
+        return b
+
+
+def make_loader(account: Any) -> MessageSource:
+    return MessageSource(account)

@@ -160,8 +160,12 @@ def render_items(
             data, part = get()
             out.add(n, writer.literal(data[part.body_start : part.body_end]))
         elif n == "BODY":
-            data, part = get()
-            out.add(name, _body_section(data, part, att))
+            ranged = _ranged(m, att, load) if loaded is None else None
+            if ranged is not None:
+                out.add(name, writer.literal(ranged))
+            else:
+                data, part = get()
+                out.add(name, _body_section(data, part, att))
         elif n in ("BINARY", "BINARY.SIZE"):
             data, part = get()
             out.add(name, _binary(data, part, att))
@@ -171,6 +175,27 @@ def render_items(
     if with_modseq and "MODSEQ" not in seen_names:
         out.add("MODSEQ", b"(" + writer.number(m.modseq) + b")")
     return out.items
+
+
+RANGE_MIN = 256 * 1024  # messages from this size are read by range for partial FETCH
+
+
+def _ranged(m: MsgInfo, att: FetchAtt, load: Loader) -> bytes | None:
+    """A partial section of a large message read without loading the whole message."""
+    if att.partial is None or att.section is None or m.size < RANGE_MIN:
+        return None
+    part_of = getattr(load, "part", None)
+    read_range = getattr(load, "read_range", None)
+    if part_of is None or read_range is None:
+        return None
+    rng = sections.section_range(part_of(m), att.section)
+    if rng is None:
+        return None
+    start, end = rng
+    off, count = att.partial
+    begin = min(start + off, end)
+    data: bytes = read_range(m, begin, max(0, min(count, end - begin)))
+    return data
 
 
 def _body_section(data: bytes, part: message.Part, att: FetchAtt) -> bytes:

@@ -70,6 +70,25 @@ def section_bytes(data: bytes, root: message.Part, sec: Section) -> bytes | None
     return b"".join(out) + b"\r\n"
 
 
+def section_range(root: message.Part, sec: Section) -> tuple[int, int] | None:
+    """Byte range of a section that is a contiguous slice of the message ("", TEXT, MIME,
+    HEADER), None for others (HEADER.FIELDS) or a part that does not exist."""
+    p = find(root, sec.parts) if sec.parts else root
+    if p is None:
+        return None
+    if sec.text == "":
+        return (p.header_start, p.body_end) if not sec.parts else (p.body_start, p.body_end)
+    if sec.text == "MIME":
+        return (p.header_start, p.body_start)
+    if sec.text in ("TEXT", "HEADER"):
+        if sec.parts:
+            if p.message is None:
+                return None
+            p = p.message
+        return (p.body_start, p.body_end) if sec.text == "TEXT" else (p.header_start, p.body_start)
+    return None
+
+
 _HEX = re.compile(rb"=([0-9A-Fa-f]{2})")
 
 

@@ -464,3 +464,34 @@ def test_inprogress(imap: IMAPTestServer, monkeypatch: pytest.MonkeyPatch) -> No
     assert lines[0] == b'* OK [INPROGRESS ("b" 1000 2500)] searching'
     assert lines[1] == b'* OK [INPROGRESS ("b" 2000 2500)] searching'
     assert lines[2].startswith(b"* SEARCH 1 2 3") and lines[-1].startswith(b"b OK")
+
+
+def _fetch_item(w: Wire, tag: bytes, cmd: bytes) -> bytes:
+    w.send(tag + b" " + cmd + b"\r\n")
+    line = w.line()
+    size = int(line[line.rindex(b"{") + 1 : -1])
+    while len(w.buf) < size:
+        w.buf += w.sock.recv(1 << 20)
+    data, w.buf = w.buf[:size], w.buf[size:]
+    assert w.until(tag)[-1].startswith(tag + b" OK")
+    return data
+
+
+def test_partial_fetch_of_large_message(imap: IMAPTestServer) -> None:
+    body1 = b"".join(b"line %06d of the first part\r\n" % i for i in range(12000))
+    big = (
+        b"Subject: big\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+        + body1 + b"\r\n--b\r\nContent-Type: text/plain\r\n\r\nsecond\r\n--b--\r\n"
+    )
+    assert len(big) > 300_000
+    imap.account("mjl").deliver("Inbox", big)
+    w = connect(imap)
+    w.cmd(b"a", b"SELECT INBOX")
+    full = _fetch_item(w, b"b", b"FETCH 1 BODY.PEEK[]")
+    assert full == big
+    part1 = _fetch_item(w, b"c", b"FETCH 1 BODY.PEEK[1]")
+    for spec, whole in ((b"", full), (b"1", part1), (b"TEXT", big[big.index(b"\r\n\r\n") + 4 :])):
+        for off, n in ((0, 100), (5000, 70000), (len(whole) - 10, 100), (len(whole) + 5, 10)):
+            got = _fetch_item(w, b"d", b"FETCH 1 BODY.PEEK[%s]<%d.%d>" % (spec, off, n))
+            assert got == whole[off : off + n], (spec, off, n)
+    assert _fetch_item(w, b"e", b"FETCH 1 BODY.PEEK[1.MIME]<0.12>") == b"Content-Type"
