@@ -7,10 +7,17 @@ Entry point for the composition root::
                                  account_for_login=...))
     await server.handle(conn, implicit_tls)   # one connection, never raises
 
-Modules: ``conn`` (read loop, errors to responses), ``dispatch`` (state → command table),
-``cmd_*`` (command groups), ``idle``, ``changes`` (untagged updates from the store's change
-broadcast), ``selected`` (sequence numbers), ``fetchrender``/``searcheval`` (pure per-message
-work), ``preauth`` (``moxpy admin imapserve``).
+Modules: ``conn`` (read loop, limits, errors to responses), ``dispatch`` (state → command
+table), ``session`` (connection state, buffered output, COMPRESS), ``cmd_any``, ``cmd_auth``
+(STARTTLS, LOGIN, AUTHENTICATE, ENABLE, UNAUTHENTICATE, COMPRESS), ``cmd_mailbox``/``cmd_list``
+(SELECT ... STATUS, LIST/LSUB), ``cmd_append`` (APPEND, REPLACE), ``cmd_fetch``, ``cmd_search``,
+``multisearch`` (ESEARCH IN), ``cmd_sort`` + ``threading_refs`` (SORT, THREAD), ``cmd_store``,
+``cmd_copy`` (COPY, MOVE, EXPUNGE, CLOSE, UNSELECT), ``idle``, ``notify``, ``quota``,
+``metadata``, ``changes`` (untagged updates from the store's change broadcast), ``selected``
+(sequence numbers), ``recent`` (\\Recent), ``fetchrender``/``sections``/``searcheval`` (pure
+per-message work), ``junkflags`` (AutomaticJunkFlags), ``authlimit`` (failed logins per IP
+class), ``tlsauth`` (client certificates), ``capabilities``, ``preauth``
+(``moxpy admin imapserve``).
 """
 
 from __future__ import annotations
