@@ -90,7 +90,11 @@ class Mox:
 
     async def start(self) -> None:
         self.services = await build_services(
-            self.config, self.options.localserve, self.options.resolver, self.tls_context
+            self.config,
+            self.options.localserve,
+            self.options.resolver,
+            self.tls_context,
+            self.options.outgoing_smtp_port,
         )
         handlers = self.services.handlers
         for lis in self.listening:

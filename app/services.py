@@ -169,7 +169,14 @@ async def build_services(
     await run_blocking(create_missing_accounts)
     await run_blocking(Admin(config, store, authdb).complete_pending_removals)
     queue = Queue(
-        QueueDeps(config=config, data_dir=data_dir, resolver=resolver, store=store, localserve=localserve)
+        QueueDeps(
+            config=config,
+            data_dir=data_dir,
+            resolver=resolver,
+            store=store,
+            localserve=localserve,
+            smtp_port=outgoing_smtp_port,
+        )
     )
 
     login_account = account_for_login(config, allow_disabled=True)
