@@ -63,6 +63,9 @@ def main() -> None:
             f"warm start: median {statistics.median(warms):.3f} s, min {min(warms):.3f} s (target <= 0.5 s)"
         )
         d = Path(tmp) / "ls"
+        from tests.harness import write_config
+
+        ports = write_config(d)
         proc = subprocess.Popen(
             [sys.executable, str(PYZ), "localserve", "-dir", str(d)],
             env=env,
@@ -70,7 +73,7 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )
         try:
-            if _wait_port(1025):
+            if _wait_port(ports["SMTP"]):
                 time.sleep(2)
                 print(f"localserve idle RSS: {_rss_kb(proc.pid) / 1024:.1f} MB (target <= 60 MB)")
             else:
