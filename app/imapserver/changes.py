@@ -88,6 +88,12 @@ async def deliver(s: Session, command: str) -> None:
         await _notify_others(s, pending)
     if v is None or not pending:
         return
+    if s.live_searches:
+        from app.imapserver import context
+
+        gone = {u for ch in pending if isinstance(ch, ChangeRemoveUIDs) and ch.mailbox_id == v.mailbox_id for u in ch.uids}
+        if gone:
+            await context.refresh(s, gone)  # before the EXPUNGEs, while sequence numbers hold
     exists_due = False
     vanished: list[int] = []
     claim_recent = not v.readonly and not s.rev2

@@ -101,7 +101,7 @@ async def _replace(s: Session, p: Parser, is_uid: bool) -> str:
         raise store_error(e)
     from app.imapserver.cmd_copy import report_expunged
 
-    report_expunged(s, res.uids)
+    await report_expunged(s, res.uids)
     return ("UID " if is_uid else "") + "REPLACE completed"
 
 

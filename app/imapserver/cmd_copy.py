@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from app import store
 from app.imap import Parser, format_numbers
-from app.imapserver import junkflags, recent
+from app.imapserver import context, junkflags, recent
 from app.imapserver.cmd_mailbox import store_error
 from app.imapserver.errors import No
 from app.imapserver.names import parse_mailbox
@@ -19,9 +19,11 @@ async def cmd_check(s: Session, p: Parser, tag: str) -> str:
     return "CHECK completed"
 
 
-def report_expunged(s: Session, uids: list[int] | tuple[int, ...]) -> None:
+async def report_expunged(s: Session, uids: list[int] | tuple[int, ...]) -> None:
     v = s.selected
     assert v is not None
+    if s.live_searches:
+        await context.refresh(s, set(uids))  # REMOVEFROM while the sequence numbers still hold
     if s.vanished:
         gone = [u for u in uids if v.remove(u)]
         if gone:
@@ -51,7 +53,7 @@ async def cmd_expunge(s: Session, p: Parser, tag: str) -> str:
     if v.readonly:
         raise No("mailbox is read-only", "READ-ONLY")
     res = await _expunge(s, None)
-    report_expunged(s, res.uids)
+    await report_expunged(s, res.uids)
     if s.qresync and res.uids:
         return f"[HIGHESTMODSEQ {res.modseq}] EXPUNGE completed"  # RFC 7162 section 3.2.10
     return "EXPUNGE completed"
@@ -68,7 +70,7 @@ async def cmd_uid_expunge(s: Session, p: Parser, tag: str) -> str:
     uids = [u for _, u in v.resolve(ns, True, s.search_result)]
     if uids:
         res = await _expunge(s, uids)
-        report_expunged(s, res.uids)
+        await report_expunged(s, res.uids)
         if s.qresync and res.uids:
             return f"[HIGHESTMODSEQ {res.modseq}] UID EXPUNGE completed"
     return "UID EXPUNGE completed"
@@ -81,6 +83,7 @@ async def cmd_close(s: Session, p: Parser, tag: str) -> str:
     if not v.readonly:
         await _expunge(s, None)  # silently: no EXPUNGE responses on CLOSE (RFC 9051 6.4.1)
     s.selected = None
+    s.live_searches.clear()
     s.state = State.AUTH
     return "CLOSE completed"
 
@@ -88,6 +91,7 @@ async def cmd_close(s: Session, p: Parser, tag: str) -> str:
 async def cmd_unselect(s: Session, p: Parser, tag: str) -> str:
     p.end()
     s.selected = None
+    s.live_searches.clear()
     s.state = State.AUTH
     return "UNSELECT completed"
 
@@ -130,7 +134,7 @@ async def _copy(s: Session, p: Parser, is_uid: bool, move: bool) -> str:
     if move:
         # RFC 6851 section 3.3: COPYUID goes in an untagged OK before the expunges.
         s.untagged(f"OK [{code}] moved")
-        report_expunged(s, res.src_uids)
+        await report_expunged(s, res.src_uids)
     if same:
         claim = not v.readonly and not s.rev2
         grew = False

@@ -62,6 +62,7 @@ async def _select(s: Session, p: Parser, readonly: bool) -> str:
                 raise Bad(f"unknown select parameter {param}")
             p.take_sp()
     p.end()
+    s.live_searches.clear()
     if s.selected is not None:
         s.selected = None
         s.state = State.AUTH

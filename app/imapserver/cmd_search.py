@@ -12,14 +12,14 @@ from collections.abc import Callable
 from app import store
 from app.imap import Parser, format_numbers
 from app.imap.search import SearchKey, parse_program
-from app.imapserver import changes, searcheval
+from app.imapserver import changes, context, searcheval
 from app.imapserver.backend import make_loader, msg_info
 from app.imapserver.cmd_mailbox import store_error
 from app.imapserver.errors import Bad, No
 from app.imapserver.session import Session
 from app.runtime import run_blocking
 
-RETURN_OPTS = ("MIN", "MAX", "ALL", "COUNT", "SAVE")
+RETURN_OPTS = ("MIN", "MAX", "ALL", "COUNT", "SAVE", "UPDATE", "PARTIAL")
 INPROGRESS_INTERVAL = 1.0  # seconds between progress responses of a long search
 BATCH = 1000
 
@@ -35,11 +35,19 @@ async def cmd_uid_search(s: Session, p: Parser, tag: str) -> str:
 async def _search(s: Session, p: Parser, tag: str, is_uid: bool) -> str:
     p.sp()
     ret: list[str] | None = None
+    partial: tuple[int, int] | None = None
     if p.take(b"RETURN "):
-        ret = [x.upper() for x in p.paren_list()]
-        for r in ret:
+        ret = []
+        p.expect(b"(")
+        while not p.take(b")"):
+            r = p.atom_upper()
             if r not in RETURN_OPTS:
                 raise Bad(f"unknown search return option {r}")
+            if r == "PARTIAL":
+                p.sp()
+                partial = context.parse_partial(p)
+            ret.append(r)
+            p.take_sp()
         if not ret:
             ret = ["ALL"]
         p.sp()
@@ -62,6 +70,8 @@ async def _search(s: Session, p: Parser, tag: str, is_uid: bool) -> str:
         s, tag, v.mailbox_id, list(v.uids), key, v.is_recent if not s.rev2 else (lambda _u: False)
     )
     nums = [u if is_uid else q for q, u, _ in matched]
+    if ret is not None and "UPDATE" in ret:
+        context.register(s, context.LiveSearch(tag, key, is_uid, {u for _, u, _ in matched}))
     max_modseq = max((m for _, _, m in matched), default=0)
     with_modseq = searcheval.uses_modseq(key) and bool(matched)
     if ret is None:
@@ -92,6 +102,8 @@ async def _search(s: Session, p: Parser, tag: str, is_uid: bool) -> str:
             parts.append(f"MAX {nums[-1]}")
         if "ALL" in ret:
             parts.append("ALL " + format_numbers(nums))
+    if partial is not None:
+        parts.append(context.partial_item(nums, partial))
     if "COUNT" in ret:
         parts.append(f"COUNT {len(nums)}")
     if with_modseq:

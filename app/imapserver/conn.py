@@ -12,7 +12,7 @@ from typing import Any
 from app import mlog
 from app.imap import Command, CommandReader, ContinuationNeeded, Fatal, Parser, TooBig
 from app.imap.parser import ParseError
-from app.imapserver import capabilities, changes
+from app.imapserver import capabilities, changes, context
 from app.imapserver.deps import IMAPDeps
 from app.imapserver.dispatch import lookup
 from app.imapserver.errors import Bad, Bye, IMAPError, No
@@ -175,6 +175,8 @@ async def execute(s: Session, cmd: Command) -> None:
             raise Bad("UIDONLY is enabled, use the UID command", "UIDREQUIRED")
         result = await handler(s, p, tag)
         await changes.deliver(s, name)
+        if s.live_searches:
+            await context.refresh(s)
         s.send(f"{tag} OK {result or (name + ' done')}".encode())
         if s.after_ok is not None:
             hook, s.after_ok = s.after_ok, None
@@ -189,6 +191,8 @@ async def execute(s: Session, cmd: Command) -> None:
         if first and handler is None:
             raise Bye("that does not look like IMAP")
         await changes.deliver(s, name)
+        if s.live_searches:
+            await context.refresh(s)
         s.send(e.line(tag))
     except (Bye, ConnectionClosed):
         raise

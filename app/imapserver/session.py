@@ -56,6 +56,7 @@ class Session:
     out: bytearray = field(default_factory=bytearray)
     after_ok: Callable[[], Awaitable[None]] | None = None  # runs once the tagged OK is sent
     notify: Any = None  # notify.Notify while NOTIFY SET is active
+    live_searches: dict[str, Any] = field(default_factory=dict)  # CONTEXT=SEARCH UPDATE, by tag
     _compress: Any = None
     _decompress: Any = None
 
