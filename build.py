@@ -123,15 +123,45 @@ def pinned_requirements(target: str | None) -> list[str]:
     return reqs
 
 
+def runtime_closure(target: str | None) -> list[str]:
+    """Every runtime distribution with its installed (pinned) version: the project's dependencies
+    and theirs, with markers evaluated for the target platform."""
+    from importlib import metadata
+
+    from packaging.markers import default_environment
+    from packaging.requirements import Requirement
+
+    env = dict(default_environment())
+    if target == "win_amd64":
+        env.update(sys_platform="win32", platform_system="Windows", os_name="nt")
+    elif target is not None:
+        env.update(sys_platform="linux", platform_system="Linux", os_name="posix")
+    seen: dict[str, str] = {}
+    todo = [Requirement(r) for r in pinned_requirements(target)]
+    while todo:
+        req = todo.pop()
+        if req.marker is not None and not req.marker.evaluate({**env, "extra": ""}):
+            continue
+        key = req.name.lower().replace("_", "-")
+        if key in seen:
+            continue
+        seen[key] = metadata.version(req.name)
+        todo += [Requirement(r) for r in metadata.requires(req.name) or []]
+    return sorted(f"{k}=={v}" for k, v in seen.items())
+
+
 def pip_install(site: Path, target: str | None, pyver: str) -> None:
-    reqs = pinned_requirements(target)
     cmd = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-compile"]
     cmd += ["--target", str(site)]
-    if target is not None:
-        cmd += ["--only-binary=:all:", "--python-version", pyver, "--implementation", "cp"]
-        for plat in TARGETS[target]:
-            cmd += ["--platform", plat]
-    subprocess.run([*cmd, *reqs], check=True)
+    if target is None:
+        subprocess.run([*cmd, *pinned_requirements(target)], check=True)
+        return
+    # Other platforms: the pinned closure, without dependency resolution; binary wheels for
+    # the target where a distribution has them, pure-Python source distributions otherwise.
+    plat = ["--python-version", pyver, "--implementation", "cp", "--no-deps"]
+    for p in TARGETS[target]:
+        plat += ["--platform", p]
+    subprocess.run([*cmd, *plat, *runtime_closure(target)], check=True)
 
 
 def copy_app(site: Path) -> None:

@@ -202,3 +202,26 @@ def test_serve_as_root_refuses_to_stay_root(tmp_path: Path) -> None:
     r = _serve(d / "mox.conf")
     assert r.returncode != 0
     assert "refusing to keep serving as root" in r.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("target", "native"),
+    [("win_amd64", "cp311-win_amd64.pyd"), ("musllinux_aarch64", "aarch64-linux-musl.so")],
+)
+def test_cross_target_build_carries_target_binaries(tmp_path: Path, target: str, native: str) -> None:
+    import zipfile
+
+    out = tmp_path / f"{target}.pyz"
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "build.py"), "--target", target, "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    names = zipfile.ZipFile(out).namelist()
+    assert any(n.startswith("site-packages/apsw/") and n.endswith(native) for n in names)
+    assert any(n.startswith("site-packages/app/cli/") for n in names)
+    has_uvloop = any(n.startswith("site-packages/uvloop/") for n in names)
+    assert has_uvloop == (target != "win_amd64")
