@@ -12,6 +12,7 @@ dnspython rdata of one (name, type) question; ``BaseResolver`` turns them into t
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import functools
 import ipaddress
@@ -187,18 +188,18 @@ class Resolver(Protocol):
     def lookup_sync(self, name: str, rdtype: str) -> RawAnswer: ...
 
 
-class BaseResolver:
+class BaseResolver(abc.ABC):
     """Typed lookups on top of two primitives that subclasses implement.
 
     ``_query_sync(name, rdtype)`` / ``_query(name, rdtype)`` get a normalized name and an upper-case
     type name, follow CNAMEs (except for CNAME questions) and return a non-empty RawAnswer or raise.
     """
 
-    def _query_sync(self, name: str, rdtype: str) -> RawAnswer:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _query_sync(self, name: str, rdtype: str) -> RawAnswer: ...
 
-    async def _query(self, name: str, rdtype: str) -> RawAnswer:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def _query(self, name: str, rdtype: str) -> RawAnswer: ...
 
     # Generic.
 
