@@ -8,7 +8,7 @@ used, so that huge ranges such as 1:4294967295 never expand into lists.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 STAR = 0  # the value used for "*" inside a range; real numbers are >= 1
@@ -107,14 +107,6 @@ class NumSet:
                 raise NumSetError("message sequence number out of range")
             out.update(range(lo, hi + 1))
         return sorted(out)
-
-    def iter_plain(self) -> Iterator[int]:
-        """Every number of a set without "*" (for small client-supplied UID lists)."""
-        for a, b in self.ranges:
-            if a == STAR or b == STAR:
-                raise NumSetError("\"*\" not allowed here")
-            lo, hi = (a, b) if a <= b else (b, a)
-            yield from range(lo, hi + 1)
 
 
 def _num(s: str) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from app import message, store
@@ -13,10 +12,6 @@ _ORDER = {"\\seen": 0, "\\answered": 1, "\\flagged": 2, "\\deleted": 3, "\\draft
 
 def sorted_flags(flags: frozenset[str] | set[str] | list[str]) -> list[str]:
     return sorted(flags, key=lambda f: (_ORDER.get(f.lower(), 9), f.lower()))
-
-
-def to_datetime(ts: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).replace(microsecond=0)
 
 
 def msg_info(m: store.MessageMeta) -> MsgInfo:
