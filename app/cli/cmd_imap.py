@@ -28,7 +28,9 @@ def imapserve(ctx: Context, args: list[str]) -> int:
     deps = IMAPDeps(store=store, config=cfg, hostname=cfg.static.Hostname or "localhost")
     loop = runtime.new_event_loop()
     try:
-        loop.run_until_complete(serve_pipes(deps, match.account, args[0], sys.stdin.buffer, sys.stdout.buffer))
+        loop.run_until_complete(
+            serve_pipes(deps, match.account, args[0], sys.stdin.buffer, sys.stdout.buffer)
+        )
     finally:
         loop.close()
         store.close()

@@ -270,7 +270,12 @@ class Parser:
         if quoted:
             self.expect(b'"')
         parts = text.split("-")
-        if len(parts) != 3 or parts[1].upper() not in _MONTHS or not parts[0].isdigit() or not parts[2].isdigit():
+        if (
+            len(parts) != 3
+            or parts[1].upper() not in _MONTHS
+            or not parts[0].isdigit()
+            or not parts[2].isdigit()
+        ):
             raise self.error("invalid date")
         if len(parts[0]) > 2 or len(parts[2]) != 4:
             raise self.error("invalid date")

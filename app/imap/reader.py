@@ -75,7 +75,9 @@ def _head(line: bytes) -> tuple[str, str]:
 class CommandReader:
     """Accumulates bytes and produces events; see the module docstring."""
 
-    def __init__(self, max_line: int = 8 * 1024, max_message: int = 100 << 20, authenticated: bool = True) -> None:
+    def __init__(
+        self, max_line: int = 8 * 1024, max_message: int = 100 << 20, authenticated: bool = True
+    ) -> None:
         self.max_line = max_line
         self.max_message = max_message
         # Before login no command may carry a message, and literals are capped lower, so an

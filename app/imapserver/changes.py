@@ -91,7 +91,12 @@ async def deliver(s: Session, command: str) -> None:
     if s.live_searches:
         from app.imapserver import context
 
-        gone = {u for ch in pending if isinstance(ch, ChangeRemoveUIDs) and ch.mailbox_id == v.mailbox_id for u in ch.uids}
+        gone = {
+            u
+            for ch in pending
+            if isinstance(ch, ChangeRemoveUIDs) and ch.mailbox_id == v.mailbox_id
+            for u in ch.uids
+        }
         if gone:
             await context.refresh(s, gone)  # before the EXPUNGEs, while sequence numbers hold
     exists_due = False

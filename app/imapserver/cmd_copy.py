@@ -130,7 +130,9 @@ async def _copy(s: Session, p: Parser, is_uid: bool, move: bool) -> str:
     except store.StoreError as e:
         raise store_error(e)
     await _junk_flags(s, dst.id, dst.name, list(res.dst_uids))
-    code = f"COPYUID {res.uidvalidity} {format_numbers(list(res.src_uids))} {format_numbers(list(res.dst_uids))}"
+    code = (
+        f"COPYUID {res.uidvalidity} {format_numbers(list(res.src_uids))} {format_numbers(list(res.dst_uids))}"
+    )
     if move:
         # RFC 6851 section 3.3: COPYUID goes in an untagged OK before the expunges.
         s.untagged(f"OK [{code}] moved")

@@ -75,11 +75,15 @@ async def _fetch(s: Session, p: Parser, is_uid: bool) -> str:
                 raise store_error(e)
             infos = _infos(metas, changedsince)
             seen_added = await _mark_seen(s, v.mailbox_id, infos)
-            lines = await run_blocking(_render_batch, s, batch, infos, atts, loader, with_modseq, seen_added, need_body)
+            lines = await run_blocking(
+                _render_batch, s, batch, infos, atts, loader, with_modseq, seen_added, need_body
+            )
         else:
             # Read and render in one trip to the worker pool.
             try:
-                lines = await run_blocking(_read_render, s, v.mailbox_id, batch, atts, loader, with_modseq, changedsince)
+                lines = await run_blocking(
+                    _read_render, s, v.mailbox_id, batch, atts, loader, with_modseq, changedsince
+                )
             except store.StoreError as e:
                 raise store_error(e)
         for line in lines:
@@ -89,7 +93,11 @@ async def _fetch(s: Session, p: Parser, is_uid: bool) -> str:
 
 
 async def _fetch_flags_only(
-    s: Session, pairs: list[tuple[int, int]], atts: list[FetchAtt], changedsince: int | None, with_modseq: bool
+    s: Session,
+    pairs: list[tuple[int, int]],
+    atts: list[FetchAtt],
+    changedsince: int | None,
+    with_modseq: bool,
 ) -> None:
     """FETCH of only UID/FLAGS/MODSEQ over many messages: one query for the whole mailbox,
     merged with the requested (ascending) UIDs, written in chunks as it goes."""
@@ -124,8 +132,10 @@ async def _fetch_flags_only(
             items.append(fl)
         if want_modseq:
             items.append(b"MODSEQ (%d)" % modseq)
-        s.out += b"* " + s.fetch_line(seq, uid, items) + b"\r\n" if uidonly else (
-            b"* %d FETCH (UID %d" % (seq, uid) + b"".join(b" " + x for x in items) + b")\r\n"
+        s.out += (
+            b"* " + s.fetch_line(seq, uid, items) + b"\r\n"
+            if uidonly
+            else (b"* %d FETCH (UID %d" % (seq, uid) + b"".join(b" " + x for x in items) + b")\r\n")
         )
         if i % 2000 == 0:
             await s.maybe_flush()
@@ -188,7 +198,9 @@ async def _mark_seen(s: Session, mailbox_id: int, infos: dict[int, MsgInfo]) -> 
     if not todo:
         return set()
     try:
-        res = await run_blocking(s.account.set_flags, mailbox_id, todo, "add", ["\\Seen"], origin=s.subscription)
+        res = await run_blocking(
+            s.account.set_flags, mailbox_id, todo, "add", ["\\Seen"], origin=s.subscription
+        )
     except store.StoreError as e:
         raise store_error(e)
     for fc in res.changed:

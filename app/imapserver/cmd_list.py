@@ -17,7 +17,9 @@ STATUS_ITEMS = {"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE
                 "APPENDLIMIT", "MAILBOXID"}  # fmt: skip
 
 
-def status_items(s: Session, st: store.MailboxStatus, items: list[str], mb: store.Mailbox | None = None) -> bytes:
+def status_items(
+    s: Session, st: store.MailboxStatus, items: list[str], mb: store.Mailbox | None = None
+) -> bytes:
     out: list[bytes] = []
     for it in items:
         if it not in STATUS_ITEMS:
@@ -187,10 +189,18 @@ async def _list(
             attrs.append("\\HasChildren" if name in has_children else "\\HasNoChildren")
         if is_sub and (want_subscribed or "SUBSCRIBED" in return_opts) and not lsub:
             attrs.append("\\Subscribed")
-        if mb is not None and mb.special_use and ((not select_opts and not return_opts) or "SPECIAL-USE" in select_opts or "SPECIAL-USE" in return_opts):
+        if (
+            mb is not None
+            and mb.special_use
+            and (
+                (not select_opts and not return_opts)
+                or "SPECIAL-USE" in select_opts
+                or "SPECIAL-USE" in return_opts
+            )
+        ):
             attrs.append(mb.special_use)
         verb = "LSUB" if lsub else "LIST"
-        s.untagged(f"{verb} ({' '.join(attrs)}) \"/\" ".encode() + to_client(s, name) + extra)
+        s.untagged(f'{verb} ({" ".join(attrs)}) "/" '.encode() + to_client(s, name) + extra)
         if status_req and mb is not None:
             st = await run_blocking(acct.mailbox_status, mb.id)
             s.untagged(b"STATUS " + to_client(s, name) + b" " + status_items(s, st, status_req, mb))
@@ -199,7 +209,13 @@ async def _list(
             items: list[bytes] = []
             for key in meta_req:
                 a = anns.get(key)
-                value = b"NIL" if a is None else writer.string(a.value, s.utf8) if a.is_string else writer.literal(a.value)
+                value = (
+                    b"NIL"
+                    if a is None
+                    else writer.string(a.value, s.utf8)
+                    if a.is_string
+                    else writer.literal(a.value)
+                )
                 items.append(writer.astring(key) + b" " + value)
             s.untagged(b"METADATA " + to_client(s, name) + b" " + writer.plist(items))
         await s.maybe_flush()

@@ -110,7 +110,7 @@ async def _select(s: Session, p: Parser, readonly: bool) -> str:
     s.untagged(f"OK [MAILBOXID ({mailbox_id(mbx)})] mailbox id")
     s.untagged(f"OK [UIDNEXT {st.uidnext}] predicted next uid")
     if s.rev2:
-        s.untagged(b"LIST () \"/\" " + to_client(s, st.name))
+        s.untagged(b'LIST () "/" ' + to_client(s, st.name))
     if s.condstore:
         s.untagged(f"OK [HIGHESTMODSEQ {st.highest_modseq}] highest modseq")
     s.selected = view

@@ -60,7 +60,9 @@ async def _search(s: Session, p: Parser, tag: str, is_uid: bool) -> str:
     v = s.selected
     assert v is not None
     key = prog.key
-    if s.uidonly and any(k.op == "SEQSET" and k.numset is not None and not k.numset.search_result for k in key.walk()):
+    if s.uidonly and any(
+        k.op == "SEQSET" and k.numset is not None and not k.numset.search_result for k in key.walk()
+    ):
         raise Bad("UIDONLY is enabled, message sequence numbers are not allowed", "UIDREQUIRED")
     if searcheval.uses_modseq(key):
         changes.condstore_used(s)
@@ -83,7 +85,11 @@ async def _search(s: Session, p: Parser, tag: str, is_uid: bool) -> str:
     if "SAVE" in ret:
         saved = matched
         if ("MIN" in ret or "MAX" in ret) and "ALL" not in ret and "COUNT" not in ret and matched:
-            saved = [x for i, x in enumerate(matched) if ("MIN" in ret and i == 0) or ("MAX" in ret and i == len(matched) - 1)]
+            saved = [
+                x
+                for i, x in enumerate(matched)
+                if ("MIN" in ret and i == 0) or ("MAX" in ret and i == len(matched) - 1)
+            ]
         s.search_result = [u for _, u, _ in saved]
         if ret == ["SAVE"]:
             return ("UID SEARCH" if is_uid else "SEARCH") + " completed"

@@ -132,7 +132,9 @@ async def _wait_input_or_changes(s: Session, timeout: float) -> bool:
     read_task = asyncio.ensure_future(s.conn.reader.read(65536))
     wake_task = asyncio.ensure_future(s.wake.wait())
     try:
-        done, _ = await asyncio.wait({read_task, wake_task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {read_task, wake_task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
     finally:
         wake_task.cancel()
         if not read_task.done():

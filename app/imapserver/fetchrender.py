@@ -142,7 +142,11 @@ def render_items(
             cached = _cache.get(key) if cache_ns and data_id is not None else None
             if cached is None:
                 data, part = get()
-                value = message.envelope(data, part).imap() if n == "ENVELOPE" else message.bodystructure(data, part)
+                value = (
+                    message.envelope(data, part).imap()
+                    if n == "ENVELOPE"
+                    else message.bodystructure(data, part)
+                )
                 cached = message.imap_string(value).encode()
                 if cache_ns and data_id is not None:
                     _cache.put(key, cached)

@@ -123,7 +123,9 @@ async def cmd_setmetadata(s: Session, p: Parser, tag: str) -> str:
     mbid = await _mailbox_id(s, name)
     for key, value, is_string in pairs:
         try:
-            await run_blocking(s.account.set_annotation, mbid, key, value, is_string=is_string, origin=s.subscription)
+            await run_blocking(
+                s.account.set_annotation, mbid, key, value, is_string=is_string, origin=s.subscription
+            )
         except store.StoreError as e:
             raise store_error(e)
     return "SETMETADATA completed"

@@ -16,7 +16,16 @@ from app.imapserver.names import from_client, to_client
 from app.imapserver.session import Session
 from app.runtime import run_blocking
 
-FILTERS = {"SELECTED", "SELECTED-DELAYED", "INBOXES", "PERSONAL", "SUBSCRIBED", "SUBTREE", "SUBTREE-ONE", "MAILBOXES"}
+FILTERS = {
+    "SELECTED",
+    "SELECTED-DELAYED",
+    "INBOXES",
+    "PERSONAL",
+    "SUBSCRIBED",
+    "SUBTREE",
+    "SUBTREE-ONE",
+    "MAILBOXES",
+}
 
 
 def _mailbox_list(s: Session, p: Parser) -> list[str]:
@@ -66,7 +75,11 @@ async def cmd_esearch(s: Session, p: Parser, tag: str) -> str:
     for f, names in sources:
         for mb in mailboxes:
             if (
-                (f in ("SELECTED", "SELECTED-DELAYED") and s.selected is not None and mb.id == s.selected.mailbox_id)
+                (
+                    f in ("SELECTED", "SELECTED-DELAYED")
+                    and s.selected is not None
+                    and mb.id == s.selected.mailbox_id
+                )
                 or (f == "INBOXES" and mb.name == "Inbox")
                 or f == "PERSONAL"
                 or (f == "SUBSCRIBED" and mb.name in subscribed)
@@ -83,11 +96,19 @@ async def cmd_esearch(s: Session, p: Parser, tag: str) -> str:
         sel = s.selected if s.selected is not None and s.selected.mailbox_id == mb.id else None
         if sel is not None:
             uids = list(sel.uids)
-        matched = await search_mailbox(s, tag, mb.id, uids, prog.key, sel.is_recent if sel else (lambda _u: False))
+        matched = await search_mailbox(
+            s, tag, mb.id, uids, prog.key, sel.is_recent if sel else (lambda _u: False)
+        )
         if not matched:
             continue
         nums = [u for _, u, _ in matched]
-        parts = [b'(TAG "' + tag.encode() + b'" MAILBOX ' + to_client(s, mb.name) + b" UIDVALIDITY %d) UID" % mb.uidvalidity]
+        parts = [
+            b'(TAG "'
+            + tag.encode()
+            + b'" MAILBOX '
+            + to_client(s, mb.name)
+            + b" UIDVALIDITY %d) UID" % mb.uidvalidity
+        ]
         if "MIN" in ret:
             parts.append(b"MIN %d" % nums[0])
         if "MAX" in ret:

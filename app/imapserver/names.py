@@ -55,7 +55,11 @@ def to_client(s: Session, name: str) -> bytes:
 
 def pattern_regex(reference: str, pattern: str) -> re.Pattern[str]:
     """LIST matching (RFC 9051 section 6.3.9): "*" matches anything, "%" anything but "/"."""
-    full = reference + pattern if not pattern.startswith(SEP) or not reference else reference.rstrip(SEP) + pattern
+    full = (
+        reference + pattern
+        if not pattern.startswith(SEP) or not reference
+        else reference.rstrip(SEP) + pattern
+    )
     out = []
     for ch in full:
         if ch == "*":

@@ -92,7 +92,10 @@ async def cmd_notify(s: Session, p: Parser, tag: str) -> str:
             while not p.take(b")"):
                 ev = p.atom_upper()
                 if ev not in EVENTS:
-                    raise No(f"unsupported event {ev}", "BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)")
+                    raise No(
+                        f"unsupported event {ev}",
+                        "BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)",
+                    )
                 events.add(ev)
                 p.take_sp()
         p.expect(b")")

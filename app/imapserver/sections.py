@@ -66,7 +66,11 @@ def section_bytes(data: bytes, root: message.Part, sec: Section) -> bytes | None
         return header
     want = {f.lower() for f in sec.fields}
     keep = sec.text == "HEADER.FIELDS"
-    out = [raw if raw.endswith(b"\n") else raw + b"\r\n" for name, raw in header_fields(header) if (name in want) == keep]
+    out = [
+        raw if raw.endswith(b"\n") else raw + b"\r\n"
+        for name, raw in header_fields(header)
+        if (name in want) == keep
+    ]
     return b"".join(out) + b"\r\n"
 
 

@@ -18,7 +18,9 @@ from app.imapserver.session import Session
 def spki_fingerprint(cert_der: bytes) -> str:
     """base64url (no padding) of the SHA-256 of the certificate's SubjectPublicKeyInfo."""
     cert = x509.load_der_x509_certificate(cert_der)
-    spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    spki = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return base64.urlsafe_b64encode(hashlib.sha256(spki).digest()).rstrip(b"=").decode()
 
 

@@ -54,7 +54,9 @@ def fill(imap: IMAPTestServer, mailbox: str, n: int, small: bool = False) -> flo
     t0 = time.perf_counter()
     batch = 1000
     for i in range(0, n, batch):
-        items = [AppendItem(message(j) if not small else message(j)[:300]) for j in range(i, min(n, i + batch))]
+        items = [
+            AppendItem(message(j) if not small else message(j)[:300]) for j in range(i, min(n, i + batch))
+        ]
         acc.append(mailbox, items)
     return time.perf_counter() - t0
 
@@ -166,10 +168,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         for imap in start(Path(d)):
             fill(imap, "Inbox", 1000)
-            print(f"imap: mixed SELECT/FETCH/FETCH BODY/STORE/NOOP, 10 clients: {mixed_load(imap, 10, 8):.0f} commands/s (target >= 1500)")
+            print(
+                f"imap: mixed SELECT/FETCH/FETCH BODY/STORE/NOOP, 10 clients: {mixed_load(imap, 10, 8):.0f} commands/s (target >= 1500)"
+            )
             print(f"imap: APPEND 5 KB, 4 clients: {appends(imap, 4, 5):.0f} appends/s (target >= 500)")
             added, wake = idlers(imap, 1000)
-            print(f"imap: 1000 IDLE sessions add {added:.1f} MB RSS (target <= 60), all woken by one delivery in {wake*1000:.0f} ms")
+            print(
+                f"imap: 1000 IDLE sessions add {added:.1f} MB RSS (target <= 60), all woken by one delivery in {wake * 1000:.0f} ms"
+            )
             fill_s, select_s, fetch_s, grew = big_mailbox(imap, big)
             print(f"imap: {big}-message mailbox (filled in {fill_s:.1f} s): SELECT {select_s*1000:.0f} ms (target <= 50), "
                   f"(IMAP4rev2) FETCH 1:* (UID FLAGS) {fetch_s*1000:.0f} ms (target <= 300), RSS +{grew:.1f} MB")  # fmt: skip

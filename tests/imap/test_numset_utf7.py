@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.imap import NumSet, NumSetError, format_numbers, utf7
@@ -65,7 +65,7 @@ def test_utf7_invalid(bad: str) -> None:
         utf7.decode(bad)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=30))
 def test_utf7_roundtrip(s: str) -> None:
     enc = utf7.encode(s)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.imap import ParseError, Parser, format_datetime, writer
@@ -60,7 +60,11 @@ def test_flags_dates_numbers() -> None:
 
 
 def test_search_program() -> None:
-    prog = parse_program(Parser(b'CHARSET UTF-8 OR FROM "a b" NOT SEEN (UID 1:* LARGER 5) 2,4:* $ MODSEQ "/flags/\\\\Seen" all 7'))
+    prog = parse_program(
+        Parser(
+            b'CHARSET UTF-8 OR FROM "a b" NOT SEEN (UID 1:* LARGER 5) 2,4:* $ MODSEQ "/flags/\\\\Seen" all 7'
+        )
+    )
     assert prog.charset == "UTF-8"
     k = prog.key
     assert k.op == "AND"
@@ -71,7 +75,9 @@ def test_search_program() -> None:
     assert k.keys[4].number == 7 and k.keys[4].flag == "/flags/\\Seen"
 
 
-@pytest.mark.parametrize("raw", [b"", b"FROM", b"BOGUS", b"(SEEN", b"SINCE 32-Jan-2020", b"OR SEEN", b"UID x"])
+@pytest.mark.parametrize(
+    "raw", [b"", b"FROM", b"BOGUS", b"(SEEN", b"SINCE 32-Jan-2020", b"OR SEEN", b"UID x"]
+)
 def test_search_errors(raw: bytes) -> None:
     with pytest.raises(ParseError):
         p = Parser(raw)
@@ -80,7 +86,9 @@ def test_search_errors(raw: bytes) -> None:
 
 
 def test_fetch_atts() -> None:
-    atts = parse_atts(Parser(b"(UID BODY.PEEK[1.2.HEADER.FIELDS (subject from)]<0.100> BINARY[3] BODY PREVIEW (LAZY))"))
+    atts = parse_atts(
+        Parser(b"(UID BODY.PEEK[1.2.HEADER.FIELDS (subject from)]<0.100> BINARY[3] BODY PREVIEW (LAZY))")
+    )
     assert atts[0] == FetchAtt("UID")
     assert atts[1] == FetchAtt("BODY", Section((1, 2), "HEADER.FIELDS", ("SUBJECT", "FROM")), (0, 100), True)
     assert atts[1].response_name() == "BODY[1.2.HEADER.FIELDS (SUBJECT FROM)]<0>"
@@ -88,12 +96,20 @@ def test_fetch_atts() -> None:
     assert atts[2].response_name() == "BINARY[3]" and atts[2].sets_seen()
     assert atts[3] == FetchAtt("BODY")
     assert atts[4].lazy
-    assert [a.name for a in parse_atts(Parser(b"FULL"))] == ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY"]
+    assert [a.name for a in parse_atts(Parser(b"FULL"))] == [
+        "FLAGS",
+        "INTERNALDATE",
+        "RFC822.SIZE",
+        "ENVELOPE",
+        "BODY",
+    ]
     assert parse_atts(Parser(b"BODY[]"))[0].response_name() == "BODY[]"
     assert parse_atts(Parser(b"BODY[2.MIME]"))[0].section == Section((2,), "MIME")
 
 
-@pytest.mark.parametrize("raw", [b"BODY[MIME]", b"BINARY[TEXT]", b"BODY[1.]", b"NOPE", b"BODY[HEADER.FIELDS ()]", b"(UID"])
+@pytest.mark.parametrize(
+    "raw", [b"BODY[MIME]", b"BINARY[TEXT]", b"BODY[1.]", b"NOPE", b"BODY[HEADER.FIELDS ()]", b"(UID"]
+)
 def test_fetch_errors(raw: bytes) -> None:
     with pytest.raises(ParseError):
         p = Parser(raw)
@@ -111,7 +127,7 @@ def test_writer() -> None:
     assert writer.atoms(["\\Seen", "x"]) == b"(\\Seen x)"
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=40))
 def test_writer_parser_roundtrip(s: str) -> None:
     if "\x00" in s:
@@ -123,7 +139,7 @@ def test_writer_parser_roundtrip(s: str) -> None:
         p.end()
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=60))
 def test_parser_never_raises_unexpectedly(data: bytes) -> None:
     for fn in (lambda p: parse_program(p), lambda p: parse_atts(p), lambda p: p.astring()):

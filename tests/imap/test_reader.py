@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.imap import Command, CommandReader, ContinuationNeeded, Fatal, TooBig
@@ -94,10 +94,10 @@ def test_next_line_for_idle_done() -> None:
     assert r.pending() == 0
 
 
-_token = st.sampled_from([b"abc", b"\"q u\"", b"(1 2)", b"{3+}\r\nxyz", b"{0}\r\n", b"~{1}\r\n\x00", b"*"])
+_token = st.sampled_from([b"abc", b'"q u"', b"(1 2)", b"{3+}\r\nxyz", b"{0}\r\n", b"~{1}\r\n\x00", b"*"])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.lists(_token, min_size=1, max_size=5), min_size=1, max_size=4), st.integers(1, 9))
 def test_chunking_never_changes_result(cmds: list[list[bytes]], chunk: int) -> None:
     data = b"".join(b"t%d CMD " % i + b" ".join(toks) + b"\r\n" for i, toks in enumerate(cmds))
@@ -106,7 +106,7 @@ def test_chunking_never_changes_result(cmds: list[list[bytes]], chunk: int) -> N
     assert [e.tag for e in whole if isinstance(e, Command)] == [f"t{i}" for i in range(len(cmds))]
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes_never_raise(data: bytes) -> None:
     events(data, 5, max_line=100)

@@ -64,7 +64,9 @@ def _tls_context() -> tuple[ssl.SSLContext, str, bytes, Any]:
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
-    der = x509.load_pem_x509_certificate(cert.cert_chain_pems[0].bytes()).public_bytes(serialization.Encoding.DER)
+    der = x509.load_pem_x509_certificate(cert.cert_chain_pems[0].bytes()).public_bytes(
+        serialization.Encoding.DER
+    )
     return ctx, ca.cert_pem.bytes().decode(), der, ca
 
 
@@ -131,6 +133,7 @@ def start(root: Path, quota: int = 0, **dep_overrides: Any) -> Iterator[IMAPTest
     try:
         yield ts
     finally:
+
         def stop() -> None:
             for t in asyncio.all_tasks(loop):
                 t.cancel()

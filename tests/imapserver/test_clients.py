@@ -49,7 +49,9 @@ SyncState *
 
 
 def run_mbsync(cfg: Path) -> str:
-    p = subprocess.run([require_tool("mbsync"), "-c", str(cfg), "-a"], capture_output=True, text=True, timeout=60)
+    p = subprocess.run(
+        [require_tool("mbsync"), "-c", str(cfg), "-a"], capture_output=True, text=True, timeout=60
+    )
     assert p.returncode == 0, p.stdout + p.stderr
     return p.stdout + p.stderr
 
@@ -162,7 +164,9 @@ ssl = no
 starttls = no
 """
     )
-    p = subprocess.run([tool, "-c", str(cfg), "-o", "-u", "basic"], capture_output=True, text=True, timeout=90)
+    p = subprocess.run(
+        [tool, "-c", str(cfg), "-o", "-u", "basic"], capture_output=True, text=True, timeout=90
+    )
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     files = [f for f in (local / "INBOX").rglob("*") if f.is_file()]
     assert len(files) == 3

@@ -28,7 +28,9 @@ def test_imap_in_composed_server(mox: Any) -> None:
         time.sleep(0.3)
         s = smtplib.SMTP("127.0.0.1", mox.ports["Submission"], timeout=15)
         s.login(ACCOUNT, PASSWORD)
-        s.sendmail(ACCOUNT, [ACCOUNT], b"From: mox@localhost\r\nTo: mox@localhost\r\nSubject: via smtp\r\n\r\nhi\r\n")
+        s.sendmail(
+            ACCOUNT, [ACCOUNT], b"From: mox@localhost\r\nTo: mox@localhost\r\nSubject: via smtp\r\n\r\nhi\r\n"
+        )
         s.quit()
 
     t = threading.Thread(target=submit)

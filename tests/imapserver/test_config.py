@@ -15,7 +15,9 @@ MSG = b"From: a@example.org\r\nSubject: junk?\r\n\r\nbuy now\r\n"
 
 
 def test_desired_flags() -> None:
-    s = AutomaticJunkFlagsConfig(Enabled=True, JunkMailboxRegexp="^(junk|spam)", NeutralMailboxRegexp="^(inbox|rejects)")
+    s = AutomaticJunkFlagsConfig(
+        Enabled=True, JunkMailboxRegexp="^(junk|spam)", NeutralMailboxRegexp="^(inbox|rejects)"
+    )
     assert junkflags.desired(s, "Junk") == (["$Junk"], ["$NotJunk"])
     assert junkflags.desired(s, "INBOX") is None
     assert junkflags.desired(s, "Archive") == (["$NotJunk"], ["$Junk"])

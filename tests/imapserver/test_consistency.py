@@ -57,7 +57,11 @@ class Client:
             assert fetched == self.seqs, lines
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(st.lists(st.tuples(st.sampled_from(OPS), st.booleans(), st.integers(1, 50)), min_size=1, max_size=25))
 def test_two_sessions_agree(imap: IMAPTestServer, steps: list[tuple[str, bool, int]]) -> None:
     acc = imap.account("mjl")

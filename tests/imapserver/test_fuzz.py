@@ -16,7 +16,11 @@ WORDS = [b"FETCH", b"UID", b"STORE", b"SEARCH", b"SELECT", b"LIST", b"APPEND", b
          b"4294967296", b"~{1+}\r\n\x00", b"CHANGEDSINCE", b"MODSEQ", b"HEADER.FIELDS", b"\xff\xfe", b"&Jjo-"]  # fmt: skip
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(st.lists(st.sampled_from(WORDS), min_size=1, max_size=8), st.integers(0, 2**32))
 def test_random_commands_get_answers(imap: IMAPTestServer, words: list[bytes], seed: int) -> None:
     rnd = random.Random(seed)

@@ -30,7 +30,11 @@ def test_login_append_fetch_search_store(imap: IMAPTestServer) -> None:
     typ, data = c.fetch("1", "(UID FLAGS RFC822.SIZE ENVELOPE)")
     assert typ == "OK"
     text = data[0] if isinstance(data[0], bytes) else data[0][0]
-    assert b"FLAGS (\\Recent \\Seen)" in text and b"RFC822.SIZE %d" % len(MSG) in text and b'"hello there"' in text
+    assert (
+        b"FLAGS (\\Recent \\Seen)" in text
+        and b"RFC822.SIZE %d" % len(MSG) in text
+        and b'"hello there"' in text
+    )
     typ, data = c.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
     assert data[0][1] == b"Subject: hello there\r\n\r\n"
     typ, data = c.fetch("1", "(BODY[])")

@@ -117,7 +117,9 @@ def test_auth_limiter_blocks_ip(tmp_path: Path) -> None:
 
 
 def _authenticate(w: Wire, mech: str, client: sasl.ScramClient | None, initial: bytes | None) -> bytes:
-    w.send(b"a AUTHENTICATE " + mech.encode() + (b" " + base64.b64encode(initial) if initial else b"") + b"\r\n")
+    w.send(
+        b"a AUTHENTICATE " + mech.encode() + (b" " + base64.b64encode(initial) if initial else b"") + b"\r\n"
+    )
     while True:
         line = w.line()
         if not line.startswith(b"+ "):
@@ -192,7 +194,7 @@ def test_metadata_and_quota(imap: IMAPTestServer) -> None:
     assert w.cmd(b"a", b'SETMETADATA "" (/private/comment "hello")')[-1].startswith(b"a OK")
     lines = w.cmd(b"b", b'GETMETADATA "" /private/comment')
     assert lines[0] == b'* METADATA "" (/private/comment "hello")'
-    assert w.cmd(b"c", b'SETMETADATA INBOX (/shared/x {3+}\r\nabc)')[-1].startswith(b"c OK")
+    assert w.cmd(b"c", b"SETMETADATA INBOX (/shared/x {3+}\r\nabc)")[-1].startswith(b"c OK")
     assert w.cmd(b"d", b"GETMETADATA INBOX (/shared/x)")[0] == b'* METADATA INBOX (/shared/x "abc")'
     assert w.cmd(b"e", b'SETMETADATA "" (/other/x "v")')[-1].startswith(b"e BAD")
     lines = w.cmd(b"f", b"GETQUOTAROOT INBOX")
@@ -222,7 +224,9 @@ def test_utf7_and_utf8_names(imap: IMAPTestServer) -> None:
 
 def test_tls_port(imap: IMAPTestServer) -> None:
     ctx = ssl.create_default_context(cadata=imap.cert_pem)
-    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", imap.tls_port), timeout=10), server_hostname="localhost")
+    s = ctx.wrap_socket(
+        socket.create_connection(("127.0.0.1", imap.tls_port), timeout=10), server_hostname="localhost"
+    )
     w = Wire(s)
     assert b"AUTH=PLAIN" in w.line()
     assert w.cmd(b"a", b"LOGIN mjl " + PASSWORD.encode())[-1].startswith(b"a OK")
@@ -295,7 +299,9 @@ def test_replace(imap: IMAPTestServer) -> None:
     new = b"Subject: edited\r\n\r\nnew version\r\n"
     w.send(b"b REPLACE 1 Drafts {%d+}\r\n" % len(new) + new + b"\r\n")
     lines = w.until(b"b")
-    assert lines[0].startswith(b"* OK [APPENDUID ") and b"* 1 EXPUNGE" in lines and lines[-1].startswith(b"b OK")
+    assert (
+        lines[0].startswith(b"* OK [APPENDUID ") and b"* 1 EXPUNGE" in lines and lines[-1].startswith(b"b OK")
+    )
     assert w.cmd(b"c", b"STATUS Drafts (MESSAGES)")[0] == b"* STATUS Drafts (MESSAGES 1)"
     assert w.cmd(b"d", b"UID REPLACE 99 INBOX {1+}\r\nx")[-1].startswith(b"d NO")
 
@@ -307,11 +313,17 @@ def test_multisearch(imap: IMAPTestServer) -> None:
     acc.deliver("Archive", b"Subject: other\r\n\r\nx\r\n")
     w = connect(imap)
     lines = w.cmd(b"a", b"ESEARCH IN (personal) RETURN (COUNT) SUBJECT wire")
-    assert b'* ESEARCH (TAG "a" MAILBOX INBOX UIDVALIDITY ' in lines[0] or b'MAILBOX Archive' in lines[0]
+    assert b'* ESEARCH (TAG "a" MAILBOX INBOX UIDVALIDITY ' in lines[0] or b"MAILBOX Archive" in lines[0]
     text = b"\n".join(lines)
-    assert b"MAILBOX Archive UIDVALIDITY" in text and b"MAILBOX INBOX UIDVALIDITY" in text and b"UID COUNT 1" in text
+    assert (
+        b"MAILBOX Archive UIDVALIDITY" in text
+        and b"MAILBOX INBOX UIDVALIDITY" in text
+        and b"UID COUNT 1" in text
+    )
     lines = w.cmd(b"b", b"ESEARCH IN (mailboxes Archive) SUBJECT other")
-    assert lines[0].startswith(b'* ESEARCH (TAG "b" MAILBOX Archive UIDVALIDITY ') and lines[0].endswith(b"UID ALL 2")
+    assert lines[0].startswith(b'* ESEARCH (TAG "b" MAILBOX Archive UIDVALIDITY ') and lines[0].endswith(
+        b"UID ALL 2"
+    )
 
 
 def _client_cert_ctx(imap: IMAPTestServer) -> tuple[ssl.SSLContext, str]:
@@ -323,7 +335,9 @@ def _client_cert_ctx(imap: IMAPTestServer) -> tuple[ssl.SSLContext, str]:
     leaf = imap.ca.issue_cert("mjl-client")
     ctx = ssl.create_default_context(cadata=imap.cert_pem)
     leaf.configure_cert(ctx)
-    der = x509.load_pem_x509_certificate(leaf.cert_chain_pems[0].bytes()).public_bytes(serialization.Encoding.DER)
+    der = x509.load_pem_x509_certificate(leaf.cert_chain_pems[0].bytes()).public_bytes(
+        serialization.Encoding.DER
+    )
     return ctx, spki_fingerprint(der)
 
 
@@ -332,7 +346,9 @@ def test_tls_client_certificate(imap: IMAPTestServer, no_preauth: bool) -> None:
     ctx, fp = _client_cert_ctx(imap)
     assert imap.deps is not None
     imap.deps.tls_public_key = lambda f: ("mjl", "mjl", no_preauth) if f == fp else None
-    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", imap.tls_port), timeout=10), server_hostname="localhost")
+    s = ctx.wrap_socket(
+        socket.create_connection(("127.0.0.1", imap.tls_port), timeout=10), server_hostname="localhost"
+    )
     w = Wire(s)
     greeting = w.line()
     if not no_preauth:
@@ -363,7 +379,10 @@ def test_notify(imap: IMAPTestServer) -> None:
     acc = imap.account("mjl")
     w = connect(imap)
     w.cmd(b"a", b"SELECT INBOX")
-    lines = w.cmd(b"b", b"NOTIFY SET STATUS (selected (MessageNew MessageExpunge)) (personal (MessageNew MessageExpunge MailboxName))")
+    lines = w.cmd(
+        b"b",
+        b"NOTIFY SET STATUS (selected (MessageNew MessageExpunge)) (personal (MessageNew MessageExpunge MailboxName))",
+    )
     assert any(x.startswith(b"* STATUS Archive (MESSAGES 0 UIDNEXT 1 UIDVALIDITY ") for x in lines)
     # Without any command in progress, a delivery elsewhere and a new mailbox are reported.
     acc.deliver("Archive", MSG)
@@ -413,7 +432,10 @@ def test_fetch_many_flags_only(imap: IMAPTestServer) -> None:
     lines = w.cmd(b"b", b"UID FETCH 1:* (UID)")
     assert len(lines) == 251 and lines[0] == b"* 1 FETCH (UID 1)" and lines[249] == b"* 250 FETCH (UID 250)"
     lines = w.cmd(b"c", b"FETCH 1:* (FLAGS)")
-    assert lines[0] == b"* 1 FETCH (UID 1 FLAGS (\\Recent))" and lines[1] == b"* 2 FETCH (UID 2 FLAGS (\\Recent \\Seen))"
+    assert (
+        lines[0] == b"* 1 FETCH (UID 1 FLAGS (\\Recent))"
+        and lines[1] == b"* 2 FETCH (UID 2 FLAGS (\\Recent \\Seen))"
+    )
     w.cmd(b"d", b"ENABLE CONDSTORE")
     lines = w.cmd(b"e", b"FETCH 1:* (FLAGS) (CHANGEDSINCE 1)")
     assert len(lines) == 251 and b"MODSEQ (" in lines[0]
@@ -434,12 +456,16 @@ def test_no_big_literals_before_login(imap: IMAPTestServer) -> None:
 
 def test_scram_plus_channel_binding(imap: IMAPTestServer) -> None:
     ctx = ssl.create_default_context(cadata=imap.cert_pem)
-    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", imap.tls_port), timeout=10), server_hostname="localhost")
+    s = ctx.wrap_socket(
+        socket.create_connection(("127.0.0.1", imap.tls_port), timeout=10), server_hostname="localhost"
+    )
     der = s.getpeercert(binary_form=True)
     assert der is not None
     w = Wire(s)
     assert b"AUTH=SCRAM-SHA-256-PLUS" in w.line()
-    c = sasl.ScramClient("sha256", "mjl", PASSWORD, channel_binding=(sasl.TLS_SERVER_END_POINT, sasl.tls_server_end_point(der)))
+    c = sasl.ScramClient(
+        "sha256", "mjl", PASSWORD, channel_binding=(sasl.TLS_SERVER_END_POINT, sasl.tls_server_end_point(der))
+    )
     assert _authenticate(w, "SCRAM-SHA-256-PLUS", c, c.start()).startswith(b"a OK")
     assert c.verified
 
@@ -447,7 +473,9 @@ def test_scram_plus_channel_binding(imap: IMAPTestServer) -> None:
 def test_no_plus_without_certificate(tmp_path: Path) -> None:
     for imap in start(tmp_path, server_cert_der=lambda _l: None):
         ctx = ssl.create_default_context(cadata=imap.cert_pem)
-        s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", imap.tls_port), timeout=10), server_hostname="localhost")
+        s = ctx.wrap_socket(
+            socket.create_connection(("127.0.0.1", imap.tls_port), timeout=10), server_hostname="localhost"
+        )
         greeting = Wire(s).line()
         assert b"AUTH=SCRAM-SHA-256 " in greeting and b"-PLUS" not in greeting
 
@@ -481,7 +509,8 @@ def test_partial_fetch_of_large_message(imap: IMAPTestServer) -> None:
     body1 = b"".join(b"line %06d of the first part\r\n" % i for i in range(12000))
     big = (
         b"Subject: big\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
-        + body1 + b"\r\n--b\r\nContent-Type: text/plain\r\n\r\nsecond\r\n--b--\r\n"
+        + body1
+        + b"\r\n--b\r\nContent-Type: text/plain\r\n\r\nsecond\r\n--b--\r\n"
     )
     assert len(big) > 300_000
     imap.account("mjl").deliver("Inbox", big)

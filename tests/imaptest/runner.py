@@ -71,7 +71,13 @@ class Client:
         tag, _, rest = raw.partition(b" ")
         args = parse_args(rest)
         r = Response(tag.decode("ascii", "replace"), raw, args)
-        if r.tag == "*" and len(args) >= 2 and isinstance(args[0], str) and args[0].isdigit() and isinstance(args[1], str):
+        if (
+            r.tag == "*"
+            and len(args) >= 2
+            and isinstance(args[0], str)
+            and args[0].isdigit()
+            and isinstance(args[1], str)
+        ):
             if args[1].upper() == "EXISTS":
                 self.exists = int(args[0])
             elif args[1].upper() == "EXPUNGE":
@@ -324,7 +330,9 @@ class Run:
         count = len(self.messages) if sc.messages is None else sc.messages
         for _ in range(count):
             data, date = self.message()
-            first.simple(b"APPEND " + MAILBOX.encode() + (b' "' + date.encode() + b'"' if date else b""), data)
+            first.simple(
+                b"APPEND " + MAILBOX.encode() + (b' "' + date.encode() + b'"' if date else b""), data
+            )
         if sc.state == "appended":
             return
         for c in self.clients:
@@ -390,13 +398,17 @@ class Run:
                 self.m.variables.pop("tag", None)
         for u, f in zip(g.untagged, found, strict=True):
             if u.existence == "*" and not f:
-                errors.append(f"line {g.commands[0].linenum}: {g.commands[0].text!r}: missing untagged: {u.text}")
+                errors.append(
+                    f"line {g.commands[0].linenum}: {g.commands[0].text!r}: missing untagged: {u.text}"
+                )
         if errors:
             errors.append("received: " + "\n".join(repr(x[:300]) for x in received[:20]))
         return errors
 
     def _untagged(self, g: Group, r: Response, found: list[bool], tag: str, errors: list[str]) -> None:
-        prefix = bool(r.args) and isinstance(r.args[0], str) and r.args[0].upper() in ("OK", "NO", "BAD", "BYE")
+        prefix = (
+            bool(r.args) and isinstance(r.args[0], str) and r.args[0].upper() in ("OK", "NO", "BAD", "BYE")
+        )
         self.m.variables["tag"] = tag
         try:
             for i, u in enumerate(g.untagged):

@@ -116,13 +116,17 @@ def _literal_at(data: bytes, pos: int) -> bool:
     if end < 0:
         return False
     inner = data[pos + 1 : end] if data[pos] == 0x7B else data[pos + 2 : end]
-    return (inner.rstrip(b"+").isdigit() and data[end + 1 : end + 3] in (b"\r\n",)) or data[end + 1 : end + 2] == b"\n"
+    return (inner.rstrip(b"+").isdigit() and data[end + 1 : end + 3] in (b"\r\n",)) or data[
+        end + 1 : end + 2
+    ] == b"\n"
 
 
 # Default list directives, as imaptest adds them when a list has none.
 
 
-def _with_directives(args: list[object], reply: str, path: tuple[int, ...], prev_atom: str | None) -> list[object]:
+def _with_directives(
+    args: list[object], reply: str, path: tuple[int, ...], prev_atom: str | None
+) -> list[object]:
     has = bool(args) and isinstance(args[0], str) and args[0].startswith("$!")
     out: list[object] = list(args)
     if not has and path:

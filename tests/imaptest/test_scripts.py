@@ -14,7 +14,11 @@ from tests.imaptest.runner import Run
 from tests.imaptest.script import load
 
 SCRIPTS = INTEROP / "imaptest-scripts"
-NAMES = sorted(p.name for p in SCRIPTS.iterdir() if not p.name.endswith(".mbox") and p.is_file()) if SCRIPTS.is_dir() else []
+NAMES = (
+    sorted(p.name for p in SCRIPTS.iterdir() if not p.name.endswith(".mbox") and p.is_file())
+    if SCRIPTS.is_dir()
+    else []
+)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +42,11 @@ KNOWN = {
 
 
 @pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN[n], strict=True)) if n in KNOWN else n for n in NAMES]
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN[n], strict=True)) if n in KNOWN else n
+        for n in NAMES
+    ],
 )
 def test_script(name: str, server: IMAPTestServer) -> None:
     sc = load(SCRIPTS / name)
