@@ -9,15 +9,12 @@ wants. Only the first 64 KB of the body are decoded, so a huge part costs little
 
 from __future__ import annotations
 
-import re
-
 from app.message.decode import decoded_text
 from app.message.htmltext import html_to_text
 from app.message.part import Buffer, Part
 
 MAX_CHARS = 256
 QUOTED = "[...]"
-_WS = re.compile(r"\s+")
 
 
 def _candidate(part: Part) -> Part | None:
@@ -28,12 +25,13 @@ def _candidate(part: Part) -> Part | None:
     return None
 
 
-def _lines(text: str) -> list[str]:
+def _lines(lines: list[str]) -> tuple[list[str], bool]:
+    """The kept lines (quotes as QUOTED) and whether a signature ended the text."""
     out: list[str] = []
-    for line in text.splitlines():
+    for line in lines:
         s = line.strip()
         if s in ("--", "-- "):
-            break  # signature
+            return out, True  # signature
         if s.startswith(">"):
             while out and out[-1] == "":
                 out.pop()
@@ -48,7 +46,39 @@ def _lines(text: str) -> list[str]:
         if out and out[-1] == QUOTED and s in ("", QUOTED, "[…]"):
             continue  # coalesce quotes separated by blank lines or an author's own snip mark
         out.append(s)
-    return out
+    return out, False
+
+
+def _collapse(lines: list[str]) -> str:
+    # str.split() splits on exactly the characters re's \s matches in a str pattern (Unicode
+    # whitespace), and drops leading/trailing runs: the same as collapsing runs to " " and strip.
+    return " ".join(" ".join(x for x in lines if x).split())
+
+
+def _settled(out: list[str]) -> list[str]:
+    """The lines of ``out`` that later lines can no longer remove: a quote only takes away
+    trailing blank lines and at most two attribution lines before them."""
+    n = len(out)
+    while n and out[n - 1] == "":
+        n -= 1
+    return out[: max(0, n - 2)]
+
+
+def _from_text(text: str) -> str:
+    # Most messages have far more text than a preview needs: work on a growing prefix of whole
+    # lines and stop as soon as the lines that later input cannot change give MAX_CHARS.
+    n = 2048
+    while n < len(text):
+        lines = text[:n].splitlines()
+        lines.pop()  # may be cut short (or be a "\r" whose "\n" is beyond the prefix)
+        out, sig = _lines(lines)
+        if sig:
+            return _collapse(out)[:MAX_CHARS]
+        s = _collapse(_settled(out))
+        if len(s) >= MAX_CHARS:
+            return s[:MAX_CHARS]
+        n *= 4
+    return _collapse(_lines(text.splitlines())[0])[:MAX_CHARS]
 
 
 def preview(data: Buffer, part: Part) -> str:
@@ -59,5 +89,4 @@ def preview(data: Buffer, part: Part) -> str:
     text = decoded_text(data, p, limit=64 * 1024)
     if p.media_subtype == "html":
         text = html_to_text(text, quote_marks=True)
-    s = _WS.sub(" ", " ".join(x for x in _lines(text) if x)).strip()
-    return s[:MAX_CHARS]
+    return _from_text(text)

@@ -2,9 +2,11 @@
 (one row per recipient), their bytes in 128 KB chunks shared by all recipients of a submission,
 retired messages, hold rules and suppression lists.
 
-Every method is synchronous and thread-safe (one connection behind a lock); asyncio code calls
-them through ``app.runtime.run_blocking``. A returned write is committed; added messages,
-hold rules and suppressions are fsynced before returning, delivery bookkeeping is not (see tx).
+Every method is synchronous and thread-safe; asyncio code calls them through
+``app.runtime.run_blocking``. Writes go to one writer thread with group commit
+(``app.queue.writer``), reads to pooled read-only connections that never wait for the writer.
+A returned write is committed; added messages, hold rules and suppressions are fsynced before
+returning, delivery bookkeeping is not (see ``_write``).
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import apsw
 
+from app import mlog
 from app.queue.due import DueIndex
 from app.queue.model import (
     Filter,
@@ -29,6 +31,10 @@ from app.queue.model import (
     base_address,
 )
 from app.queue.rows import MSG_COLS, filter_sql, msg_values, row_to_msg
+from app.queue.writer import QueueWriter, ReaderPool, Tx
+
+T = TypeVar("T")
+log = mlog.get("queue")
 
 CHUNK = 128 * 1024
 SCHEMA_VERSION = 1
@@ -81,99 +87,131 @@ class QueueDB:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._lock = threading.RLock()
-        self._durable = True
+        # Guards the due index: it changes only after commits (on the writer thread) and when a
+        # reader finds a domain's entry stale, each time from a query made under this lock, so
+        # the last update always reflects the latest committed state.
+        self._due_lock = threading.Lock()
         try:
-            self._db = apsw.Connection(str(path))
-            self._db.set_busy_timeout(10_000)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            version = int(str(self._db.execute("PRAGMA user_version").fetchall()[0][0]))
+            db = apsw.Connection(str(path))
+            db.set_busy_timeout(10_000)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            version = int(str(db.execute("PRAGMA user_version").fetchall()[0][0]))
             if version > SCHEMA_VERSION:
+                db.close()
                 raise QueueDBError(f"{path}: database schema {version} is newer than this program ({SCHEMA_VERSION})")
-            with self._db:
-                self._db.execute(_SCHEMA)
-                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            with db:
+                db.execute(_SCHEMA)
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except apsw.Error as e:
             raise QueueDBError(f"{path}: {e}") from e
         self.due_index = DueIndex()
-        self._rebuild_due()
+        self._rebuild_due(db)
+        self._writer = QueueWriter(db)
+        self._readers = ReaderPool(path)
 
-    def _rebuild_due(self) -> None:
-        with self._lock:
-            rows = self._db.execute(
+    def _rebuild_due(self, conn: apsw.Connection) -> None:
+        with self._due_lock:
+            rows = conn.execute(
                 "SELECT rcpt_domain, min(next_attempt) FROM msg WHERE hold = 0 GROUP BY rcpt_domain"
             ).fetchall()
             self.due_index.rebuild((str(d), float(str(t))) for d, t in rows)
 
-    def _domain_due(self, domain: str) -> float | None:
-        rows = self._db.execute(
+    @staticmethod
+    def _domain_due(conn: apsw.Connection, domain: str) -> float | None:
+        rows = conn.execute(
             "SELECT min(next_attempt) FROM msg WHERE rcpt_domain = ? AND hold = 0", (domain,)
         ).fetchall()
         v = rows[0][0] if rows else None
         return None if v is None else float(str(v))
 
-    def _refresh_due(self, domains: Iterable[str]) -> None:
-        self.due_index.refresh(domains, self._domain_due)
+    def _refresh_due(self, conn: apsw.Connection, domains: Iterable[str]) -> None:
+        with self._due_lock:
+            self.due_index.refresh(domains, lambda d: self._domain_due(conn, d))
+
+    def _refresh_after(self, tx: Tx, domains: Iterable[str]) -> None:
+        """Update the due index once the write committed (readers must see what it says)."""
+        ds = set(domains)
+        tx.after_commit.append(lambda conn: self._refresh_due(conn, ds))
+
+    def _rebuild_after(self, tx: Tx) -> None:
+        tx.after_commit.append(self._rebuild_due)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._writer.close()
+        self._readers.close()
 
-    @contextmanager
-    def tx(self, durable: bool = True) -> Iterator[apsw.Connection]:
-        """A write transaction (BEGIN IMMEDIATE), committed on exit.
+    @property
+    def commits(self) -> int:
+        """Write transactions committed so far (tests, benchmarks)."""
+        return self._writer.commits
+
+    def _write(self, fn: Callable[[apsw.Connection, Tx], T], durable: bool = True) -> T:
+        """Run ``fn`` in a write transaction (grouped with concurrent writes), return after commit.
 
         ``durable``: fsync at commit (synchronous=FULL), for what we acknowledge to others
         (queued messages, suppressions). Delivery bookkeeping uses synchronous=NORMAL: in WAL
         mode that survives a process crash (SIGKILL) and at worst repeats a delivery attempt
         after a power loss, for one fsync less per delivery.
         """
-        with self._lock:
-            if durable != self._durable:
-                self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-                self._durable = durable
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        return self._writer.run(fn, durable)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return [tuple(r) for r in self._db.execute(sql, params)]
+        with self._readers.conn() as db:
+            return [tuple(r) for r in db.execute(sql, params)]
 
     # --- messages ---
 
     def insert(self, msgs: list[Msg], data: bytes) -> list[int]:
         """Store the bytes once and one row per message; ids and base_id are assigned here."""
-        with self.tx() as db:
-            db.execute("INSERT INTO content (size) VALUES (?)", (len(data),))
-            cid = db.last_insert_rowid()
-            for seq, off in enumerate(range(0, max(len(data), 1), CHUNK)):
-                db.execute(
-                    "INSERT INTO content_chunk (content_id, seq, data) VALUES (?, ?, ?)",
-                    (cid, seq, data[off : off + CHUNK]),
-                )
-            ids: list[int] = []
-            base_id = 0
+        return self._write(lambda db, tx: self._insert_tx(db, tx, msgs, data))
+
+    def add_new(self, msgs: list[Msg], data: bytes) -> list[int]:
+        """Queue new messages (one submission): in the same transaction as the insert, put
+        messages matching a hold rule on hold and leave out recipients on the sender account's
+        suppression list. Returns the ids of the queued messages, in order."""
+
+        def op(db: apsw.Connection, tx: Tx) -> list[int]:
+            rules = [HoldRule(*r) for r in db.execute("SELECT id, account, sender_domain, recipient_domain FROM holdrule")]
+            keep: list[Msg] = []
             for m in msgs:
-                m.content_id = cid
-                m.size = len(data)
-                vals = msg_values(m)
-                db.execute(
-                    f"INSERT INTO msg ({MSG_COLS}) VALUES (NULL{', ?' * (len(vals) - 1)})", vals[1:]
-                )
-                mid = db.last_insert_rowid()
-                if not base_id:
-                    base_id = mid
-                m.id, m.base_id = mid, base_id
-                db.execute("UPDATE msg SET base_id = ? WHERE id = ?", (base_id, mid))
-                ids.append(mid)
-            self._refresh_due(m.rcpt_domain for m in msgs)
-            return ids
+                if m.sender_account and db.execute(
+                    "SELECT 1 FROM suppression WHERE account = ? AND base_address = ?",
+                    (m.sender_account, base_address(m.recipient)),
+                ).fetchall():
+                    log.info("recipient on suppression list, not queued", account=m.sender_account, rcpt=m.recipient)
+                    continue
+                m.hold = m.hold or any(h.matches(m.sender_account, m.sender_domain, m.rcpt_domain) for h in rules)
+                keep.append(m)
+            return self._insert_tx(db, tx, keep, data) if keep else []
+
+        return self._write(op)
+
+    def _insert_tx(self, db: apsw.Connection, tx: Tx, msgs: list[Msg], data: bytes) -> list[int]:
+        db.execute("INSERT INTO content (size) VALUES (?)", (len(data),))
+        cid = db.last_insert_rowid()
+        for seq, off in enumerate(range(0, max(len(data), 1), CHUNK)):
+            db.execute(
+                "INSERT INTO content_chunk (content_id, seq, data) VALUES (?, ?, ?)",
+                (cid, seq, data[off : off + CHUNK]),
+            )
+        ids: list[int] = []
+        base_id = 0
+        sql = ""
+        for m in msgs:
+            m.content_id = cid
+            m.size = len(data)
+            vals = msg_values(m)
+            sql = sql or f"INSERT INTO msg ({MSG_COLS}) VALUES (NULL{', ?' * (len(vals) - 1)})"
+            db.execute(sql, vals[1:])
+            mid = db.last_insert_rowid()
+            if not base_id:
+                base_id = mid
+            m.id, m.base_id = mid, base_id
+            db.execute("UPDATE msg SET base_id = ? WHERE id = ?", (base_id, mid))
+            ids.append(mid)
+        self._refresh_after(tx, (m.rcpt_domain for m in msgs))
+        return ids
 
     def content(self, content_id: int) -> bytes:
         rows = self.query("SELECT data FROM content_chunk WHERE content_id = ? ORDER BY seq", (content_id,))
@@ -202,9 +240,11 @@ class QueueDB:
         if limit <= 0:
             return []
         out: list[tuple[int, int, str]] = []
-        with self._lock:
-            for domain in self.due_index.due(now, set(busy_domains), limit):
-                rows = self._db.execute(
+        with self._readers.conn() as db:
+            with self._due_lock:
+                domains = self.due_index.due(now, set(busy_domains), limit)
+            for domain in domains:
+                rows = db.execute(
                     "SELECT id, base_id FROM msg WHERE rcpt_domain = ? AND hold = 0 AND next_attempt <= ? "
                     "ORDER BY next_attempt LIMIT 1",
                     (domain, now),
@@ -212,11 +252,12 @@ class QueueDB:
                 if rows:
                     out.append((int(str(rows[0][0])), int(str(rows[0][1])), domain))
                 else:
-                    self._refresh_due([domain])
+                    # The index is stale for this domain; its refresh queries under the lock.
+                    self._refresh_due(db, [domain])
         return out
 
     def next_due(self) -> float | None:
-        with self._lock:
+        with self._due_lock:
             return self.due_index.earliest()
 
     def group(self, base_id: int, domain: str, now: float) -> list[Msg]:
@@ -239,7 +280,7 @@ class QueueDB:
 
     def save(self, msgs: Sequence[Msg]) -> None:
         """Write back the mutable state of messages (attempts, results, schedule, flags)."""
-        with self.tx(durable=False) as db:
+        def op(db: apsw.Connection, tx: Tx) -> None:
             for m in msgs:
                 db.execute(
                     "UPDATE msg SET hold=?, attempts=?, next_attempt=?, last_attempt=?, results=?, "
@@ -256,14 +297,18 @@ class QueueDB:
                         m.id,
                     ),
                 )
-            self._refresh_due(m.rcpt_domain for m in msgs)
+            self._refresh_after(tx, (m.rcpt_domain for m in msgs))
+
+        self._write(op, durable=False)
 
     def retire(self, msgs: Sequence[Msg], success: bool, keep: dict[str, float], now: float) -> None:
         """Remove messages from the queue; keep a retired copy where the account's period > 0.
         Their bytes are deleted with the last message referring to them."""
-        with self.tx(durable=False) as db:
+        def op(db: apsw.Connection, tx: Tx) -> None:
             self._retire_tx(db, msgs, success, keep, now)
-            self._refresh_due(m.rcpt_domain for m in msgs)
+            self._refresh_after(tx, (m.rcpt_domain for m in msgs))
+
+        self._write(op, durable=False)
 
     def _retire_tx(
         self, db: apsw.Connection, msgs: Sequence[Msg], success: bool, keep: dict[str, float], now: float
@@ -298,12 +343,14 @@ class QueueDB:
             raise ValueError(f"bad update {sorted(sets)}")
         where, params = filter_sql(f, time.time())
         assign = ", ".join(f"{k} = ?" for k in sets)
-        with self.tx() as db:
+        def op(db: apsw.Connection, tx: Tx) -> int:
             db.execute(f"UPDATE msg SET {assign} {where}", (*sets.values(), *params))
             n = int(db.changes())
             if n and ("hold" in sets or "next_attempt" in sets):
-                self._rebuild_due()
+                self._rebuild_after(tx)
             return n
+
+        return self._write(op)
 
     def remove_matching(self, f: Filter) -> list[Msg]:
         """Delete matching messages without a retired copy; returns them."""
@@ -327,9 +374,11 @@ class QueueDB:
         ]
 
     def retired_cleanup(self, now: float) -> int:
-        with self.tx() as db:
+        def op(db: apsw.Connection, tx: Tx) -> int:
             db.execute("DELETE FROM retired WHERE keep_until < ?", (now,))
             return int(db.changes())
+
+        return self._write(op)
 
     # --- hold rules ---
 
@@ -338,7 +387,7 @@ class QueueDB:
 
     def holdrule_add(self, account: str, sender_domain: str, recipient_domain: str) -> HoldRule:
         """Add a rule and put matching queued messages on hold (as mox)."""
-        with self.tx() as db:
+        def op(db: apsw.Connection, tx: Tx) -> HoldRule:
             db.execute(
                 "INSERT INTO holdrule (account, sender_domain, recipient_domain) VALUES (?, ?, ?)",
                 (account, sender_domain, recipient_domain),
@@ -352,13 +401,17 @@ class QueueDB:
                     params.append(v)
             db.execute(f"UPDATE msg SET hold = 1 WHERE {' AND '.join(clauses)}", params)
             if db.changes():
-                self._rebuild_due()
+                self._rebuild_after(tx)
             return rule
 
+        return self._write(op)
+
     def holdrule_remove(self, rid: int) -> bool:
-        with self.tx() as db:
+        def op(db: apsw.Connection, tx: Tx) -> bool:
             db.execute("DELETE FROM holdrule WHERE id = ?", (rid,))
             return bool(db.changes())
+
+        return self._write(op)
 
     # --- suppression ---
 
@@ -372,17 +425,21 @@ class QueueDB:
 
     def suppression_add(self, s: Suppression) -> bool:
         """Add; False if the address was already suppressed for the account."""
-        with self.tx() as db:
+        def op(db: apsw.Connection, tx: Tx) -> bool:
             db.execute(
                 "INSERT OR IGNORE INTO suppression VALUES (?, ?, ?, ?, ?, ?)",
                 (s.account, s.base_address, s.original_address, int(s.manual), s.reason, s.created),
             )
             return bool(db.changes())
 
+        return self._write(op)
+
     def suppression_remove(self, account: str, base: str) -> bool:
-        with self.tx() as db:
+        def op(db: apsw.Connection, tx: Tx) -> bool:
             db.execute("DELETE FROM suppression WHERE account = ? AND base_address = ?", (account, base))
             return bool(db.changes())
+
+        return self._write(op)
 
     def suppressed(self, account: str, base: str) -> Suppression | None:
         sql = "SELECT account, base_address, original_address, manual, reason, created FROM suppression WHERE base_address = ?"
@@ -395,7 +452,7 @@ class QueueDB:
 
     def failcount_bump(self, account: str, base: str, reset: bool) -> int:
         """Count consecutive failed deliveries to an address; reset on success."""
-        with self.tx() as db:
+        def op(db: apsw.Connection, tx: Tx) -> int:
             if reset:
                 db.execute("DELETE FROM failcount WHERE account = ? AND base_address = ?", (account, base))
                 return 0
@@ -406,3 +463,5 @@ class QueueDB:
             )
             rows = db.execute("SELECT count FROM failcount WHERE account = ? AND base_address = ?", (account, base)).fetchall()
             return int(str(rows[0][0]))
+
+        return self._write(op)

@@ -63,10 +63,13 @@ def process(q: Queue, outcomes: Sequence[Outcome], start: float) -> None:
             q.event("delivered", m)
     if failed:
         _send_dsn(q, failed, "failed")
+        # Suppression before retiring: once a message has left the queue, the address it
+        # failed for is on the list.
+        for o in failed:
+            _maybe_suppress(q, o)
         q.db.retire([o.msg for o in failed], False, q.keep_periods({o.msg.sender_account for o in failed}), now)
         for o in failed:
             log.info("delivery failed", id=o.msg.id, rcpt=o.msg.recipient, code=o.code, err=o.text)
-            _maybe_suppress(q, o)
             q.event("failed", o.msg)
     if delayed:
         _send_dsn(q, delayed, "delayed")

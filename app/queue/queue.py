@@ -99,7 +99,6 @@ class Queue:
             message_id = header_value(data, b"message-id")
         if subject is None:
             subject = header_value(data, b"subject")
-        rules = self.db.holdrules()
         msgs: list[Msg] = []
         for r in recipients:
             rcpt = r if isinstance(r, Recipient) else Recipient(r)
@@ -109,16 +108,12 @@ class Queue:
                 raise QueueError(str(e)) from None
             if not rlocal:
                 raise QueueError("empty recipient")
-            if sender_account and self.db.suppressed(sender_account, base_address(rcpt.address)):
-                log.info("recipient on suppression list, not queued", account=sender_account, rcpt=rcpt.address)
-                continue
-            hold = any(h.matches(sender_account, sdomain, rdomain) for h in rules)
             msgs.append(
                 Msg(
                     id=0,
                     base_id=0,
                     queued=now,
-                    hold=hold,
+                    hold=False,  # hold rules are applied in the insert's transaction
                     sender_account=sender_account,
                     sender_localpart=slocal,
                     sender_domain=sdomain,
@@ -143,11 +138,12 @@ class Queue:
                     extra=dict(extra or {}),
                 )
             )
-        if not msgs:
-            return []
-        ids = self.db.insert(msgs, data)
-        log.debug("queued", ids=ids, account=sender_account, sender=mail_from)
-        self.kick()
+        # Suppressed recipients are left out and hold rules applied in the transaction of the
+        # insert, so a concurrent rule or suppression change is either seen or ordered after.
+        ids = self.db.add_new(msgs, data)
+        if ids:
+            log.debug("queued", ids=ids, account=sender_account, sender=mail_from)
+            self.kick()
         return ids
 
     def kick(self) -> None:

@@ -37,13 +37,15 @@ def _check_from(s: Session, hf: msgheaders.HeaderFacts) -> Path:
     return path
 
 
-async def _check_limits(s: Session, rcpts: list[str]) -> None:
+def _check_limits(s: Session, rcpts: list[str], new: set[str]) -> None:
+    """Sending limits (synchronous: runs in the pool with the rest of the submission).
+    ``new``: the recipients the account has not written to or heard from before."""
+    if s.ctx.deps.store is None:
+        return
     acc = s.ctx.config.account(s.account)
     max_msgs = getattr(acc, "MaxOutgoingMessagesPerDay", 0) or DEFAULT_MAX_OUTGOING_PER_DAY
     max_first = getattr(acc, "MaxFirstTimeRecipientsPerDay", 0) or DEFAULT_MAX_FIRST_TIME_PER_DAY
-    if s.ctx.deps.store is None:
-        return
-    why = await run_blocking(outgoing.check, s.ctx.deps.store, s.account, rcpts, max_msgs, max_first)
+    why = outgoing.check(s.ctx.deps.store, s.account, rcpts, max_msgs, max_first, new=new)
     if not why:
         return
     s.log.info("submission limit reached", account=s.account, limit=why)
@@ -58,6 +60,15 @@ async def _check_limits(s: Session, rcpts: list[str]) -> None:
             "try increasing per-account setting MaxFirstTimeRecipientsPerDay"
         )
     raise SMTPError(c.C451_LOCAL_ERR, c.SE_SEC_NOT_AUTHORIZED1, text)
+
+
+def _first(hf: msgheaders.HeaderFacts, name: str) -> str:
+    """The first value of a header field as the queue lists it ("" when absent); the queue
+    does not parse the header again."""
+    for n, v in hf.fields:
+        if n.lower() == name:
+            return v[:1000]
+    return ""
 
 
 def _from_id(s: Session, txn: Transaction) -> tuple[str, str]:
@@ -79,6 +90,22 @@ def _from_id(s: Session, txn: Transaction) -> tuple[str, str]:
 
 async def submit(s: Session, txn: Transaction, msg: bytes) -> None:
     await localserve.submission_error(s, txn)
+    # What the Received header says about the connection is taken here, on the event loop
+    # thread that owns the connection (its TLS object included); everything else, from parsing
+    # the header to the commit in the queue, is one call in the pool: per message, the event
+    # loop only reads the command and writes the reply.
+    with_ = protocol(s.ehlo, s.tls, True, txn.smtputf8)
+    recvid = s.ctx.recvid.encode(s.conn.cid)
+    tls = tls_comment(s.conn.ssl_object)
+    ids, size = await run_blocking(_submit, s, txn, msg, with_, recvid, tls)
+    s.log.info("message queued", account=s.account, ids=ids, size=size, rcpts=len(txn.rcpts))
+    s.reply(c.C250_COMPLETED, c.SE_MAILBOX_OTHER0, "it is done")
+
+
+def _submit(s: Session, txn: Transaction, msg: bytes, with_: str, recvid: str, tls: str) -> tuple[list[int], int]:
+    """Check, complete, sign and queue a submitted message (synchronous, in the pool).
+
+    Returns the queue ids and the queued size; raises SMTPError for the reply."""
     hf = msgheaders.scan(msg)
     if hf.header_end == 0 or hf.header_end >= len(msg):
         # RFC 6409 section 8.1: a submitted message needs a header and a body section.
@@ -89,18 +116,21 @@ async def submit(s: Session, txn: Transaction, msg: bytes) -> None:
         raise SMTPError(c.C554_TRANSACTION_FAILED, c.SE_MSG_OTHER0, f'duplicate x-mox-extra- key "{hf.extra_duplicate}"')
     from_path = _check_from(s, hf)
     rcpts = [str(r.path) for r in txn.rcpts]
-    await _check_limits(s, rcpts)
+    store = s.ctx.deps.store
+    new = outgoing.unknown(store, s.account, rcpts) if store is not None else set()
+    _check_limits(s, rcpts, new)
     queue = s.ctx.deps.queue
     if queue is None:
         raise SMTPError(c.C451_LOCAL_ERR, c.SE_SYS_OTHER0, "outgoing queue not available")
 
     hostname = s.hostname
     added = b""
+    message_id = _first(hf, "message-id")
     if not hf.has_message_id:
-        added += f"Message-Id: <{os.urandom(12).hex()}@{hostname}>\r\n".encode()
+        message_id = f"<{os.urandom(12).hex()}@{hostname}>"
+        added += f"Message-Id: {message_id}\r\n".encode()
     if not hf.has_date:
         added += f"Date: {email.utils.formatdate(time.time(), localtime=False)}\r\n".encode()
-    body = added + msg
     authres = f"Authentication-Results: {hostname}; auth=pass\r\n\tsmtp.mailfrom={txn.mail_from}\r\n".encode()
     recv = received_header(
         helo=hostname,  # as mox: the submitting client's name and address are not revealed
@@ -108,13 +138,13 @@ async def submit(s: Session, txn: Transaction, msg: bytes) -> None:
         remote_name="",
         hostname=hostname,
         local_ip=s.conn.local_ip,
-        with_=protocol(s.ehlo, s.tls, True, txn.smtputf8),
+        with_=with_,
         requiretls=txn.requiretls,
-        recvid=s.ctx.recvid.encode(s.conn.cid),
-        tls=tls_comment(s.conn.ssl_object),
+        recvid=recvid,
+        tls=tls,
         rcpt=rcpts[0] if len(rcpts) == 1 else "",
     )
-    dkim_headers = await run_blocking(s.ctx.signer.sign, from_path.domain, body)
+    dkim_headers = s.ctx.signer.sign(from_path.domain, added + msg)
     # The order mox uses: Received, the added Message-Id/Date, DKIM-Signature, Authentication-Results.
     data = recv + added + dkim_headers + authres + msg
 
@@ -125,8 +155,7 @@ async def submit(s: Session, txn: Transaction, msg: bytes) -> None:
     requiretls: bool | None = True if txn.requiretls else (False if hf.tls_required_no else None)
     qrcpts = [Recipient(str(r.path), r.notify, r.orcpt) for r in txn.rcpts]
     try:
-        ids = await run_blocking(
-            queue.add,
+        ids = queue.add(
             s.account,
             mail_from,
             qrcpts,
@@ -140,15 +169,16 @@ async def submit(s: Session, txn: Transaction, msg: bytes) -> None:
             smtputf8=txn.smtputf8,
             has_8bit=not data.isascii(),
             from_id=from_id,
+            message_id=message_id,
+            subject=_first(hf, "subject"),
         )
     except QueueError as e:
         raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_OTHER0, str(e)) from None
-    if s.ctx.deps.store is not None:
+    if store is not None:
         try:
             # Counted for the sending limits; replies from these recipients will not be
             # delayed as first-time senders.
-            await run_blocking(outgoing.record, s.ctx.deps.store, s.account, rcpts)
+            outgoing.record(store, s.account, rcpts, new=new)
         except Exception as e:
             s.log.error("recording outgoing message", account=s.account, err=e)
-    s.log.info("message queued", account=s.account, ids=ids, size=len(data), rcpts=len(rcpts))
-    s.reply(c.C250_COMPLETED, c.SE_MAILBOX_OTHER0, "it is done")
+    return ids, len(data)

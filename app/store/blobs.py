@@ -19,8 +19,58 @@ from app.store.schema import CHUNK_SIZE
 from app.store.sqlq import q
 
 
-def write_data(conn: apsw.Connection, data: bytes, parsed: bytes, text: str) -> int:
-    """Store the bytes, parsed structure and FTS text of a message; return the new data id."""
+class PendingText:
+    """Full-text rows of one write group, inserted together just before the commit.
+
+    FTS5 writes its in-memory terms out as a new index segment at every savepoint boundary, and
+    the writer runs each write in a savepoint: inserting each message's text right away made one
+    segment (and merge work) per message, most of a delivery's SQL time. Rows queued here go in
+    with one statement at the end of the group, in the same transaction. A journal lets the
+    writer take back the rows of a write whose savepoint was rolled back.
+    """
+
+    __slots__ = ("_journal", "rows")
+
+    def __init__(self) -> None:
+        self.rows: dict[int, str] = {}
+        self._journal: list[tuple[int, str | None]] = []
+
+    def add(self, data_id: int, text: str) -> None:
+        self._journal.append((data_id, self.rows.get(data_id)))
+        self.rows[data_id] = text
+
+    def drop(self, data_id: int) -> bool:
+        """Forget a queued row (its data was deleted); False when none was queued."""
+        if data_id not in self.rows:
+            return False
+        self._journal.append((data_id, self.rows.pop(data_id)))
+        return True
+
+    def mark(self) -> int:
+        return len(self._journal)
+
+    def undo(self, mark: int) -> None:
+        """Revert every add/drop since ``mark``."""
+        while len(self._journal) > mark:
+            data_id, prev = self._journal.pop()
+            if prev is None:
+                self.rows.pop(data_id, None)
+            else:
+                self.rows[data_id] = prev
+
+    def flush(self, conn: apsw.Connection) -> None:
+        if self.rows:
+            conn.executemany("INSERT INTO fts(rowid, text) VALUES (?, ?)", self.rows.items())
+        self.rows.clear()
+        self._journal.clear()
+
+
+def write_data(
+    conn: apsw.Connection, data: bytes, parsed: bytes, text: str, pending: PendingText | None = None
+) -> int:
+    """Store the bytes, parsed structure and FTS text of a message; return the new data id.
+
+    With ``pending`` the FTS row is queued there (the writer inserts it before the commit)."""
     n = (len(data) + CHUNK_SIZE - 1) // CHUNK_SIZE
     conn.execute("INSERT INTO msgdata(size, nchunks, parsed) VALUES (?, ?, ?)", (len(data), n, parsed))
     data_id = conn.last_insert_rowid()
@@ -32,11 +82,14 @@ def write_data(conn: apsw.Connection, data: bytes, parsed: bytes, text: str) -> 
             "INSERT INTO chunk(data_id, seq, data) VALUES (?, ?, ?)",
             ((data_id, i, bytes(mv[i * CHUNK_SIZE : (i + 1) * CHUNK_SIZE])) for i in range(n)),
         )
-    conn.execute("INSERT INTO fts(rowid, text) VALUES (?, ?)", (data_id, text))
+    if pending is not None:
+        pending.add(data_id, text)
+    else:
+        conn.execute("INSERT INTO fts(rowid, text) VALUES (?, ?)", (data_id, text))
     return data_id
 
 
-def drop_unused_data(conn: apsw.Connection, data_ids: set[int]) -> None:
+def drop_unused_data(conn: apsw.Connection, data_ids: set[int], pending: PendingText | None = None) -> None:
     """Delete bytes, structure and FTS rows of data no message refers to any more."""
     for d in data_ids:
         used = q(conn, "SELECT 1 FROM message WHERE data_id = ? LIMIT 1", (d,))
@@ -44,7 +97,8 @@ def drop_unused_data(conn: apsw.Connection, data_ids: set[int]) -> None:
             continue
         conn.execute("DELETE FROM chunk WHERE data_id = ?", (d,))
         conn.execute("DELETE FROM msgdata WHERE id = ?", (d,))
-        conn.execute("DELETE FROM fts WHERE rowid = ?", (d,))
+        if pending is None or not pending.drop(d):
+            conn.execute("DELETE FROM fts WHERE rowid = ?", (d,))
 
 
 def data_size(conn: apsw.Connection, data_id: int) -> int:

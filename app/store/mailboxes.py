@@ -233,7 +233,7 @@ def delete(conn: apsw.Connection, tx: Tx, mailbox: int | str, modseq: int) -> Ma
     conn.execute("DELETE FROM expunged WHERE mailbox_id = ?", (mb.id,))
     conn.execute("DELETE FROM annotation WHERE mailbox_id = ?", (mb.id,))
     conn.execute("DELETE FROM mailbox WHERE id = ?", (mb.id,))
-    blobs.drop_unused_data(conn, data_ids)
+    blobs.drop_unused_data(conn, data_ids, tx.fts)
     tx.add(ChangeMailboxRemove(mb.id, mb.name))
     return mb
 

@@ -159,7 +159,7 @@ def add(
     all_kws: set[str] = set()
     first_id = counts.next_message_ids(conn, len(items), sum(len(p.data) for p in items))
     for n, p in enumerate(items):
-        data_id = blobs.write_data(conn, p.data, p.analyzed.parsed, p.analyzed.text)
+        data_id = blobs.write_data(conn, p.data, p.analyzed.parsed, p.analyzed.text, tx.fts)
         mid = first_id + n
         th = threads.assign(conn, mid, p.analyzed, p.received, is_dsn)
         cols = set(p.flags.columns)
@@ -380,7 +380,7 @@ def expunge(
         removed.append(uid)
     delta.apply(conn, mb.id)
     counts.add_disk_usage(conn, delta.size)
-    blobs.drop_unused_data(conn, data_ids)
+    blobs.drop_unused_data(conn, data_ids, tx.fts)
     tx.add(ChangeRemoveUIDs(mb.id, tuple(removed), modseq))
     tx.add(counts_change(conn, mb.id))
     return removed, modseq

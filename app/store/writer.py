@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 import apsw
 
 from app import mlog
+from app.store.blobs import PendingText
 from app.store.changes import Broadcaster, Change
 from app.store.errors import StorageFailure, StoreClosed
 
@@ -36,6 +37,8 @@ class Tx:
         self.changes: list[Change] = []
         self.origin: object | None = None
         self.after_commit: list[Callable[[], None]] = []
+        # Full-text rows to insert at the end of the group (shared by the group's writes).
+        self.fts: PendingText | None = None
 
     def add(self, c: Change) -> None:
         self.changes.append(c)
@@ -151,14 +154,18 @@ class Writer:
         except apsw.Error as e:
             self._fail(jobs, e)
             return
+        fts = PendingText()
         for n, j in enumerate(jobs):
             j.tx.origin = j.origin
+            j.tx.fts = fts
+            mark = fts.mark()
             try:
                 conn.execute("SAVEPOINT w")
                 r = j.fn(conn, j.tx)
                 conn.execute("RELEASE w")
                 results.append((j, True, r))
             except Exception as e:
+                fts.undo(mark)
                 if not self._rollback_savepoint():
                     # SQLite rolled back the whole transaction (disk full, I/O error): the
                     # writes before this one are gone too, and later ones must not run outside
@@ -167,6 +174,7 @@ class Writer:
                     return
                 results.append((j, False, e))
         try:
+            fts.flush(conn)
             conn.execute("COMMIT")
         except apsw.Error as e:
             log.error("commit failed", err=e)
