@@ -45,6 +45,8 @@ log = mlog.get("queue")
 
 MAX_REUSE = 1000  # transactions over one connection before reconnecting
 _LOCALSERVE_CODE = re.compile(r"([45]\d\d)$")
+# localserve: how long a delivery to a local part ending in "timeout" hangs (as mox: one hour).
+LOCALSERVE_TIMEOUT = 3600.0
 
 
 def backoff(attempts: int) -> float:
@@ -135,7 +137,11 @@ class DomainDelivery:
             return await self._local(msgs, data)
         # MinimumAttempts counts attempts already made, not this one (as mox).
         tname = first.transport or settings.route_transport(
-            self.q.deps.config, first.sender_account, first.sender_domain, first.rcpt_domain, first.attempts - 1
+            self.q.deps.config,
+            first.sender_account,
+            first.sender_domain,
+            first.rcpt_domain,
+            first.attempts - 1,
         )
         if not tname:
             return await self._direct(msgs, data, settings.Transport("", is_direct=True))
@@ -145,7 +151,8 @@ class DomainDelivery:
             raise SMTPClientError(False, "policy", f"unknown transport {tname!r}", 0, "4.3.5")
         if t.is_fail:
             return [
-                Outcome(m, False, t.fail_code >= 500, t.fail_code, "", f"{t.fail_code} {t.fail_message}") for m in msgs
+                Outcome(m, False, t.fail_code >= 500, t.fail_code, "", f"{t.fail_code} {t.fail_message}")
+                for m in msgs
             ]
         if t.smarthost is not None:
             return await self._smarthost(msgs, data, t.smarthost)
@@ -158,18 +165,30 @@ class DomainDelivery:
         for m in msgs:
             local = m.rcpt_localpart.lower()
             if local.endswith("temperror"):
-                out.append(Outcome(m, False, False, 451, "4.0.0", "451 temporary error requested", "localserve", True))
+                out.append(
+                    Outcome(
+                        m, False, False, 451, "4.0.0", "451 temporary error requested", "localserve", True
+                    )
+                )
                 continue
             if local.endswith("permerror"):
-                out.append(Outcome(m, False, True, 550, "5.0.0", "550 permanent error requested", "localserve", True))
+                out.append(
+                    Outcome(m, False, True, 550, "5.0.0", "550 permanent error requested", "localserve", True)
+                )
                 continue
             if local.endswith("timeout"):
+                # Hang like an unresponsive server would, then fail temporarily. Stopping the
+                # queue cancels the wait; the message stays queued.
+                log.info("timing out due to special localpart", id=m.id, rcpt=m.recipient)
+                await asyncio.sleep(LOCALSERVE_TIMEOUT)
                 out.append(Outcome(m, False, False, 0, "4.4.2", "timeout requested", "localserve"))
                 continue
             cm = _LOCALSERVE_CODE.search(local)
             if cm and 400 <= int(cm.group(1)) <= 599:
                 code = int(cm.group(1))
-                out.append(Outcome(m, False, code >= 500, code, "", f"{code} error requested", "localserve", True))
+                out.append(
+                    Outcome(m, False, code >= 500, code, "", f"{code} error requested", "localserve", True)
+                )
                 continue
             try:
                 await run_blocking(self.q.local_delivery().deliver_to_address, m.sender, m.recipient, data)
@@ -201,10 +220,14 @@ class DomainDelivery:
             for m, r in zip(msgs, results, strict=True)
         ]
 
-    async def _with_conn(self, key: tuple[str, ...], msgs: list[Msg], data: bytes, connect: _Connector) -> list[Outcome]:
+    async def _with_conn(
+        self, key: tuple[str, ...], msgs: list[Msg], data: bytes, connect: _Connector
+    ) -> list[Outcome]:
         """Deliver over the kept connection for ``key`` if any, else a new one from ``connect``."""
         if self.conn is not None and (
-            self.conn.key != key or self.conn.client.broken or self.conn.uses >= self._max_uses(self.conn.client)
+            self.conn.key != key
+            or self.conn.client.broken
+            or self.conn.uses >= self._max_uses(self.conn.client)
         ):
             await self.conn.client.close()
             self.conn = None
@@ -313,7 +336,9 @@ class DomainDelivery:
             ip = ""
         else:
             dialed = msgs[0].dialed_ips.get(host, [])
-            ips = await gather_ips(q.deps.resolver, host, dialed, t.direct_disable_ipv4, t.direct_disable_ipv6)
+            ips = await gather_ips(
+                q.deps.resolver, host, dialed, t.direct_disable_ipv4, t.direct_disable_ipv6
+            )
             tried: list[str] = []
             try:
                 d = await dial(ips.ips, port, tried=tried)
@@ -323,7 +348,13 @@ class DomainDelivery:
             ip = d.ip
         try:
             c = await Client.open(
-                d.reader, d.writer, ehlo_hostname=ehlo, remote_hostname=host, tls_mode=mode, tls_context=ctx, log=self.log
+                d.reader,
+                d.writer,
+                ehlo_hostname=ehlo,
+                remote_hostname=host,
+                tls_mode=mode,
+                tls_context=ctx,
+                log=self.log,
             )
         except SMTPClientError as e:
             if e.kind != "tls" or not policy.plaintext_fallback:
@@ -335,6 +366,11 @@ class DomainDelivery:
             else:
                 d = await dial([ip], port)
             c = await Client.open(
-                d.reader, d.writer, ehlo_hostname=ehlo, remote_hostname=host, tls_mode=TLSMode.SKIP, log=self.log
+                d.reader,
+                d.writer,
+                ehlo_hostname=ehlo,
+                remote_hostname=host,
+                tls_mode=TLSMode.SKIP,
+                log=self.log,
             )
         return c, host

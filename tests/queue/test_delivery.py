@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from app.dns import MockResolver
-from app.queue import Filter, Queue, QueueDeps, Recipient
+from app.queue import Filter, Queue, QueueDeps, Recipient, deliver
 from app.runtime import run_blocking
 from tests.queue.helpers import MSG, ZONE, CollectingDelivery, dsn_status, make_config, wait_for
 from tests.smtpclient.test_client import client_tls, server_tls
@@ -64,7 +64,11 @@ async def retry_now(q: Queue) -> None:
 def test_delivers_one_transaction_per_domain(tmp_path: Path) -> None:
     async def t(q: Queue, srv: SMTPTestServer, ld: CollectingDelivery) -> None:
         ids = await run_blocking(
-            q.add, "mjl", "mjl@example.org", ["a@dest.example", Recipient("b@dest.example", ("FAILURE",)), "c@other.example"], MSG
+            q.add,
+            "mjl",
+            "mjl@example.org",
+            ["a@dest.example", Recipient("b@dest.example", ("FAILURE",)), "c@other.example"],
+            MSG,
         )
         assert len(ids) == 3
         await wait_for(lambda: queued(q) == 0)
@@ -99,7 +103,9 @@ def test_retry_after_temporary_failure(tmp_path: Path) -> None:
 
 def test_permanent_failure_gives_dsn_and_suppression(tmp_path: Path) -> None:
     async def t(q: Queue, srv: SMTPTestServer, ld: CollectingDelivery) -> None:
-        await run_blocking(q.add, "mjl", "mjl@example.org", ["perm@dest.example", "ok@dest.example"], MSG, dsn_envid="env1")
+        await run_blocking(
+            q.add, "mjl", "mjl@example.org", ["perm@dest.example", "ok@dest.example"], MSG, dsn_envid="env1"
+        )
         await wait_for(lambda: queued(q) == 0 and len(ld.dsns()) == 1)
         assert [a for a, _ in srv.messages[0].rcpts] == ["ok@dest.example"]
         d = ld.dsns()[0]
@@ -123,7 +129,11 @@ def test_delayed_dsn_after_fifth_and_failure_after_eighth(tmp_path: Path) -> Non
     async def t(q: Queue, srv: SMTPTestServer, ld: CollectingDelivery) -> None:
         await run_blocking(q.add, "mjl", "mjl@example.org", ["tempfail@dest.example"], MSG)
         for attempt in range(1, 9):
-            await wait_for(lambda a=attempt: (q.list_msgs(Filter()) or [SimpleNamespace(attempts=99)])[0].attempts >= a and not q._busy)  # type: ignore[misc]
+            await wait_for(
+                lambda a=attempt: (
+                    (q.list_msgs(Filter()) or [SimpleNamespace(attempts=99)])[0].attempts >= a and not q._busy
+                )
+            )  # type: ignore[misc]
             if attempt < 5:
                 assert not ld.dsns()
             if attempt < 8:
@@ -152,7 +162,9 @@ def test_notify_never_and_null_sender_get_no_dsn(tmp_path: Path) -> None:
 
 def test_failed_dmarc_report_goes_to_postmaster(tmp_path: Path) -> None:
     async def t(q: Queue, srv: SMTPTestServer, ld: CollectingDelivery) -> None:
-        await run_blocking(q.add, "", "postmaster@mail.example.org", ["perm@dest.example"], MSG, is_dmarc_report=True)
+        await run_blocking(
+            q.add, "", "postmaster@mail.example.org", ["perm@dest.example"], MSG, is_dmarc_report=True
+        )
         await wait_for(lambda: queued(q) == 0 and len(ld.dsns()) == 1)
         d = ld.dsns()[0]
         assert (d.account, d.mailbox, d.seen) == ("admin", "Postmaster/dmarc", True)
@@ -188,7 +200,9 @@ def test_fail_and_drop(tmp_path: Path) -> None:
         assert await run_blocking(q.fail, Filter(ids=a)) == 1
         assert await run_blocking(q.drop, Filter(ids=b)) == 1
         assert queued(q) == 0
-        assert len(ld.dsns()) == 1 and dsn_status(ld.dsns()[0])[0]["final-recipient"].endswith("a@dest.example")
+        assert len(ld.dsns()) == 1 and dsn_status(ld.dsns()[0])[0]["final-recipient"].endswith(
+            "a@dest.example"
+        )
         assert [r.msg.id for r in q.retired(Filter())] == a
         assert not srv.messages
 
@@ -241,7 +255,9 @@ def test_smarthost_submission_with_auth_via_route(tmp_path: Path) -> None:
     transports = {
         "relay": SimpleNamespace(
             Submission=SimpleNamespace(
-                Host="localhost", Port=0, Auth=SimpleNamespace(Username="mjl", Password="s3cret", Mechanisms=[])
+                Host="localhost",
+                Port=0,
+                Auth=SimpleNamespace(Username="mjl", Password="s3cret", Mechanisms=[]),
             )
         )
     }
@@ -261,12 +277,20 @@ def test_smarthost_submission_with_auth_via_route(tmp_path: Path) -> None:
 
 
 def test_fail_transport_and_minimum_attempts_route(tmp_path: Path) -> None:
-    transports = {"block": SimpleNamespace(Fail=SimpleNamespace(SMTPCode=554, SMTPMessage="blocked by policy"))}
-    account_routes = [SimpleNamespace(ToDomain=["dest.example"], FromDomain=["example.org"], MinimumAttempts=1, Transport="block")]
+    transports = {
+        "block": SimpleNamespace(Fail=SimpleNamespace(SMTPCode=554, SMTPMessage="blocked by policy"))
+    }
+    account_routes = [
+        SimpleNamespace(
+            ToDomain=["dest.example"], FromDomain=["example.org"], MinimumAttempts=1, Transport="block"
+        )
+    ]
 
     async def t(q: Queue, srv: SMTPTestServer, ld: CollectingDelivery) -> None:
         await run_blocking(q.add, "mjl", "mjl@example.org", ["tempx@dest.example"], MSG)
-        await wait_for(lambda: bool(q.list_msgs(Filter())) and q.list_msgs(Filter())[0].attempts == 1 and not q._busy)
+        await wait_for(
+            lambda: bool(q.list_msgs(Filter())) and q.list_msgs(Filter())[0].attempts == 1 and not q._busy
+        )
         await retry_now(q)  # second attempt matches the route: Fail transport
         await wait_for(lambda: queued(q) == 0)
         st = dsn_status(ld.dsns()[0])[0]
@@ -288,7 +312,13 @@ def test_null_mx_fails_permanently(tmp_path: Path) -> None:
 def test_future_release(tmp_path: Path) -> None:
     async def t(q: Queue, srv: SMTPTestServer, ld: CollectingDelivery) -> None:
         await run_blocking(
-            q.add, "mjl", "mjl@example.org", ["a@dest.example"], MSG, hold_until=time.time() + 3600, future_release="HOLDFOR=3600"
+            q.add,
+            "mjl",
+            "mjl@example.org",
+            ["a@dest.example"],
+            MSG,
+            hold_until=time.time() + 3600,
+            future_release="HOLDFOR=3600",
         )
         await asyncio.sleep(0.2)
         m = q.list_msgs(Filter())[0]
@@ -302,13 +332,40 @@ def test_future_release(tmp_path: Path) -> None:
 def test_localserve_special_localparts(tmp_path: Path) -> None:
     async def t(q: Queue, srv: SMTPTestServer, ld: CollectingDelivery) -> None:
         await run_blocking(
-            q.add, "mox", "mox@localhost", ["bob@remote.example", "x550@remote.example", "ytemperror@remote.example"], MSG
+            q.add,
+            "mox",
+            "mox@localhost",
+            ["bob@remote.example", "x550@remote.example", "ytemperror@remote.example"],
+            MSG,
         )
         await wait_for(lambda: len(q.list_msgs(Filter())) == 1 and not q._busy and len(ld.dsns()) == 1)
         assert [d.account for d in ld.delivered if b"multipart/report" not in d.data] == ["bob"]
         assert q.list_msgs(Filter())[0].recipient == "ytemperror@remote.example"
         assert dsn_status(ld.dsns()[0])[0]["final-recipient"].endswith("x550@remote.example")
         assert srv.connections == 0
+
+    run_queue(tmp_path, t, localserve=True)
+
+
+def test_localserve_timeout_localpart_hangs(tmp_path: Path, monkeypatch: Any) -> None:
+    """A local part ending in "timeout" hangs the local delivery (an hour in mox; shortened
+    here), then fails temporarily; other domains are delivered meanwhile."""
+    monkeypatch.setattr(deliver, "LOCALSERVE_TIMEOUT", 1.5)
+
+    async def t(q: Queue, srv: SMTPTestServer, ld: CollectingDelivery) -> None:
+        await run_blocking(q.add, "mox", "mox@localhost", ["xtimeout@slow.example"], MSG)
+        await run_blocking(q.add, "mox", "mox@localhost", ["bob@fast.example"], MSG)
+        await wait_for(lambda: len(ld.delivered) == 1)
+        # Still hanging: the attempt has started (counted at pick-up) but has no result yet.
+        [m] = q.list_msgs(Filter())
+        assert (
+            m.recipient == "xtimeout@slow.example" and m.last_result() is None and "slow.example" in q._busy
+        )
+        await wait_for(lambda: q.list_msgs(Filter())[0].last_result() is not None and not q._busy)
+        [m] = q.list_msgs(Filter())
+        r = m.last_result()
+        assert r is not None and not r.success and "timeout" in r.error
+        assert srv.connections == 0 and not ld.dsns()
 
     run_queue(tmp_path, t, localserve=True)
 
@@ -321,7 +378,9 @@ def test_idn_domain_and_smtputf8(tmp_path: Path) -> None:
         # Unicode domain: queued under its A-label, delivered with the A-label; the message asked
         # for SMTPUTF8 but its addresses are ASCII, so a server without it still gets it.
         rule = await run_blocking(q.holdrule_add, "", "", "")
-        ids = await run_blocking(q.add, "mjl", "mjl@example.org", ["a@B\u00fccher.example"], MSG, smtputf8=True)
+        ids = await run_blocking(
+            q.add, "mjl", "mjl@example.org", ["a@B\u00fccher.example"], MSG, smtputf8=True
+        )
         assert q.list_msgs(Filter(ids=ids))[0].rcpt_domain == "xn--bcher-kva.example"
         await run_blocking(q.holdrule_remove, rule.id)
         await run_blocking(q.hold, Filter(), False)
