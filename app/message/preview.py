@@ -67,7 +67,7 @@ def _settled(out: list[str]) -> list[str]:
 def _from_text(text: str) -> str:
     # Most messages have far more text than a preview needs: work on a growing prefix of whole
     # lines and stop as soon as the lines that later input cannot change give MAX_CHARS.
-    n = 2048
+    n = 768
     while n < len(text):
         lines = text[:n].splitlines()
         lines.pop()  # may be cut short (or be a "\r" whose "\n" is beyond the prefix)

@@ -68,6 +68,10 @@ def thread_subject(s: str) -> tuple[str, bool]:
 def _canonical(ref: str) -> str:
     """Lower case; quoting of the local part normalized when the id parses as an address."""
     ref = ref.lower()
+    if '"' not in ref and ref.isascii():
+        # Without quotes (and NFC normalization, a no-op on ASCII) the local part is either a
+        # dot-atom, its own canonical form, or the id is no address: either way it stays as is.
+        return ref
     try:
         addr = parse_address(ref, True)
     except AddressError:
