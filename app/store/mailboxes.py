@@ -74,20 +74,22 @@ def normalize_name(name: str) -> str:
     return "/".join(parts)
 
 
+_GET_COLUMNS = f"{MAILBOX_COLUMNS}, EXISTS(SELECT 1 FROM subscription WHERE subscription.name = mailbox.name)"
+
+
 def get(conn: apsw.Connection, mailbox: int | str) -> Mailbox:
     """Look up a mailbox by id or name (raises MailboxNotFound)."""
     if isinstance(mailbox, int):
-        rows = q(conn, f"SELECT {MAILBOX_COLUMNS} FROM mailbox WHERE id = ?", (mailbox,))
+        rows = q(conn, f"SELECT {_GET_COLUMNS} FROM mailbox WHERE id = ?", (mailbox,))
     else:
         try:
             name = normalize_name(mailbox)
         except InvalidMailboxName:
             raise MailboxNotFound(f"no mailbox {mailbox!r}") from None
-        rows = q(conn, f"SELECT {MAILBOX_COLUMNS} FROM mailbox WHERE name = ?", (name,))
+        rows = q(conn, f"SELECT {_GET_COLUMNS} FROM mailbox WHERE name = ?", (name,))
     if not rows:
         raise MailboxNotFound(f"no mailbox {mailbox!r}")
-    sub = bool(q(conn, "SELECT 1 FROM subscription WHERE name = ?", (rows[0][1],)))
-    return row_to_mailbox(rows[0], sub)
+    return row_to_mailbox(rows[0], bool(rows[0][14]))
 
 
 def _exists(conn: apsw.Connection, name: str) -> int | None:

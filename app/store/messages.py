@@ -18,7 +18,13 @@ import apsw
 
 from app.store import blobs, counts, threads
 from app.store.analysis import Analyzed
-from app.store.changes import ChangeAddUID, ChangeFlags, ChangeMailboxKeywords, ChangeRemoveUIDs
+from app.store.changes import (
+    ChangeAddUID,
+    ChangeFlags,
+    ChangeMailboxCounts,
+    ChangeMailboxKeywords,
+    ChangeRemoveUIDs,
+)
 from app.store.mailboxes import counts_change
 from app.store.model import (
     COLUMN_FLAG,
@@ -182,10 +188,14 @@ def add(
         tx.add(ChangeAddUID(mb.id, uid, modseq, fs, mid, th.thread_id))
         out.append((mid, uid, th))
         uid += 1
-    conn.execute("UPDATE mailbox SET uidnext = ? WHERE id = ?", (uid, mb.id))
-    delta.apply(conn, mb.id)
+    # UIDNEXT and counts in one statement that also returns the new counts for the change.
+    [r] = q(conn,
+        "UPDATE mailbox SET uidnext = ?, total = total + ?, deleted = deleted + ?, unread = unread + ?,"
+        " unseen = unseen + ?, size = size + ? WHERE id = ? RETURNING name, total, deleted, unread, unseen, size",
+        (uid, delta.total, delta.deleted, delta.unread, delta.unread, delta.size, mb.id),
+    )  # fmt: skip
     _keywords_changed(conn, tx, mb, all_kws)
-    tx.add(counts_change(conn, mb.id))
+    tx.add(ChangeMailboxCounts(mb.id, *r))
     return out
 
 
