@@ -9,8 +9,9 @@ import socket
 import ssl
 from dataclasses import dataclass, field
 
-from app.dns.errors import DNSError, DNSTemporary
+from app.dns.errors import DNSError
 from app.dns.resolver import Resolver, normalize_name
+from app.mailauth import txtpolicy
 
 MAX_POLICY_SIZE = 64 * 1024
 MAX_AGE_LIMIT = 31557600  # RFC 8461 §3.2: at most one year
@@ -127,22 +128,8 @@ class STSLookup:
 
 def lookup_record(resolver: Resolver, domain: str) -> STSLookup:
     """``_mta-sts.<domain>`` TXT (RFC 8461 §3.1); CNAMEs are followed by the resolver."""
-    try:
-        d = normalize_name(domain)
-        ans = resolver.lookup_txt_sync(f"_mta-sts.{d}")
-    except DNSTemporary as e:
-        return STSLookup("temperror", domain, reason=str(e))
-    except DNSError as e:
-        return STSLookup("none", domain, reason=str(e))
-    recs = [r for r in ans.records if r.startswith("v=STSv1")]
-    if not recs:
-        return STSLookup("none", d, reason="no v=STSv1 record")
-    if len(recs) > 1:
-        return STSLookup("permerror", d, reason="multiple MTA-STS records")
-    try:
-        return STSLookup("found", d, parse_record(recs[0]), recs[0])
-    except MTASTSError as e:
-        return STSLookup("permerror", d, text=recs[0], reason=str(e))
+    r = txtpolicy.lookup_single(resolver, domain, "_mta-sts", "v=STSv1", "MTA-STS", parse_record, MTASTSError)
+    return STSLookup(r.status, r.domain, r.record, r.text, r.reason)
 
 
 class _PinnedHTTPS(http.client.HTTPSConnection):

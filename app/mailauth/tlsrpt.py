@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.dns.errors import DNSError, DNSTemporary
-from app.dns.resolver import Resolver, normalize_name
+from app.dns.resolver import Resolver
+from app.mailauth import txtpolicy
 
 
 class TLSRPTRecordError(ValueError):
@@ -63,19 +63,5 @@ class TLSRPTLookup:
 
 def lookup(resolver: Resolver, domain: str) -> TLSRPTLookup:
     """Fetch and parse ``_smtp._tls.<domain>``; exactly one TLSRPTv1 record must exist."""
-    try:
-        d = normalize_name(domain)
-        ans = resolver.lookup_txt_sync(f"_smtp._tls.{d}")
-    except DNSTemporary as e:
-        return TLSRPTLookup("temperror", domain, reason=str(e))
-    except DNSError as e:
-        return TLSRPTLookup("none", domain, reason=str(e))
-    recs = [r for r in ans.records if r.startswith("v=TLSRPTv1")]
-    if not recs:
-        return TLSRPTLookup("none", d, reason="no v=TLSRPTv1 record")
-    if len(recs) > 1:
-        return TLSRPTLookup("permerror", d, reason="multiple TLSRPT records")
-    try:
-        return TLSRPTLookup("found", d, parse_record(recs[0]), recs[0])
-    except TLSRPTRecordError as e:
-        return TLSRPTLookup("permerror", d, text=recs[0], reason=str(e))
+    r = txtpolicy.lookup_single(resolver, domain, "_smtp._tls", "v=TLSRPTv1", "TLSRPT", parse_record, TLSRPTRecordError)
+    return TLSRPTLookup(r.status, r.domain, r.record, r.text, r.reason)

@@ -25,6 +25,10 @@ _mta-sts.example.org.     TXT  "v=STSv1; id=20261122"
 _mta-sts.bad.example.     TXT  "v=STSv1; id=has space"
 _smtp._tls.example.org.   TXT  "v=TLSRPTv1; rua=mailto:tls@example.org,https://r.example/x"
 _smtp._tls.bad.example.   TXT  "v=TLSRPTv1; rua=ftp://x"
+_mta-sts.two.example.     TXT  "v=STSv1; id=1"
+_mta-sts.two.example.     TXT  "v=STSv1; id=2"
+_smtp._tls.two.example.   TXT  "v=TLSRPTv1; rua=mailto:a@two.example"
+_smtp._tls.two.example.   TXT  "v=TLSRPTv1; rua=mailto:b@two.example"
 mta-sts.example.org.      A    127.0.0.1
 """
 
@@ -60,6 +64,9 @@ def test_mtasts_record_and_policy() -> None:
     assert mtasts.lookup_record(r(), "example.org").record == mtasts.STSRecord("20261122")
     assert mtasts.lookup_record(r(), "bad.example").status == "permerror"
     assert mtasts.lookup_record(r(), "none.example").status == "none"
+    two = mtasts.lookup_record(r(), "two.example")
+    assert two.status == "permerror" and "multiple" in two.reason
+    assert mtasts.lookup_record(r(fail={"_mta-sts.example.org"}), "example.org").status == "temperror"
     pol = mtasts.parse_policy(
         "version: STSv1\r\nmode: enforce\r\nmx: mail.example.org\r\nmx: *.example.net\r\nmax_age: 86400\r\n"
     )
@@ -132,6 +139,7 @@ def test_tlsrpt() -> None:
     assert look.record.rua == ("mailto:tls@example.org", "https://r.example/x")
     assert tlsrpt.lookup(r(), "bad.example").status == "permerror"
     assert tlsrpt.lookup(r(), "none.example").status == "none"
+    assert tlsrpt.lookup(r(), "two.example").status == "permerror"
     assert tlsrpt.lookup(r(fail={"_smtp._tls.example.org"}), "example.org").status == "temperror"
 
 
