@@ -141,6 +141,7 @@ async def build_services(
     from app.ctl.server import CtlServer
     from app.dns import DnsResolver
     from app.imapserver import IMAPDeps, IMAPServer
+    from app.imapserver import ctl_handlers as imap_ctl
     from app.queue import Queue, QueueDeps
     from app.queue import ctl_handlers as queue_ctl
     from app.runtime import run_blocking
@@ -239,6 +240,8 @@ async def build_services(
     for cmd, h in store_ctl.handlers(store, config, authdb).items():
         ctl.register(cmd, h)
     for cmd, h in queue_ctl.handlers(queue).items():
+        ctl.register(cmd, h)
+    for cmd, h in imap_ctl.handlers(imap.deps, config).items():
         ctl.register(cmd, h)
 
     async def smtp_handler(conn: Conn) -> None:

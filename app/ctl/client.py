@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import socket
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 from app.ctl.protocol import CtlError, decode, encode
 
@@ -63,3 +64,39 @@ def call(
                 raise CtlError(str(frame["error"]))
             elif frame.get("ok"):
                 return frame.get("result")
+
+
+def pipe(path: Path, cmd: str, args: list[Any], stdin: BinaryIO, stdout: BinaryIO) -> None:
+    """Run a control command that takes the connection over as a byte stream (``raw`` frame),
+    then copy ``stdin`` to the server and the server's bytes to ``stdout`` until it closes.
+    Raises CtlError when the server cannot be reached or refuses the command."""
+    sock, token = _connect(path)
+    with sock:
+        f = sock.makefile("rwb")
+        if token is not None:
+            f.write(encode({"token": token}))
+        f.write(encode({"cmd": cmd, "args": args}))
+        f.flush()
+        while True:
+            line = f.readline()
+            if not line:
+                raise CtlError("server closed the control connection")
+            frame = decode(line)
+            if "error" in frame:
+                raise CtlError(str(frame["error"]))
+            if frame.get("raw"):
+                break
+
+        def upstream() -> None:
+            # Threads rather than select(): stdin may be a pipe, which Windows cannot select on.
+            try:
+                while chunk := stdin.read1(64 * 1024) if hasattr(stdin, "read1") else stdin.read(4096):
+                    sock.sendall(chunk)
+                sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+        threading.Thread(target=upstream, name="ctl-pipe-in", daemon=True).start()
+        while chunk := f.read1(64 * 1024):
+            stdout.write(chunk)
+            stdout.flush()

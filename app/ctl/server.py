@@ -30,6 +30,15 @@ class Request:
         self.args = args
         self._reader = reader
         self._writer = writer
+        self.taken = False
+
+    async def take_over(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """Turn the connection into a raw byte stream owned by the handler (``admin
+        imapserve``): the client is told with a ``raw`` frame and no result frame follows."""
+        self._writer.write(encode({"raw": True}))
+        await self._writer.drain()
+        self.taken = True
+        return self._reader, self._writer
 
     async def write(self, text: str) -> None:
         """Send output text to the client (it prints it as is)."""
@@ -115,14 +124,18 @@ class CtlServer:
             if handler is None:
                 writer.write(encode({"error": f"unknown control command {cmd!r}"}))
             else:
+                r = Request(cmd, list(args), reader, writer)
                 try:
-                    result = await handler(Request(cmd, list(args), reader, writer))
-                    writer.write(encode({"ok": True, "result": result}))
+                    result = await handler(r)
+                    if not r.taken:
+                        writer.write(encode({"ok": True, "result": result}))
                 except CtlError as e:
-                    writer.write(encode({"error": str(e)}))
+                    if not r.taken:
+                        writer.write(encode({"error": str(e)}))
                 except Exception as e:
                     log.exception("control command failed", e, cmd=cmd)
-                    writer.write(encode({"error": "internal error, see server log"}))
+                    if not r.taken:
+                        writer.write(encode({"error": "internal error, see server log"}))
             await writer.drain()
         except (CtlError, ConnectionError, asyncio.IncompleteReadError) as e:
             log.debug("control connection error", err=e)
