@@ -184,7 +184,9 @@ class Mox:
             for t in pending:
                 t.cancel()
             if pending:
-                await asyncio.wait(pending, timeout=2)
+                # A cancelled connection still closes politely (Conn.close waits up to 3 s for
+                # the peer's TLS close_notify); let that finish before the loop goes away.
+                await asyncio.wait(pending, timeout=5)
         for lis in self.listening:
             for srv in lis.servers:
                 with contextlib.suppress(Exception):
