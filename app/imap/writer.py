@@ -17,9 +17,17 @@ _QUOTE_MAX = 1024
 
 
 def literal(data: bytes, binary: bool = False) -> bytes:
-    """``{n}CRLF`` followed by the data (``~{n}`` for BINARY data with NUL bytes)."""
-    prefix = b"~" if binary else b""
-    return prefix + b"{" + str(len(data)).encode() + b"}\r\n" + data
+    """``{n}CRLF`` followed by the data (``~{n}`` for BINARY data with NUL bytes, RFC 3516).
+
+    A plain literal cannot carry NUL (RFC 9051 section 9: ``literal = ... *CHAR8``, CHAR8
+    excludes %x00), so outside literal8 a NUL octet is sent as 0x80, as Dovecot does; the size
+    stays the same. Clients wanting the exact octets of binary content use FETCH BINARY.
+    """
+    if binary:
+        return b"~{" + str(len(data)).encode() + b"}\r\n" + data
+    if b"\x00" in data:
+        data = data.replace(b"\x00", b"\x80")
+    return b"{" + str(len(data)).encode() + b"}\r\n" + data
 
 
 def _quotable(data: bytes, utf8: bool) -> bool:

@@ -214,7 +214,7 @@ async def _list(
                     if a is None
                     else writer.string(a.value, s.utf8)
                     if a.is_string
-                    else writer.literal(a.value)
+                    else writer.literal(a.value, b"\x00" in a.value)
                 )
                 items.append(writer.astring(key) + b" " + value)
             s.untagged(b"METADATA " + to_client(s, name) + b" " + writer.plist(items))

@@ -92,7 +92,11 @@ def parse_args(data: bytes) -> list[object]:
             end = data.index(b"}", pos)
             size = int(data[pos + 1 : end].rstrip(b"+"))
             start = data.index(b"\n", end) + 1
-            stack[-1].append(data[start : start + size].decode("utf-8", "replace"))
+            # imaptest compares strings as C strings (strcmp on imap_arg_get_astring), for
+            # the script's expectations and the server's replies alike: a literal's value
+            # ends at its first NUL octet.
+            value = data[start : start + size].split(b"\0", 1)[0]
+            stack[-1].append(value.decode("utf-8", "replace"))
             pos = start + size
         else:
             start = pos
@@ -191,7 +195,13 @@ def _split_reply(line: str) -> tuple[int, list[object] | None, str]:
 
 
 def read_lines(path: Path) -> list[tuple[int, bytes]]:
-    """Lines with {{{ ... }}} multi-line literals folded in (as ``{n}CRLF`` + data)."""
+    """Lines with {{{ ... }}} multi-line literals folded in (as ``{n}CRLF`` + data), the way
+    imaptest's test-parser.c builds them, in commands and expected replies alike: the block's
+    lines are joined, ``~{{{`` (literal8) keeps each line's bytes as in the file (a CR before
+    LF stays, a bare LF stays LF), ``{{{`` ends each line with CRLF, and the line end before
+    ``}}}`` is not part of the literal. Text after ``}}}`` continues the line. (imaptest would
+    also keep a CR at the end of a ``{{{`` text line, giving CR CR LF; we drop it, which no
+    script relies on.)"""
     raw = path.read_bytes().split(b"\n")
     if raw and raw[-1] == b"":
         raw.pop()

@@ -34,11 +34,7 @@ def advertised() -> set[str]:
 
 
 # Known differences, each checked to fail (strict) so a fix is noticed:
-KNOWN = {
-    # The script's ~{{{ block holds bytes whose CR/LF reconstruction is ambiguous: its expected
-    # literal (6 bytes) contradicts its own expected BINARY.SIZE (7), which we return.
-    "append-binary": "binary literal in script reconstructs differently from imaptest's reader",
-}
+KNOWN: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(
