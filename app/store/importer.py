@@ -15,7 +15,6 @@ named after their paths, all or nothing (for the account web interface's upload)
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import tarfile
 import tempfile
@@ -27,10 +26,11 @@ from pathlib import Path
 from typing import Literal
 
 from app import mlog
+from app.store import import_pipeline
 from app.store.account import Account
 from app.store.errors import MailboxNotFound
-from app.store.mailformats import SourceMessage, read_maildir, read_mbox
-from app.store.model import AppendItem
+from app.store.import_pipeline import Entry, mbox_entries
+from app.store.mailformats import read_maildir, split_mbox
 
 log = mlog.get("store.import")
 
@@ -90,8 +90,9 @@ def _find_mailbox(root: Path, kind: Kind) -> Path:
 
 
 @contextlib.contextmanager
-def open_source(kind: Kind, path: Path) -> Iterator[Iterator[SourceMessage]]:
-    """The messages of an mbox file / maildir directory, or of the one inside an archive."""
+def open_source(kind: Kind, path: Path) -> Iterator[Iterator[Entry]]:
+    """The messages of an mbox file / maildir directory, or of the one inside an archive
+    (mbox entries are split here and finished while being prepared, see import_pipeline)."""
     if not path.exists():
         raise SourceError(f"{path}: no such file or directory")
     with contextlib.ExitStack() as stack:
@@ -107,28 +108,15 @@ def open_source(kind: Kind, path: Path) -> Iterator[Iterator[SourceMessage]]:
                 yield read_maildir(path)
             else:
                 f = stack.enter_context(path.open("rb"))
-                yield read_mbox(f, path.name)
+                yield mbox_entries(split_mbox(f, path.name), path.name)
         except ValueError as exc:
             raise SourceError(str(exc)) from None
-
-
-def _batches(messages: Iterable[SourceMessage]) -> Iterator[list[SourceMessage]]:
-    batch: list[SourceMessage] = []
-    size = 0
-    for m in messages:
-        batch.append(m)
-        size += len(m.data)
-        if len(batch) >= BATCH_MESSAGES or size >= BATCH_BYTES:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
 
 
 def import_messages(
     account: Account,
     mailbox: str,
-    messages: Iterable[SourceMessage],
+    messages: Iterable[Entry],
     *,
     progress: Callable[[int], object] | None = None,
     abort: threading.Event | None = None,
@@ -143,42 +131,26 @@ def import_messages(
         before = {m.name for m in account.list_mailboxes()}
         mb = account.create_mailbox(mailbox)  # also creates missing parents
     added: list[int] = []
-    # One batch is appended (parsed, indexed, committed) in a helper thread while the next is
-    # read from the source; SQLite releases the GIL, so reading and committing overlap.
-    pending: concurrent.futures.Future[tuple[int, list[int]]] | None = None
 
-    def collect() -> None:
-        nonlocal pending
-        if pending is not None:
-            fut, pending = pending, None
-            added.extend(fut.result()[1])
-            if progress is not None:
-                progress(len(added))
+    def check_abort() -> None:
+        if abort is not None and abort.is_set():
+            raise ImportAborted(f"import into {mailbox!r} aborted")
 
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="import") as pool:
-        try:
-            for batch in _batches(messages):
-                if abort is not None and abort.is_set():
-                    raise ImportAborted(f"import into {mailbox!r} aborted")
-                items = [AppendItem(m.data, m.flags, m.received) for m in batch]
-                collect()
-                pending = pool.submit(account.append, mb.id, items)
-            collect()
-            if abort is not None and abort.is_set():
-                raise ImportAborted(f"import into {mailbox!r} aborted")
-        except BaseException as exc:
-            if pending is not None:
-                try:
-                    added.extend(pending.result()[1])
-                except Exception:
-                    pass  # that batch's transaction did not commit
-            log.info(
-                "import failed, removing imported messages", mailbox=mb.name, count=len(added), err=str(exc)
-            )
-            undo(
-                account, [ImportResult(mb.name, len(added), before is not None, mb.id, tuple(added))], before
-            )
-            raise
+    try:
+        import_pipeline.run(
+            account,
+            mb.id,
+            messages,
+            added,
+            batch_messages=BATCH_MESSAGES,
+            batch_bytes=BATCH_BYTES,
+            progress=progress,
+            check_abort=check_abort,
+        )
+    except BaseException as exc:
+        log.info("import failed, removing imported messages", mailbox=mb.name, count=len(added), err=str(exc))
+        undo(account, [ImportResult(mb.name, len(added), before is not None, mb.id, tuple(added))], before)
+        raise
     return ImportResult(mb.name, len(added), before is not None, mb.id, tuple(added))
 
 

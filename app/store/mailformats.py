@@ -27,7 +27,7 @@ from typing import BinaryIO
 from app.store.errors import InvalidFlag
 from app.store.model import normalize_flags
 
-_FROM_UNQUOTE = re.compile(rb"(?m)^>(>*From )")
+_FROM_UNQUOTE_NL = re.compile(rb"\n>(>*From )")
 _FROM_NEEDS_QUOTE = re.compile(rb"^>*From ")
 MAILDIR_FLAGS = {
     "D": "\\Draft",
@@ -58,9 +58,22 @@ def to_crlf(data: bytes) -> bytes:
     return re.sub(rb"\r?\n", b"\r\n", data)
 
 
+_valid_cache: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
 def valid_flags(flags: Iterable[str]) -> tuple[str, ...]:
     """The flags the store accepts; invalid keywords are dropped (a bad keyword in an old
     mailbox file must not stop an import)."""
+    key = tuple(flags)
+    v = _valid_cache.get(key)
+    if v is None:
+        v = _valid_flags(key)
+        if len(_valid_cache) < 1000:  # a mailbox uses few combinations
+            _valid_cache[key] = v
+    return v
+
+
+def _valid_flags(flags: Iterable[str]) -> tuple[str, ...]:
     out: list[str] = []
     for f in flags:
         try:
@@ -74,28 +87,10 @@ def valid_flags(flags: Iterable[str]) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
-def _header_flags(header: bytes) -> list[str]:
-    flags: list[str] = []
-    for raw in re.split(rb"\r?\n(?![ \t])", header):
-        name, sep, value = raw.partition(b":")
-        if not sep:
-            continue
-        key = name.strip().lower()
-        v = value.decode("utf-8", "replace").strip()
-        if key == b"status":
-            if "R" in v:
-                flags.append("\\Seen")
-        elif key == b"x-status":
-            flags += [f for c, f in _XSTATUS.items() if c in v]
-        elif key == b"x-keywords":
-            flags += [k for k in re.split(r"[,\s]+", v) if k]
-    return flags
-
-
 _MONTHS = {
     m: i
     for i, m in enumerate(
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
+        [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"], 1
     )
 }
 _FROM_TIME = re.compile(rb"\w{3} +(\w{3}) +(\d{1,2}) +(\d{1,2}):(\d\d):(\d\d) +(\d{4})")
@@ -106,15 +101,60 @@ def _from_line_time(line: bytes) -> float | None:
     m = _FROM_TIME.search(line)
     if not m:
         return None
-    month = _MONTHS.get(m[1].decode("ascii", "replace").title())
-    day, hour, minute, sec, year = (int(m[i]) for i in range(2, 7))
+    month = _MONTHS.get(m[1].title())
+    day, hour, minute, sec, year = map(int, m.groups()[1:])
     if month is None or not (1 <= day <= 31 and hour < 24 and minute < 60 and sec < 61):
         return None
     return float(calendar.timegm((year, month, day, hour, minute, sec, 0, 0, 0)))
 
 
-def _mbox_message(lines: list[bytes], from_line: bytes, origin: str) -> SourceMessage:
-    body = _FROM_UNQUOTE.sub(rb"\1", b"".join(lines))
+def _take_flag_headers(header: bytes) -> tuple[bytes, list[str]]:
+    """Split a CRLF header into the header without its Status, X-Status and X-Keywords
+    fields (continuation lines included) and the flags those fields name."""
+    kept: list[bytes] = []
+    fields: list[list[bytes]] = []
+    field: list[bytes] | None = None
+    for ln in header.split(b"\r\n"):
+        c = ln[:1]
+        if c == b" " or c == b"\t":
+            (kept if field is None else field).append(ln)
+            continue
+        field = None
+        if c and c in b"sSxX" and ln[:11].lower().startswith(_FLAG_HEADERS):
+            field = [ln]
+            fields.append(field)
+        else:
+            kept.append(ln)
+    if field is not None and kept:
+        kept.append(b"")  # the removed field ended the header: the kept lines keep their CRLF
+    return b"\r\n".join(kept), _header_flags(b"\r\n".join(f) for f in fields)
+
+
+def _header_flags(fields: Iterable[bytes]) -> list[str]:
+    flags: list[str] = []
+    for raw in fields:
+        name, _, value = raw.partition(b":")
+        key = name.lower()
+        v = value.decode("utf-8", "replace").strip()
+        if key == b"status":
+            if "R" in v:
+                flags.append("\\Seen")
+        elif key == b"x-status":
+            flags += [f for c, f in _XSTATUS.items() if c in v]
+        else:
+            flags += [k for k in re.split(r"[,\s]+", v) if k]
+    return flags
+
+
+def mbox_message(raw: bytes, origin: str) -> SourceMessage:
+    """One mbox entry as ``split_mbox`` returns it (``From `` line included) to a message:
+    mboxrd unquoting, CRLF line endings, flags from the flag headers (which are removed)."""
+    nl = raw.find(b"\n")
+    from_line, body = (raw[: nl + 1], raw[nl + 1 :]) if nl >= 0 else (raw, b"")
+    # Line starts other than the first are found by the literal prefix b"\n>" (fast).
+    body = _FROM_UNQUOTE_NL.sub(rb"\n\1", body)
+    if body[:1] == b">" and _FROM_NEEDS_QUOTE.match(body):
+        body = body[1:]
     # The blank line before the next "From " belongs to the mbox, not the message.
     if body.endswith(b"\r\n\r\n"):
         body = body[:-2]
@@ -123,10 +163,14 @@ def _mbox_message(lines: list[bytes], from_line: bytes, origin: str) -> SourceMe
     data = to_crlf(body)
     end = data.find(b"\r\n\r\n")
     header = data[: end + 2] if end >= 0 else data
-    flags = valid_flags(_header_flags(header))
-    # The flag headers are mbox bookkeeping, now in the flags; dropping them makes an
-    # export followed by an import give back the stored bytes.
-    data = strip_flag_headers(header) + data[len(header) :]
+    flags: tuple[str, ...] = ()
+    low = header.lower()
+    if b"status:" in low or b"x-keywords:" in low:
+        # The flag headers are mbox bookkeeping, now in the flags; dropping them makes an
+        # export followed by an import give back the stored bytes.
+        kept, names = _take_flag_headers(header)
+        flags = valid_flags(names)
+        data = kept + data[len(header) :]
     return SourceMessage(data, flags, _from_line_time(from_line), origin)
 
 
@@ -139,33 +183,67 @@ def strip_flag_headers(header: bytes) -> bytes:
             if not skipping:
                 kept.append(ln)
             continue
-        skipping = ln.lower().startswith(_FLAG_HEADERS)
+        skipping = ln[:1] in b"sSxX" and ln.lower().startswith(_FLAG_HEADERS)
         if not skipping:
             kept.append(ln)
     return b"".join(kept)
 
 
-def read_mbox(f: BinaryIO, name: str = "mbox") -> Iterator[SourceMessage]:
-    """Messages of an mbox file, streamed (one message in memory at a time). Raises
-    ValueError when the file does not start with a ``From `` line."""
-    lines: list[bytes] = []
-    from_line: bytes | None = None
-    n = 0
-    for line in f:
-        if line.startswith(b"From "):
-            if from_line is not None:
-                n += 1
-                yield _mbox_message(lines, from_line, f"{name} message {n}")
-            from_line, lines = line, []
-            continue
-        if from_line is None:
-            if line.strip() == b"":
-                continue
+MBOX_READ_SIZE = 1 << 20
+
+
+def _mbox_start(buf: bytearray, eof: bool, name: str) -> int | None:
+    """Offset of the first ``From `` line; None when more data is needed. Only blank lines
+    may come before it."""
+    k = len(buf) - len(buf.lstrip())
+    if k == len(buf):
+        return len(buf) if eof else None
+    if (k and buf[k - 1 : k] != b"\n") or b"From "[: len(buf) - k] != buf[k : k + 5]:
+        raise ValueError(f'{name}: not an mbox file (no "From " line at the start)')
+    if len(buf) - k < 5:
+        if eof:
             raise ValueError(f'{name}: not an mbox file (no "From " line at the start)')
-        lines.append(line)
-    if from_line is not None:
-        n += 1
-        yield _mbox_message(lines, from_line, f"{name} message {n}")
+        return None
+    return k
+
+
+def split_mbox(f: BinaryIO, name: str = "mbox", read_size: int = MBOX_READ_SIZE) -> Iterator[bytes]:
+    """The raw entries of an mbox file, each from its ``From `` line up to the next one (for
+    ``mbox_message``), streamed: a large read buffer is searched for line-start ``From ``,
+    holding about one read plus the longest message in memory. Raises ValueError when the
+    file does not start with a ``From `` line (blank lines before it are allowed)."""
+    buf = bytearray()
+    eof = False
+    start: int | None = None
+    while start is None:
+        chunk = f.read(read_size)
+        eof = not chunk
+        buf += chunk
+        start = _mbox_start(buf, eof, name)
+    pos = start + 1  # search for "\nFrom " after the current entry's "From"
+    while True:
+        i = buf.find(b"\nFrom ", pos)
+        if i >= 0:
+            yield bytes(buf[start : i + 1])
+            start, pos = i + 1, i + 2
+            continue
+        if eof:
+            if start < len(buf):
+                yield bytes(buf[start:])
+            return
+        del buf[:start]
+        pos = max(1, len(buf) - 6)
+        start = 0
+        chunk = f.read(read_size)
+        eof = not chunk
+        buf += chunk
+
+
+def read_mbox(f: BinaryIO, name: str = "mbox") -> Iterator[SourceMessage]:
+    """Messages of an mbox file, streamed (see ``split_mbox``). Raises ValueError when the
+    file does not start with a ``From `` line."""
+    for n, raw in enumerate(split_mbox(f, name), 1):
+        yield mbox_message(raw, f"{name} message {n}")
 
 
 def dovecot_keywords(text: str) -> dict[str, str]:
