@@ -10,12 +10,13 @@ from app import store
 from app.imap import NumSet, Parser, format_numbers
 from app.imap.fetchatt import FetchAtt, parse_atts
 from app.imapserver import changes, fetchrender
-from app.imapserver.backend import make_loader, msg_info, sorted_flags
+from app.imapserver.backend import make_loader, msg_info_row, sorted_flags, store_read
 from app.imapserver.cmd_mailbox import store_error
 from app.imapserver.errors import Bad
 from app.imapserver.msginfo import MsgInfo
 from app.imapserver.session import Session
 from app.runtime import run_blocking
+from app.store import reads
 
 BATCH = 200
 
@@ -70,10 +71,9 @@ async def _fetch(s: Session, p: Parser, is_uid: bool) -> str:
         batch = pairs[i : i + BATCH]
         if set_seen:
             try:
-                metas = await run_blocking(s.account.message_meta, v.mailbox_id, [u for _, u in batch])
+                infos = await run_blocking(_read_infos, s, v.mailbox_id, batch, changedsince)
             except store.StoreError as e:
                 raise store_error(e)
-            infos = _infos(metas, changedsince)
             seen_added = await _mark_seen(s, v.mailbox_id, infos)
             lines = await run_blocking(
                 _render_batch, s, batch, infos, atts, loader, with_modseq, seen_added, need_body
@@ -142,8 +142,13 @@ async def _fetch_flags_only(
     del rows
 
 
-def _infos(metas: list[store.MessageMeta], changedsince: int | None) -> dict[int, MsgInfo]:
-    infos = {m.uid: msg_info(m) for m in metas}
+def _read_infos(
+    s: Session, mailbox_id: int, batch: list[tuple[int, int]], changedsince: int | None
+) -> dict[int, MsgInfo]:
+    """What FETCH needs of each message of the batch, in one query."""
+    uids = [u for _, u in batch]
+    rows = store_read(s.account, lambda c: reads.fetch_rows(c, mailbox_id, uids))
+    infos = {r[0]: msg_info_row(r) for r in rows}
     if changedsince is not None:
         infos = {u: m for u, m in infos.items() if m.modseq > changedsince}
     return infos
@@ -158,8 +163,8 @@ def _read_render(
     with_modseq: bool,
     changedsince: int | None,
 ) -> list[bytes]:
-    metas = s.account.message_meta(mailbox_id, [u for _, u in batch])
-    return _render_batch(s, batch, _infos(metas, changedsince), atts, loader, with_modseq, set(), True)
+    infos = _read_infos(s, mailbox_id, batch, changedsince)
+    return _render_batch(s, batch, infos, atts, loader, with_modseq, set(), True)
 
 
 def _render_batch(
@@ -175,17 +180,21 @@ def _render_batch(
     v = s.selected
     assert v is not None
     out: list[bytes] = []
+    cache_ns = str(getattr(s.account, "path", ""))
+    recent_ok = not s.rev2
+    utf8 = s.utf8
+    has_flags = any(a.name == "FLAGS" for a in atts)
     for seq, uid in batch:
         m = infos.get(uid)
         if m is None:
             continue
         my_atts = atts
-        if uid in seen_added and not any(a.name == "FLAGS" for a in atts):
+        if uid in seen_added and not has_flags:
             my_atts = [*atts, FetchAtt("FLAGS")]
         try:
             items = fetchrender.render_items(
-                m, my_atts, loader, recent=v.is_recent(uid) and not s.rev2, utf8=s.utf8, with_modseq=with_modseq,
-                cache_ns=str(getattr(s.account, "path", "")),
+                m, my_atts, loader, recent=recent_ok and v.is_recent(uid), utf8=utf8, with_modseq=with_modseq,
+                cache_ns=cache_ns,
             )  # fmt: skip
         except store.MessageGone:
             continue

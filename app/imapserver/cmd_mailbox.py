@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+import apsw
+
 from app import store
 from app.imap import NumSet, Parser
-from app.imapserver import recent
-from app.imapserver.backend import mailbox_id
+from app.imapserver import recent, uidcache
+from app.imapserver.backend import mailbox_id, store_read
 from app.imapserver.cmd_list import cmd_list, cmd_lsub, status_items
 from app.imapserver.errors import Bad, IMAPError, No
 from app.imapserver.names import check_new_name, parse_mailbox, to_client
@@ -16,6 +18,7 @@ from app.imapserver.qresync import qresync_select
 from app.imapserver.selected import MailboxView
 from app.imapserver.session import Session, State
 from app.runtime import run_blocking
+from app.store import reads
 
 __all__ = ["cmd_list", "cmd_lsub"]
 
@@ -71,20 +74,32 @@ async def _select(s: Session, p: Parser, readonly: bool) -> str:
     want_unseen = not s.rev2 and not s.uidonly
     with_qresync = qresync_arg is not None
 
-    def read() -> tuple[store.MailboxStatus, store.Mailbox, list[tuple[int, int, frozenset[str]]], list[int]]:
-        # One trip to the worker pool for everything SELECT needs. Flags are needed only for
-        # IMAP4rev1's first-unseen and for QRESYNC; UIDs alone are much cheaper.
-        st = acct.mailbox_status(name)
-        mbx = acct.mailbox(st.id)
-        # All unseen: the first unseen is message 1, no need to look at flags.
-        partly_seen = 0 < st.counts.unseen < st.counts.total
-        if with_qresync or (want_unseen and partly_seen):
-            rows = acct.uids_flags(st.id)
-            return st, mbx, rows, [r[0] for r in rows]
-        return st, mbx, [], acct.uids(st.id)
+    db = str(getattr(acct, "path", ""))
+
+    def read(
+        c: apsw.Connection,
+    ) -> tuple[store.MailboxStatus, store.Mailbox, list[tuple[int, int, frozenset[str]]], list[int]]:
+        # One trip to the worker pool and one read snapshot for everything SELECT needs.
+        # Flags are needed only for IMAP4rev1's first-unseen and for QRESYNC; UIDs alone are
+        # much cheaper, and usually cached.
+        with c:
+            mbx, st = reads.mailbox_and_status(c, name)
+            # All unseen: the first unseen is message 1, no need to look at flags.
+            partly_seen = 0 < st.counts.unseen < st.counts.total
+            rows: list[tuple[int, int, frozenset[str]]] = []
+            if with_qresync or (want_unseen and partly_seen):
+                rows = reads.uids_flags(c, st.id)
+                uids = [r[0] for r in rows]
+            else:
+                key = (db, st.id, st.uidvalidity, st.uidnext, st.counts.total)
+                cached = uidcache.get(key)
+                uids = reads.uid_list(c, st.id) if cached is None else cached
+                if cached is None:
+                    uidcache.put(key, uids)
+        return st, mbx, rows, uids
 
     try:
-        st, mbx, rows, uids = await run_blocking(read)
+        st, mbx, rows, uids = await run_blocking(store_read, acct, read)
     except store.StoreError as e:
         raise store_error(e)
     last = uids[-1] if uids else 0

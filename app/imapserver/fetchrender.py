@@ -54,7 +54,34 @@ class Rendered:
         self.items: list[bytes] = []
 
     def add(self, name: str, value: bytes) -> None:
-        self.items.append(name.encode() + b" " + value)
+        self.items.append(_name_bytes(name) + value)
+
+
+_names: dict[str, bytes] = {}
+
+
+def _name_bytes(name: str) -> bytes:
+    """``NAME `` as bytes (memoized: the same few names for every message)."""
+    b = _names.get(name)
+    if b is None:
+        b = name.encode() + b" "
+        if len(_names) < 10_000:
+            _names[name] = b
+    return b
+
+
+_dates: dict[float, bytes] = {}
+
+
+def internaldate_bytes(m: MsgInfo) -> bytes:
+    """The quoted INTERNALDATE (memoized by timestamp: messages are listed again and again)."""
+    b = _dates.get(m.received)
+    if b is None:
+        b = b'"' + format_datetime(m.internal_date).encode() + b'"'
+        if len(_dates) >= 200_000:
+            _dates.clear()
+        _dates[m.received] = b
+    return b
 
 
 def needs_body(atts: list[FetchAtt]) -> bool:
@@ -62,11 +89,21 @@ def needs_body(atts: list[FetchAtt]) -> bool:
     return any(a.name not in cheap for a in atts)
 
 
+_flag_lists: dict[tuple[tuple[str, ...], bool], bytes] = {}
+
+
 def flags_bytes(m: MsgInfo, recent: bool) -> bytes:
-    flags = list(m.flags)
-    if recent:
-        flags.insert(0, "\\Recent")
-    return writer.atoms(flags)
+    """The parenthesized flag list (memoized: a mailbox has few distinct flag sets)."""
+    key = (tuple(m.flags), recent)
+    b = _flag_lists.get(key)
+    if b is None:
+        flags = list(m.flags)
+        if recent:
+            flags.insert(0, "\\Recent")
+        b = writer.atoms(flags)
+        if len(_flag_lists) < 100_000:
+            _flag_lists[key] = b
+    return b
 
 
 def _partial(data: bytes, att: FetchAtt) -> bytes:
@@ -103,7 +140,7 @@ def render_items(
 ) -> list[bytes]:
     """The encoded data items of this message, in request order. ``cache_ns`` names the
     account database: with it, ENVELOPE and BODYSTRUCTURE are cached per stored message data
-    (``m.ref.data_id``)."""
+    (``m.data_id``)."""
     out = Rendered()
     loaded: tuple[bytes, message.Part] | None = None
 
@@ -125,7 +162,7 @@ def render_items(
         elif n == "FLAGS":
             out.add(n, flags_bytes(m, recent))
         elif n == "INTERNALDATE":
-            out.add(n, b'"' + format_datetime(m.internal_date).encode() + b'"')
+            out.add(n, internaldate_bytes(m))
         elif n == "SAVEDATE":
             out.add(n, b'"' + format_datetime(m.save_date).encode() + b'"' if m.save_date else b"NIL")
         elif n == "RFC822.SIZE":
@@ -137,9 +174,9 @@ def render_items(
         elif n == "THREADID":
             out.add(n, b"(" + m.thread_id.encode() + b")" if m.thread_id else b"NIL")
         elif n in ("ENVELOPE", "BODYSTRUCTURE"):
-            data_id = getattr(m.ref, "data_id", None)
+            data_id = m.data_id
             key = (n, (cache_ns, data_id))
-            cached = _cache.get(key) if cache_ns and data_id is not None else None
+            cached = _cache.get(key) if cache_ns and data_id else None
             if cached is None:
                 data, part = get()
                 value = (
@@ -148,7 +185,7 @@ def render_items(
                     else message.bodystructure(data, part)
                 )
                 cached = message.imap_string(value).encode()
-                if cache_ns and data_id is not None:
+                if cache_ns and data_id:
                     _cache.put(key, cached)
             out.add(n, cached)
         elif n == "BODY" and att.section is None:

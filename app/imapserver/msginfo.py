@@ -19,6 +19,7 @@ class MsgInfo:
     ref: Any = None  # the store's handle for reading bytes and structure
     email_id: str = ""
     thread_id: str = ""
+    data_id: int = 0  # the stored bytes (shared by copies, never changed); 0 when unknown
 
     @property
     def internal_date(self) -> dt.datetime:

@@ -13,7 +13,7 @@ from typing import Any
 
 import apsw
 
-from app.store import counts, mailboxes
+from app.store import blobs, counts, mailboxes
 from app.store.messages import FLAGS_MASK_SQL, META_COLUMNS, flags_of_mask, row_to_meta
 from app.store.model import Annotation, DeliveryFacts, Mailbox, MailboxStatus, MessageMeta
 from app.store.sqlq import q
@@ -39,14 +39,18 @@ def status(conn: apsw.Connection, m: int | str) -> MailboxStatus:
     with conn:
         mb = mailboxes.get(conn, m)
         hm = counts.highest_modseq(conn)
-    return MailboxStatus(mb.id, mb.name, mb.uidvalidity, mb.uidnext, mb.counts, hm, mb.keywords, mb.special_use)
+    return MailboxStatus(
+        mb.id, mb.name, mb.uidvalidity, mb.uidnext, mb.counts, hm, mb.keywords, mb.special_use
+    )
 
 
 def uids_flags(conn: apsw.Connection, mailbox_id: int) -> list[tuple[int, int, frozenset[str]]]:
     return _uid_modseq_flags(conn, "mailbox_id = ?", (mailbox_id,))
 
 
-def _uid_modseq_flags(conn: apsw.Connection, where: str, params: tuple[int, ...]) -> list[tuple[int, int, frozenset[str]]]:
+def _uid_modseq_flags(
+    conn: apsw.Connection, where: str, params: tuple[int, ...]
+) -> list[tuple[int, int, frozenset[str]]]:
     cache: dict[tuple[int, str], frozenset[str]] = {}
     out: list[tuple[int, int, frozenset[str]]] = []
     add = out.append
@@ -65,21 +69,26 @@ def uids(conn: apsw.Connection, mailbox_id: int) -> list[int]:
     return [r[0] for r in q(conn, "SELECT uid FROM message WHERE mailbox_id = ? ORDER BY uid", (mailbox_id,))]
 
 
-def changed_since(conn: apsw.Connection, mailbox_id: int, modseq: int) -> list[tuple[int, int, frozenset[str]]]:
+def changed_since(
+    conn: apsw.Connection, mailbox_id: int, modseq: int
+) -> list[tuple[int, int, frozenset[str]]]:
     return _uid_modseq_flags(conn, "mailbox_id = ? AND modseq > ?", (mailbox_id, modseq))
 
 
 def expunged_since(conn: apsw.Connection, mailbox_id: int, modseq: int) -> list[int]:
     return [
         r[0]
-        for r in q(conn,
-            "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid", (mailbox_id, modseq)
+        for r in q(
+            conn,
+            "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
+            (mailbox_id, modseq),
         )
     ]
 
 
 def message_meta(conn: apsw.Connection, mailbox_id: int, uid_list: Iterable[int]) -> list[MessageMeta]:
-    rows = q(conn,
+    rows = q(
+        conn,
         f"SELECT {META_COLUMNS} FROM message WHERE mailbox_id = ?"
         " AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid",
         (mailbox_id, json.dumps(sorted(set(uid_list)))),
@@ -113,12 +122,15 @@ def list_messages(
 
 
 def thread_messages(conn: apsw.Connection, thread_id: int) -> list[MessageMeta]:
-    rows = conn.execute(f"SELECT {META_COLUMNS} FROM message WHERE thread_id = ? ORDER BY received, id", (thread_id,))
+    rows = conn.execute(
+        f"SELECT {META_COLUMNS} FROM message WHERE thread_id = ? ORDER BY received, id", (thread_id,)
+    )
     return [row_to_meta(r) for r in rows]
 
 
 def facts(conn: apsw.Connection, message_id: int) -> DeliveryFacts | None:
-    rows = q(conn,
+    rows = q(
+        conn,
         "SELECT m.remote_ip, m.ehlo_domain, m.mail_from, m.mail_from_localpart, m.mail_from_domain,"
         " m.rcpt_to_localpart, m.rcpt_to_domain, m.msg_from_localpart, m.msg_from_domain,"
         " m.msg_from_org_domain, m.ehlo_validated, m.mail_from_validated, m.msg_from_validated,"
@@ -181,3 +193,62 @@ def list_annotations(conn: apsw.Connection, mailbox_id: int | None) -> list[Anno
 def setting(conn: apsw.Connection, key: str) -> str | None:
     rows = q(conn, "SELECT value FROM setting WHERE key = ?", (key,))
     return str(rows[0][0]) if rows else None
+
+
+# Read helpers for the IMAP server's hot paths (SELECT and FETCH): fewer statements and fewer
+# Python objects per message than the general-purpose reads above.
+
+
+def mailbox_and_status(conn: apsw.Connection, m: int | str) -> tuple[Mailbox, MailboxStatus]:
+    """A mailbox and its status from one lookup (call inside a read transaction for a snapshot
+    consistent with further reads)."""
+    mb = mailboxes.get(conn, m)
+    hm = counts.highest_modseq(conn)
+    st = MailboxStatus(mb.id, mb.name, mb.uidvalidity, mb.uidnext, mb.counts, hm, mb.keywords, mb.special_use)
+    return mb, st
+
+
+def uid_list(conn: apsw.Connection, mailbox_id: int) -> list[int]:
+    """UIDs of a mailbox, ascending, aggregated by SQLite into one JSON array: one result row
+    instead of one per message (SELECT of a large mailbox)."""
+    rows = q(
+        conn, "SELECT json_group_array(uid ORDER BY uid) FROM message WHERE mailbox_id = ?", (mailbox_id,)
+    )
+    out: list[int] = json.loads(rows[0][0])
+    return out
+
+
+# uid, id, createseq, modseq, flag mask (FLAGS_MASK_SQL), keywords, size, received, savedate,
+# data_id, thread_id
+FETCH_COLUMNS = (
+    f"uid, id, createseq, modseq, {FLAGS_MASK_SQL}, keywords, size, received, savedate, data_id, thread_id"
+)
+
+
+def fetch_rows(conn: apsw.Connection, mailbox_id: int, uid_list: list[int]) -> list[tuple[Any, ...]]:
+    """FETCH_COLUMNS of the given UIDs of a mailbox, ascending by UID. A contiguous run of UIDs
+    (the usual FETCH m:n) is read as a range."""
+    wanted = sorted(set(uid_list))
+    if not wanted:
+        return []
+    if wanted[-1] - wanted[0] + 1 == len(wanted):
+        return q(conn,
+            f"SELECT {FETCH_COLUMNS} FROM message WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid",
+            (mailbox_id, wanted[0], wanted[-1]),
+        )  # fmt: skip
+    return q(conn,
+        f"SELECT {FETCH_COLUMNS} FROM message WHERE mailbox_id = ?"
+        " AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid",
+        (mailbox_id, json.dumps(wanted)),
+    )  # fmt: skip
+
+
+def message_bytes_and_parsed(conn: apsw.Connection, data_id: int) -> tuple[bytes, bytes] | None:
+    """A message's bytes and its stored (serialized) MIME structure in one read transaction;
+    None when the data is gone."""
+    with conn:
+        rows = q(conn, "SELECT parsed FROM msgdata WHERE id = ?", (data_id,))
+        data = blobs.read_all(conn, data_id) if rows else None
+    if data is None:
+        return None
+    return data, bytes(rows[0][0])
