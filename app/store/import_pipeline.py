@@ -44,8 +44,10 @@ log = mlog.get("store.import")
 
 JOB_MESSAGES = 200  # messages per preparation job (one round trip to a worker)
 JOB_BYTES = 2 << 20
-# Worker processes: None is one less than the CPU count (the writer needs a core), at most
-# MAX_WORKERS; 0 prepares in a thread of this process.
+# Worker processes: None is one per CPU (at most MAX_WORKERS; none on a single CPU); 0
+# prepares in a thread of this process. Workers do not starve the writer: they wait when a
+# batch's worth of jobs is prepared and not yet taken, and they have the CPU while the
+# writer waits for its fsync. (Measured on 2 cores: 2 workers a bit faster than 1.)
 WORKERS: int | None = None
 MAX_WORKERS = 4
 
@@ -148,7 +150,8 @@ def _worker_init() -> None:
 def _worker_count() -> int:
     if WORKERS is not None:
         return WORKERS
-    return max(0, min(MAX_WORKERS, (os.cpu_count() or 1) - 1))
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 0 if n < 2 else min(MAX_WORKERS, n)
 
 
 def start_processes(n: int) -> concurrent.futures.Executor | None:
