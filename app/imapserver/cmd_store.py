@@ -6,11 +6,14 @@ from __future__ import annotations
 from app import store
 from app.imap import Parser, format_numbers
 from app.imapserver import changes
+from app.imapserver.backend import store_read
 from app.imapserver.changes import flags_line
 from app.imapserver.cmd_mailbox import store_error
 from app.imapserver.errors import Bad, No
 from app.imapserver.session import Session
 from app.runtime import run_blocking
+from app.store import reads
+from app.store.model import normalize_flags
 
 BATCH = 5000
 
@@ -61,10 +64,7 @@ async def _store(s: Session, p: Parser, is_uid: bool) -> str:
     for i in range(0, len(pairs), BATCH):
         uids = [u for _, u in pairs[i : i + BATCH]]
         try:
-            res = await run_blocking(
-                s.account.set_flags, v.mailbox_id, uids, mode[base], flags,
-                unchanged_since=unchanged_since, origin=s.subscription,
-            )  # fmt: skip
+            res = await run_blocking(_set_flags, s, v.mailbox_id, uids, mode[base], flags, unchanged_since)
         except store.StoreError as e:
             raise store_error(e)
         report = list(res.changed) if silent else sorted([*res.changed, *res.unchanged], key=lambda c: c.uid)
@@ -84,3 +84,21 @@ async def _store(s: Session, p: Parser, is_uid: bool) -> str:
         nums = sorted(modified) if is_uid else sorted(seq_of[u] for u in modified if u in seq_of)
         return f"[MODIFIED {format_numbers(nums)}] conditional {name} completed"
     return f"{name} completed"
+
+
+def _set_flags(
+    s: Session, mailbox_id: int, uids: list[int], mode: str, flags: list[str], unchanged_since: int | None
+) -> store.SetFlagsResult:
+    """Change flags through the store's writer, unless a read shows nothing would change (a
+    repeated +FLAGS): then report the current flags and modseqs as the store does for
+    unchanged messages, without a write transaction. The read is a snapshot, so the STORE
+    takes effect at that point, as if it had run then."""
+    if unchanged_since is None:
+        fl = normalize_flags(flags)
+        same = store_read(s.account, lambda c: reads.flags_unchanged(c, mailbox_id, uids, mode, fl))
+        if same is not None:
+            return store.SetFlagsResult((), (), tuple(same))
+    res: store.SetFlagsResult = s.account.set_flags(
+        mailbox_id, uids, mode, flags, unchanged_since=unchanged_since, origin=s.subscription
+    )
+    return res

@@ -15,7 +15,18 @@ import apsw
 
 from app.store import blobs, counts, mailboxes
 from app.store.messages import FLAGS_MASK_SQL, META_COLUMNS, flags_of_mask, row_to_meta
-from app.store.model import Annotation, DeliveryFacts, Mailbox, MailboxStatus, MessageMeta
+from app.store.model import (
+    FLAG_COLUMN_NAMES,
+    Annotation,
+    DeliveryFacts,
+    FlagsChanged,
+    FlagSet,
+    Mailbox,
+    MailboxStatus,
+    MessageMeta,
+    keywords_from_db,
+    keywords_to_db,
+)
 from app.store.sqlq import q
 
 
@@ -252,3 +263,34 @@ def message_bytes_and_parsed(conn: apsw.Connection, data_id: int) -> tuple[bytes
     if data is None:
         return None
     return data, bytes(rows[0][0])
+
+
+def flags_unchanged(
+    conn: apsw.Connection, mailbox_id: int, uid_list: list[int], mode: str, fl: FlagSet
+) -> list[FlagsChanged] | None:
+    """For a STORE (RFC 9051 section 6.4.6) that would change nothing: each message's current
+    flags and modseq, as ``messages.set_flags`` reports unchanged messages; None when some
+    message would change (or the mailbox is gone), so the caller must write. Applies the same
+    add/remove/replace rules and comparison as ``messages.set_flags``."""
+    want = 0
+    for i, c in enumerate(FLAG_COLUMN_NAMES):
+        if c in fl.columns:
+            want |= 1 << i
+    out: list[FlagsChanged] = []
+    with conn:
+        if not q(conn, "SELECT 1 FROM mailbox WHERE id = ?", (mailbox_id,)):
+            return None
+        rows = fetch_rows(conn, mailbox_id, uid_list)
+    for r in rows:
+        uid, modseq, mask, kw = r[0], r[3], r[4], r[5]
+        old_kw = keywords_from_db(kw)
+        if mode == "add":
+            new_mask, new_kw = mask | want, keywords_to_db(set(old_kw) | set(fl.keywords))
+        elif mode == "remove":
+            new_mask, new_kw = mask & ~want, keywords_to_db(set(old_kw) - set(fl.keywords))
+        else:
+            new_mask, new_kw = want, keywords_to_db(fl.keywords)
+        if new_mask != mask or new_kw != " ".join(old_kw):
+            return None
+        out.append(FlagsChanged(uid, flags_of_mask(mask, new_kw), modseq))
+    return out
