@@ -7,6 +7,7 @@ and its many successors; RFC 3207 section 4.2, RFC 9051 section 6.2.1).
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import ssl
 from dataclasses import dataclass, field
@@ -53,8 +54,9 @@ class Conn:
             implicit_tls=implicit_tls,
         )
 
-    @property
+    @functools.cached_property
     def remote_addr(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+        """The client's address (IPv4-mapped IPv6 as IPv4), None when it is not an IP address."""
         try:
             ip = ipaddress.ip_address(self.remote_ip.split("%")[0])
         except ValueError:

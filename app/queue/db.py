@@ -11,6 +11,7 @@ returning, delivery bookkeeping is not (see ``_write``).
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -77,6 +78,21 @@ CREATE TABLE IF NOT EXISTS failcount (
 """
 
 
+@functools.lru_cache(maxsize=4096)
+def _base_address(addr: str) -> str:
+    """``base_address``, remembered (the same recipients come back; errors are not cached)."""
+    return base_address(addr)
+
+
+def _next_msg_id(db: apsw.Connection) -> int:
+    """The id the next msg row gets from AUTOINCREMENT (inside the write transaction)."""
+    rows = db.execute(
+        "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'msg'), 0), "
+        "coalesce((SELECT max(id) FROM msg), 0)) + 1"
+    ).fetchall()
+    return int(str(rows[0][0]))
+
+
 class QueueDBError(Exception):
     """The queue database cannot be used (newer schema, corrupt file)."""
 
@@ -99,7 +115,9 @@ class QueueDB:
             version = int(str(db.execute("PRAGMA user_version").fetchall()[0][0]))
             if version > SCHEMA_VERSION:
                 db.close()
-                raise QueueDBError(f"{path}: database schema {version} is newer than this program ({SCHEMA_VERSION})")
+                raise QueueDBError(
+                    f"{path}: database schema {version} is newer than this program ({SCHEMA_VERSION})"
+                )
             with db:
                 db.execute(_SCHEMA)
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -172,16 +190,28 @@ class QueueDB:
         suppression list. Returns the ids of the queued messages, in order."""
 
         def op(db: apsw.Connection, tx: Tx) -> list[int]:
-            rules = [HoldRule(*r) for r in db.execute("SELECT id, account, sender_domain, recipient_domain FROM holdrule")]
+            rules = [
+                HoldRule(*r)
+                for r in db.execute("SELECT id, account, sender_domain, recipient_domain FROM holdrule")
+            ]
             keep: list[Msg] = []
             for m in msgs:
-                if m.sender_account and db.execute(
-                    "SELECT 1 FROM suppression WHERE account = ? AND base_address = ?",
-                    (m.sender_account, base_address(m.recipient)),
-                ).fetchall():
-                    log.info("recipient on suppression list, not queued", account=m.sender_account, rcpt=m.recipient)
+                if (
+                    m.sender_account
+                    and db.execute(
+                        "SELECT 1 FROM suppression WHERE account = ? AND base_address = ?",
+                        (m.sender_account, _base_address(m.recipient)),
+                    ).fetchall()
+                ):
+                    log.info(
+                        "recipient on suppression list, not queued",
+                        account=m.sender_account,
+                        rcpt=m.recipient,
+                    )
                     continue
-                m.hold = m.hold or any(h.matches(m.sender_account, m.sender_domain, m.rcpt_domain) for h in rules)
+                m.hold = m.hold or any(
+                    h.matches(m.sender_account, m.sender_domain, m.rcpt_domain) for h in rules
+                )
                 keep.append(m)
             return self._insert_tx(db, tx, keep, data) if keep else []
 
@@ -196,19 +226,20 @@ class QueueDB:
                 (cid, seq, data[off : off + CHUNK]),
             )
         ids: list[int] = []
-        base_id = 0
+        # The first message's id is the base id of all: it is the id AUTOINCREMENT would pick
+        # (one more than the largest ever used; this is the only writer), given explicitly so
+        # each row is written once with its base id.
+        base_id = _next_msg_id(db)
         sql = ""
         for m in msgs:
             m.content_id = cid
             m.size = len(data)
+            m.base_id = base_id
             vals = msg_values(m)
-            sql = sql or f"INSERT INTO msg ({MSG_COLS}) VALUES (NULL{', ?' * (len(vals) - 1)})"
-            db.execute(sql, vals[1:])
+            sql = sql or f"INSERT INTO msg ({MSG_COLS}) VALUES (?{', ?' * (len(vals) - 1)})"
+            db.execute(sql, (base_id if not ids else None, *vals[1:]))
             mid = db.last_insert_rowid()
-            if not base_id:
-                base_id = mid
-            m.id, m.base_id = mid, base_id
-            db.execute("UPDATE msg SET base_id = ? WHERE id = ?", (base_id, mid))
+            m.id = mid
             ids.append(mid)
         self._refresh_after(tx, (m.rcpt_domain for m in msgs))
         return ids
@@ -221,7 +252,9 @@ class QueueDB:
         rows = self.query(f"SELECT {MSG_COLS} FROM msg WHERE id = ?", (mid,))
         return row_to_msg(rows[0]) if rows else None
 
-    def list_msgs(self, f: Filter, sort: str = "nextattempt", asc: bool = True, now: float | None = None) -> list[Msg]:
+    def list_msgs(
+        self, f: Filter, sort: str = "nextattempt", asc: bool = True, now: float | None = None
+    ) -> list[Msg]:
         where, params = filter_sql(f, now if now is not None else time.time())
         col = {"nextattempt": "next_attempt", "queued": "queued"}.get(sort)
         if col is None:
@@ -280,6 +313,7 @@ class QueueDB:
 
     def save(self, msgs: Sequence[Msg]) -> None:
         """Write back the mutable state of messages (attempts, results, schedule, flags)."""
+
         def op(db: apsw.Connection, tx: Tx) -> None:
             for m in msgs:
                 db.execute(
@@ -304,6 +338,7 @@ class QueueDB:
     def retire(self, msgs: Sequence[Msg], success: bool, keep: dict[str, float], now: float) -> None:
         """Remove messages from the queue; keep a retired copy where the account's period > 0.
         Their bytes are deleted with the last message referring to them."""
+
         def op(db: apsw.Connection, tx: Tx) -> None:
             self._retire_tx(db, msgs, success, keep, now)
             self._refresh_after(tx, (m.rcpt_domain for m in msgs))
@@ -328,7 +363,7 @@ class QueueDB:
             if success and m.sender_account:
                 db.execute(
                     "DELETE FROM failcount WHERE account = ? AND base_address = ?",
-                    (m.sender_account, base_address(m.recipient)),
+                    (m.sender_account, _base_address(m.recipient)),
                 )
         for cid in contents:
             left = db.execute("SELECT 1 FROM msg WHERE content_id = ? LIMIT 1", (cid,)).fetchall()
@@ -343,6 +378,7 @@ class QueueDB:
             raise ValueError(f"bad update {sorted(sets)}")
         where, params = filter_sql(f, time.time())
         assign = ", ".join(f"{k} = ?" for k in sets)
+
         def op(db: apsw.Connection, tx: Tx) -> int:
             db.execute(f"UPDATE msg SET {assign} {where}", (*sets.values(), *params))
             n = int(db.changes())
@@ -383,10 +419,16 @@ class QueueDB:
     # --- hold rules ---
 
     def holdrules(self) -> list[HoldRule]:
-        return [HoldRule(*r) for r in self.query("SELECT id, account, sender_domain, recipient_domain FROM holdrule ORDER BY id")]
+        return [
+            HoldRule(*r)
+            for r in self.query(
+                "SELECT id, account, sender_domain, recipient_domain FROM holdrule ORDER BY id"
+            )
+        ]
 
     def holdrule_add(self, account: str, sender_domain: str, recipient_domain: str) -> HoldRule:
         """Add a rule and put matching queued messages on hold (as mox)."""
+
         def op(db: apsw.Connection, tx: Tx) -> HoldRule:
             db.execute(
                 "INSERT INTO holdrule (account, sender_domain, recipient_domain) VALUES (?, ?, ?)",
@@ -395,7 +437,11 @@ class QueueDB:
             rid = db.last_insert_rowid()
             rule = HoldRule(rid, account, sender_domain, recipient_domain)
             clauses, params = ["1=1"], []
-            for col, v in (("sender_account", account), ("sender_domain", sender_domain), ("rcpt_domain", recipient_domain)):
+            for col, v in (
+                ("sender_account", account),
+                ("sender_domain", sender_domain),
+                ("rcpt_domain", recipient_domain),
+            ):
                 if v:
                     clauses.append(f"{col} = ?")
                     params.append(v)
@@ -421,10 +467,14 @@ class QueueDB:
         if account:
             sql += " WHERE account = ?"
             params.append(account)
-        return [Suppression(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in self.query(sql + " ORDER BY account, base_address", params)]
+        return [
+            Suppression(r[0], r[1], r[2], bool(r[3]), r[4], r[5])
+            for r in self.query(sql + " ORDER BY account, base_address", params)
+        ]
 
     def suppression_add(self, s: Suppression) -> bool:
         """Add; False if the address was already suppressed for the account."""
+
         def op(db: apsw.Connection, tx: Tx) -> bool:
             db.execute(
                 "INSERT OR IGNORE INTO suppression VALUES (?, ?, ?, ?, ?, ?)",
@@ -448,10 +498,15 @@ class QueueDB:
             sql += " AND account = ?"
             params.append(account)
         rows = self.query(sql, params)
-        return Suppression(rows[0][0], rows[0][1], rows[0][2], bool(rows[0][3]), rows[0][4], rows[0][5]) if rows else None
+        return (
+            Suppression(rows[0][0], rows[0][1], rows[0][2], bool(rows[0][3]), rows[0][4], rows[0][5])
+            if rows
+            else None
+        )
 
     def failcount_bump(self, account: str, base: str, reset: bool) -> int:
         """Count consecutive failed deliveries to an address; reset on success."""
+
         def op(db: apsw.Connection, tx: Tx) -> int:
             if reset:
                 db.execute("DELETE FROM failcount WHERE account = ? AND base_address = ?", (account, base))
@@ -461,7 +516,9 @@ class QueueDB:
                 "DO UPDATE SET count = count + 1",
                 (account, base),
             )
-            rows = db.execute("SELECT count FROM failcount WHERE account = ? AND base_address = ?", (account, base)).fetchall()
+            rows = db.execute(
+                "SELECT count FROM failcount WHERE account = ? AND base_address = ?", (account, base)
+            ).fetchall()
             return int(str(rows[0][0]))
 
         return self._write(op)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import functools
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -37,6 +38,13 @@ MAX_FUTURE_RELEASE = 60 * 24 * 3600
 
 class QueueError(Exception):
     """Bad input to a queue operation (invalid address, unknown id, ...)."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _split(addr: str) -> tuple[str, str]:
+    """``split_address``, remembered: the same senders and recipients come back (errors are
+    raised each time)."""
+    return split_address(addr)
 
 
 class Queue:
@@ -86,7 +94,7 @@ class Queue:
         """
         now = time.time()
         try:
-            slocal, sdomain = split_address(mail_from)
+            slocal, sdomain = _split(mail_from)
         except ValueError as e:
             raise QueueError(str(e)) from None
         first = now
@@ -103,7 +111,7 @@ class Queue:
         for r in recipients:
             rcpt = r if isinstance(r, Recipient) else Recipient(r)
             try:
-                rlocal, rdomain = split_address(rcpt.address)
+                rlocal, rdomain = _split(rcpt.address)
             except ValueError as e:
                 raise QueueError(str(e)) from None
             if not rlocal:

@@ -38,6 +38,11 @@ __all__ = [
 
 _ATEXT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~")
 _SPECIALS = frozenset('()<>[]:;@\\,."')
+# A bare ASCII addr-spec with a dot-atom local part and domain (the common ``From: a@b.example``):
+# parse_address_list reads it without tokenizing.
+_SIMPLE_ADDR_SPEC = re.compile(
+    r"([A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)"
+)
 
 
 class AddressError(ValueError):
@@ -376,6 +381,9 @@ def parse_address_list(s: str) -> list[MailboxAddr | Group]:
 
     Display names are returned undecoded (the message layer decodes RFC 2047 words).
     """
+    m = _SIMPLE_ADDR_SPEC.fullmatch(s)
+    if m is not None:
+        return [MailboxAddr("", Localpart(m.group(1)), m.group(2))]
     t = _Tokens(s)
     out: list[MailboxAddr | Group] = []
     while t.peek() is not None:

@@ -13,14 +13,18 @@ import ipaddress
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from app.smtp import codes as c
 from app.smtp.reply import SMTPError
 
-# RFC 5321 section 4.1.2 "atext" (RFC 5322 section 3.2.3) for dot-strings.
-_ATEXT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~")
 _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
 _LDH = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+# RFC 5321 section 4.1.2 Dot-string: atoms of "atext" (RFC 5322 section 3.2.3), with SMTPUTF8
+# (RFC 6531) also any non-ASCII character, separated by single dots.
+_ATEXT_CLASS = "A-Za-z0-9!#$%&'*+\\-/=?^_`{|}~"
+_DOT_STRING = re.compile(f"[{_ATEXT_CLASS}]+(?:\\.[{_ATEXT_CLASS}]+)*")
+_DOT_STRING_UTF8 = re.compile(f"[{_ATEXT_CLASS}\u0080-\U0010ffff]+(?:\\.[{_ATEXT_CLASS}\u0080-\U0010ffff]+)*")
 
 MAX_LOCALPART = 64  # RFC 5321 section 4.5.3.1.1
 MAX_DOMAIN = 255  # RFC 5321 section 4.5.3.1.2
@@ -47,16 +51,25 @@ class Path:
         return not self.localpart and not self.domain
 
     def __str__(self) -> str:
-        if self.is_null:
-            return ""
-        lp = self.localpart
-        if not is_dot_string(lp, utf8=True):
-            lp = '"' + lp.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        return f"{lp}@{self.domain}"
+        # Computed once: a path is formatted many times per transaction (headers, queue, logs).
+        text: str | None = self.__dict__.get("_text")
+        if text is None:
+            text = _path_text(self.localpart, self.domain)
+            object.__setattr__(self, "_text", text)
+        return text
 
     @property
     def ascii(self) -> bool:
         return str(self).isascii()
+
+
+def _path_text(localpart: str, domain: str) -> str:
+    if not localpart and not domain:
+        return ""
+    lp = localpart
+    if not is_dot_string(lp, utf8=True):
+        lp = '"' + lp.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{lp}@{domain}"
 
 
 @dataclass
@@ -99,15 +112,7 @@ def parse_command(line: bytes) -> Command:
 
 def is_dot_string(s: str, utf8: bool = False) -> bool:
     """RFC 5321 Dot-string: atoms of atext separated by single dots (RFC 6531 adds UTF-8)."""
-    if not s:
-        return False
-    for atom in s.split("."):
-        if not atom:
-            return False
-        for ch in atom:
-            if ch not in _ATEXT and not (utf8 and ord(ch) >= 0x80):
-                return False
-    return True
+    return (_DOT_STRING_UTF8 if utf8 else _DOT_STRING).fullmatch(s) is not None
 
 
 def _parse_quoted(s: str, i: int, utf8: bool) -> tuple[str, int]:
@@ -137,8 +142,14 @@ def parse_domain(s: str, utf8: bool = False) -> str:
     """A domain (or address literal ``[1.2.3.4]`` / ``[IPv6:...]``), normalized.
 
     ASCII labels are letters, digits and hyphens (RFC 5321 section 4.1.2); with SMTPUTF8, U-labels
-    are accepted and NFC-normalized (RFC 6531 section 3.3).
+    are accepted and NFC-normalized (RFC 6531 section 3.3). Valid names are cached (clients
+    name the same few domains over and over); errors are raised each time.
     """
+    return _parse_domain(s, utf8)
+
+
+@lru_cache(maxsize=4096)
+def _parse_domain(s: str, utf8: bool) -> str:
     if s.startswith("["):
         if not s.endswith("]"):
             raise syntax_error("bad address literal")
@@ -180,7 +191,9 @@ def parse_mailbox(s: str, utf8: bool = False) -> Path:
             raise syntax_error("missing @ in address")
         if not is_dot_string(lp, utf8=utf8):
             if not lp.isascii() and not utf8:
-                raise SMTPError(c.C553_BAD_MAILBOX, c.SE_MSG_UTF8_HDR7, "non-ascii localpart without smtputf8")
+                raise SMTPError(
+                    c.C553_BAD_MAILBOX, c.SE_MSG_UTF8_HDR7, "non-ascii localpart without smtputf8"
+                )
             raise syntax_error("bad localpart")
     if len(lp.encode()) > MAX_LOCALPART:
         raise syntax_error("localpart too long")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import idna
 
@@ -48,8 +49,12 @@ class Domain:
         return hash(self.ascii)
 
 
+@lru_cache(maxsize=4096)
 def parse_domain(s: str) -> Domain:
-    """Parse a domain in either form; raises DomainError."""
+    """Parse a domain in either form; raises DomainError.
+
+    Results are cached (a server sees the same few domains over and over; ``Domain`` is
+    immutable, and errors are not cached)."""
     if not s or len(s) > 255 or s.endswith(".") or s.startswith("."):
         raise DomainError(f"invalid domain {s[:80]!r}")
     if s.isascii() and "xn--" not in s.lower():

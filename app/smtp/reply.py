@@ -8,6 +8,7 @@ Multiline replies use ``code-text`` for every line but the last (RFC 5321 sectio
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from app.smtp.codes import enhanced
 
@@ -20,7 +21,9 @@ class SMTPError(Exception):
     ``close`` asks the connection to be closed after writing the reply (421 always closes).
     """
 
-    def __init__(self, code: int, secode: str, text: str, *, close: bool = False, permanent_log: bool = False):
+    def __init__(
+        self, code: int, secode: str, text: str, *, close: bool = False, permanent_log: bool = False
+    ):
         super().__init__(f"{code} {secode} {text}")
         self.code = code
         self.secode = secode
@@ -63,4 +66,11 @@ class Reply:
 
 def format_reply(code: int, secode: str, *lines: str) -> bytes:
     """Shorthand for Reply(code, secode, list(lines)).to_bytes()."""
-    return Reply(code, secode, list(lines) or [""]).to_bytes()
+    return reply_bytes(code, secode, lines or ("",))
+
+
+@lru_cache(maxsize=1024)
+def reply_bytes(code: int, secode: str, lines: tuple[str, ...]) -> bytes:
+    """``Reply(code, secode, list(lines)).to_bytes()``, remembered: a server sends the same
+    few replies over and over."""
+    return Reply(code, secode, list(lines)).to_bytes()

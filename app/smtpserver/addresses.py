@@ -88,7 +88,9 @@ def resolve_incoming(ctx: ServerContext, r: Rcpt) -> None:
             return
         raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_ADDR_UNKNOWN1, "not accepting email for domain")
     if d.Disabled:
-        raise SMTPError(c.C450_MAILBOX_UNAVAIL, c.SE_MAILBOX_DISABLED1, "recipient domain temporarily disabled")
+        raise SMTPError(
+            c.C450_MAILBOX_UNAVAIL, c.SE_MAILBOX_DISABLED1, "recipient domain temporarily disabled"
+        )
     m = ctx.config.lookup_address(r.path.localpart, r.path.domain)
     if m is not None:
         err = (m.destination.SMTPError or "").strip()
@@ -116,7 +118,9 @@ async def require_spf_pass_for_multiple(s: Session, txn: Transaction) -> None:
     if txn.spf is None:
         txn.spf = await spf_verify(s, txn)
     if not txn.spf.passed:
-        raise SMTPError(c.C452_STORAGE_FULL, c.SE_PROTO_TOO_MANY_RCPTS3, "only one recipient allowed without spf pass")
+        raise SMTPError(
+            c.C452_STORAGE_FULL, c.SE_PROTO_TOO_MANY_RCPTS3, "only one recipient allowed without spf pass"
+        )
 
 
 async def spf_verify(s: Session, txn: Transaction) -> Any:

@@ -148,14 +148,26 @@ def analyze(f: Facts, dest: Destination) -> Verdict:
     if is_list:
         return Verdict(True, mailbox, REASON_LIST_ALLOW, is_forward=is_forward, is_list=True)
     if not f.rate_ok:
-        return Verdict(False, mailbox, REASON_HIGH_RATE, c.C452_STORAGE_FULL, c.SE_MAILBOX_MSG_LIMIT3, "too many messages")
+        return Verdict(
+            False,
+            mailbox,
+            REASON_HIGH_RATE,
+            c.C452_STORAGE_FULL,
+            c.SE_MAILBOX_MSG_LIMIT3,
+            "too many messages",
+        )
     # Forwarded mail fails DMARC through no fault of the sender's domain; the ruleset says so.
     if f.dmarc_reject and not is_forward:
         return reject(c.C550_MAILBOX_UNAVAIL, c.SE_SEC_DMARC_FAIL26, "dmarc policy", REASON_DMARC_POLICY)
     if dest.msg_auth_required_error and f.dmarc_status != "pass" and not is_forward:
         code_s, _, text = dest.msg_auth_required_error.partition(" ")
         code = int(code_s) if code_s.isdigit() and len(code_s) == 3 else c.C550_MAILBOX_UNAVAIL
-        return reject(code, c.SE_SEC_NOT_AUTHORIZED1, text or "message authentication required", REASON_MSG_AUTH_REQUIRED)
+        return reject(
+            code,
+            c.SE_SEC_NOT_AUTHORIZED1,
+            text or "message authentication required",
+            REASON_MSG_AUTH_REQUIRED,
+        )
     if f.dnsbl_listed and not f.localserve:
         # mox: content/reputation rejects are temporary so a legitimate sender gets a DSN.
         return reject(c.C451_LOCAL_ERR, c.SE_SEC_OTHER0, "rejected", REASON_DNSBL)

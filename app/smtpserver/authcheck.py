@@ -40,9 +40,13 @@ def check(
     from_domain: str,
     dnsbl_zones: list[str],
     prev_spf: spf.SPFResult | None = None,
+    prev_iprev: iprev.IPRevResult | None = None,
+    prev_spf_helo: spf.SPFResult | None = None,
 ) -> AuthFacts:
-    ipr = iprev.lookup(resolver, ip)
-    spf_helo = spf.check_helo(resolver, ip, helo, receiver)
+    """The checks of one message. ``prev_*``: results already known for this connection (the
+    client's IP and HELO name do not change between its messages)."""
+    ipr = prev_iprev if prev_iprev is not None else iprev.lookup(resolver, ip)
+    spf_helo = prev_spf_helo if prev_spf_helo is not None else spf.check_helo(resolver, ip, helo, receiver)
     if prev_spf is not None:
         spf_mf = prev_spf
     elif mail_from:
@@ -88,9 +92,13 @@ def auth_results(hostname: str, f: AuthFacts, mail_from: str) -> bytes:
         methods.append("dkim=none")
     spf_mf = f.spf_mailfrom
     if mail_from:
-        methods.append(f"spf={spf_mf.status}{_dnssec(spf_mf.authentic)} smtp.mailfrom={_value(spf_mf.domain)}")
+        methods.append(
+            f"spf={spf_mf.status}{_dnssec(spf_mf.authentic)} smtp.mailfrom={_value(spf_mf.domain)}"
+        )
     else:
-        methods.append(f"spf={f.spf_helo.status}{_dnssec(f.spf_helo.authentic)} smtp.helo={_value(f.spf_helo.domain)}")
+        methods.append(
+            f"spf={f.spf_helo.status}{_dnssec(f.spf_helo.authentic)} smtp.helo={_value(f.spf_helo.domain)}"
+        )
     if f.dmarc is not None:
         methods.append(f"dmarc={f.dmarc.status} header.from={_value(f.dmarc.domain)}")
     for i, m in enumerate(methods):
@@ -103,8 +111,14 @@ def _comment(s: str) -> str:
 
 
 def _value(s: str) -> str:
-    v = "".join(ch for ch in s if ch.isprintable() and ch not in "\r\n;\" ")
+    v = "".join(ch for ch in s if ch.isprintable() and ch not in '\r\n;" ')
     return v or '""'
+
+
+def reusable(status: str) -> bool:
+    """Whether a result may be reused for a later message of the same connection: not when
+    a temporary error might be gone by then."""
+    return status not in (spf.TEMPERROR, iprev.TEMPERROR)
 
 
 def received_spf(f: AuthFacts, receiver: str) -> bytes:

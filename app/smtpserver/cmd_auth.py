@@ -65,7 +65,9 @@ async def lookup_client_cert(s: Session) -> None:
         return
     try:
         cert = x509.load_der_x509_certificate(der)
-        spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        spki = cert.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
     except ValueError:
         return
     from app.store.authdb import public_key_fingerprint
@@ -127,7 +129,9 @@ async def _record(s: Session, account: str, login: str, mech: str, result: str) 
 
 async def auth(s: Session, cmd: Command) -> None:
     if not s.submission:
-        raise SMTPError(c.C503_BAD_CMD_SEQ, c.SE_PROTO_CMD1, "authentication only allowed on submission ports")
+        raise SMTPError(
+            c.C503_BAD_CMD_SEQ, c.SE_PROTO_CMD1, "authentication only allowed on submission ports"
+        )
     if s.account:
         raise SMTPError(c.C503_BAD_CMD_SEQ, c.SE_PROTO_CMD1, "already authenticated")
     if not s.tls and s.kind == "submission" and s.settings.submission_require_tls:
@@ -142,7 +146,11 @@ async def auth(s: Session, cmd: Command) -> None:
     if name not in mechanisms(s):
         raise SMTPError(c.C504_PARAM_NOT_IMPL, c.SE_PROTO_PARAM4, f"mechanism {name} not supported")
     if name.endswith("-PLUS") and not s.tls:
-        raise SMTPError(c.C538_ENC_REQ_FOR_AUTH, c.SE_SEC_ENC_REQ_FOR_AUTH11, "scram plus mechanism requires tls connection")
+        raise SMTPError(
+            c.C538_ENC_REQ_FOR_AUTH,
+            c.SE_SEC_ENC_REQ_FOR_AUTH11,
+            "scram plus mechanism requires tls connection",
+        )
     addr = s.conn.remote_addr
     limits = s.ctx.limits.auth
     if addr is not None and not limits.allowed(addr):
@@ -206,4 +214,8 @@ async def auth(s: Session, cmd: Command) -> None:
     s.slow = False
     await _record(s, account, login, name, "ok")
     s.log.info("authenticated", account=account, mech=name)
-    s.reply(c.C235_AUTH_SUCCESS, c.SE_SEC_OTHER0, "hello ancient smtp implementation" if name == "LOGIN" else "nice")
+    s.reply(
+        c.C235_AUTH_SUCCESS,
+        c.SE_SEC_OTHER0,
+        "hello ancient smtp implementation" if name == "LOGIN" else "nice",
+    )

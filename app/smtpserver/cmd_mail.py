@@ -59,7 +59,9 @@ def _mail_params(s: Session, txn: Transaction, params: dict[str, str | None]) ->
         elif key == "BODY":
             v = (value or "").upper()
             if v not in ("7BIT", "8BITMIME"):
-                raise SMTPError(c.C555_UNRECOGNIZED_PARAMS, c.SE_PROTO_PARAM4, f'unrecognized parameter "{key}"')
+                raise SMTPError(
+                    c.C555_UNRECOGNIZED_PARAMS, c.SE_PROTO_PARAM4, f'unrecognized parameter "{key}"'
+                )
             txn.body_8bit = v == "8BITMIME"
         elif key == "AUTH":
             pass  # RFC 4954 section 5: may be ignored.
@@ -78,12 +80,16 @@ def _mail_params(s: Session, txn: Transaction, params: dict[str, str | None]) ->
                 )
             if not ls.requiretls_ext:
                 raise SMTPError(
-                    c.C555_UNRECOGNIZED_PARAMS, c.SE_SYS_NOT_SUPPORTED3, "REQUIRETLS not allowed for this connection"
+                    c.C555_UNRECOGNIZED_PARAMS,
+                    c.SE_SYS_NOT_SUPPORTED3,
+                    "REQUIRETLS not allowed for this connection",
                 )
             txn.requiretls = True
         elif key in ("HOLDFOR", "HOLDUNTIL") and s.submission:
             if txn.hold_until is not None:
-                raise SMTPError(c.C501_BAD_PARAM_SYNTAX, c.SE_PROTO_PARAM4, "cannot use both HOLDUNTIL and HOLDFOR")
+                raise SMTPError(
+                    c.C501_BAD_PARAM_SYNTAX, c.SE_PROTO_PARAM4, "cannot use both HOLDUNTIL and HOLDFOR"
+                )
             txn.hold_until, txn.future_release = _future_release(key, value or "")
         elif key == "RET":
             v = (value or "").upper()
@@ -106,7 +112,9 @@ def _future_release(key: str, value: str) -> tuple[float, str]:
             raise SMTPError(c.C501_BAD_PARAM_SYNTAX, c.SE_PROTO_SYNTAX2, "bad HOLDFOR value")
         secs = int(value)
         if secs > FUTURE_RELEASE_MAX:
-            raise SMTPError(c.C554_TRANSACTION_FAILED, c.SE_PROTO_PARAM4, "future release interval too far in the future")
+            raise SMTPError(
+                c.C554_TRANSACTION_FAILED, c.SE_PROTO_PARAM4, "future release interval too far in the future"
+            )
         return now + secs, f"for;{secs}"
     try:
         t = datetime.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
@@ -116,10 +124,14 @@ def _future_release(key: str, value: str) -> tuple[float, str]:
         raise SMTPError(c.C501_BAD_PARAM_SYNTAX, c.SE_PROTO_SYNTAX2, "HOLDUNTIL needs a time zone")
     ts = t.timestamp()
     if ts <= now:
-        raise SMTPError(c.C554_TRANSACTION_FAILED, c.SE_PROTO_PARAM4, "requested future release time is in the past")
+        raise SMTPError(
+            c.C554_TRANSACTION_FAILED, c.SE_PROTO_PARAM4, "requested future release time is in the past"
+        )
     if ts - now > FUTURE_RELEASE_MAX:
         raise SMTPError(
-            c.C554_TRANSACTION_FAILED, c.SE_PROTO_PARAM4, "requested future release time is too far in the future"
+            c.C554_TRANSACTION_FAILED,
+            c.SE_PROTO_PARAM4,
+            "requested future release time is too far in the future",
         )
     return ts, f"until;{value}"
 
@@ -195,7 +207,9 @@ def _rcpt_params(rcpt: Rcpt, params: dict[str, str | None]) -> None:
             if not items or any(v not in ("NEVER", "SUCCESS", "FAILURE", "DELAY") for v in items):
                 raise SMTPError(c.C501_BAD_PARAM_SYNTAX, c.SE_PROTO_SYNTAX2, "bad NOTIFY value")
             if "NEVER" in items and len(items) > 1:
-                raise SMTPError(c.C501_BAD_PARAM_SYNTAX, c.SE_PROTO_SYNTAX2, "NOTIFY=NEVER cannot be combined")
+                raise SMTPError(
+                    c.C501_BAD_PARAM_SYNTAX, c.SE_PROTO_SYNTAX2, "NOTIFY=NEVER cannot be combined"
+                )
             rcpt.notify = items
         elif key == "ORCPT":
             atype, semi, addr = (value or "").partition(";")
@@ -210,7 +224,9 @@ async def rcpt(s: Session, cmd: Command) -> None:
     txn = s.txn
     assert txn is not None
     if len(txn.rcpts) >= MAX_RECIPIENTS:
-        raise SMTPError(c.C452_STORAGE_FULL, c.SE_PROTO_TOO_MANY_RCPTS3, f"max of {MAX_RECIPIENTS} recipients reached")
+        raise SMTPError(
+            c.C452_STORAGE_FULL, c.SE_PROTO_TOO_MANY_RCPTS3, f"max of {MAX_RECIPIENTS} recipients reached"
+        )
     args = parse_rcpt(cmd.arg, s.ctx.deps.pedantic, utf8=txn.smtputf8)
     r = Rcpt(path=args.path, postmaster=args.postmaster)
     _rcpt_params(r, args.params)
@@ -234,7 +250,9 @@ async def rcpt(s: Session, cmd: Command) -> None:
             raise SMTPError(c.C530_SECURITY_REQUIRED, c.SE_SEC_OTHER0, "STARTTLS required for mail delivery")
         if txn.mail_from.is_null and txn.rcpts:
             raise SMTPError(
-                c.C452_STORAGE_FULL, c.SE_PROTO_TOO_MANY_RCPTS3, "only one recipient allowed with null reverse address"
+                c.C452_STORAGE_FULL,
+                c.SE_PROTO_TOO_MANY_RCPTS3,
+                "only one recipient allowed with null reverse address",
             )
         if args.path.domain.startswith("["):
             raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_ADDR_UNKNOWN1, "not accepting email for ip")

@@ -38,7 +38,9 @@ async def _check_hello(s: Session, arg: str, ehlo: bool) -> str:
             # Temporary lookup failures are not held against the client (as mox).
             if dns.is_not_found(e):
                 raise SMTPError(
-                    c.C550_MAILBOX_UNAVAIL, c.SE_PROTO_OTHER0, "your ehlo domain does not resolve to an IP address"
+                    c.C550_MAILBOX_UNAVAIL,
+                    c.SE_PROTO_OTHER0,
+                    "your ehlo domain does not resolve to an IP address",
                 )
     return name
 
@@ -143,5 +145,3 @@ async def expn(s: Session, cmd: Command) -> None:
 
 async def help_(s: Session, cmd: Command) -> None:
     s.reply(c.C214_HELP, c.SE_OTHER0, "see rfc 5321 (smtp)")
-
-

@@ -58,7 +58,9 @@ def record_login(authdb: Any) -> Callable[..., None]:
     """A login-attempt recorder writing to auth.db (keyword arguments as cmd_auth passes them)."""
     from app.store.authdb import LoginAttempt
 
-    def rec(*, account: str, login: str, result: str, mechanism: str, remote_ip: str, tls: str, protocol: str) -> None:
+    def rec(
+        *, account: str, login: str, result: str, mechanism: str, remote_ip: str, tls: str, protocol: str
+    ) -> None:
         authdb.record_login_attempt(
             LoginAttempt(
                 account=account,

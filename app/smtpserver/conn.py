@@ -41,7 +41,9 @@ async def serve(ctx: ServerContext, conn: Conn, kind: Kind) -> None:
     s = new_session(ctx, conn, kind)
     addr = conn.remote_addr
     acquired = False
-    s.log.debug("new connection", remote=f"{conn.remote_ip}:{conn.remote_port}", listener=conn.listener, tls=conn.tls)
+    s.log.debug(
+        "new connection", remote=f"{conn.remote_ip}:{conn.remote_port}", listener=conn.listener, tls=conn.tls
+    )
     try:
         if addr is not None:
             if not ctx.limits.connection_rate.add(addr):
@@ -56,7 +58,11 @@ async def serve(ctx: ServerContext, conn: Conn, kind: Kind) -> None:
             acquired = ctx.limits.concurrent.acquire(addr)
             if not acquired:
                 s.log.info("concurrent connection limit reached", remote=conn.remote_ip)
-                s.reply(c.C421_SERVICE_UNAVAIL, c.SE_SEC_OTHER0, "too many open connections from your ip or network")
+                s.reply(
+                    c.C421_SERVICE_UNAVAIL,
+                    c.SE_SEC_OTHER0,
+                    "too many open connections from your ip or network",
+                )
                 await s.flush()
                 return
             if kind != "smtp" and not ctx.limits.auth.allowed(addr):
@@ -89,7 +95,9 @@ async def _loop(s: Session) -> None:
             await s.flush()
         ev = await s.next_event()
         if isinstance(ev, LineTooLong):
-            s.reply(c.C500_BAD_SYNTAX, c.SE_PROTO_OTHER0, f"line too long, smtp max is 512, we reached {MAX_LINE}")
+            s.reply(
+                c.C500_BAD_SYNTAX, c.SE_PROTO_OTHER0, f"line too long, smtp max is 512, we reached {MAX_LINE}"
+            )
             return
         if not isinstance(ev, Line):
             continue  # stray data events cannot happen in command mode

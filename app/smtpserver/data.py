@@ -113,7 +113,9 @@ def _check_8bit(s: Session, txn: object, msg: bytes) -> None:
     utf8_headers = not msg[: header_end(msg)].isascii()
     if s.ctx.deps.pedantic:
         if s.submission and not txn.body_8bit:
-            raise SMTPError(c.C500_BAD_SYNTAX, c.SE_MSG_OTHER0, "message with non-us-ascii requires 8bitmime extension")
+            raise SMTPError(
+                c.C500_BAD_SYNTAX, c.SE_MSG_OTHER0, "message with non-us-ascii requires 8bitmime extension"
+            )
         if utf8_headers and not txn.smtputf8:
             raise SMTPError(
                 c.C550_MAILBOX_UNAVAIL,

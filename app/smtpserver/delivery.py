@@ -83,7 +83,9 @@ def expand(txn: Transaction, msg_from: str) -> tuple[list[Target], list[tuple[Rc
         if r.alias is None:
             continue
         if not _alias_allowed(r.alias, r.alias_members, msg_from):
-            refused.append((r, SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_SEC_EXPN2, "not allowed to send to destination")))
+            refused.append(
+                (r, SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_SEC_EXPN2, "not allowed to send to destination"))
+            )
             continue
         reached = False
         for account, dest, addr in r.alias_members:
@@ -162,7 +164,9 @@ async def _deliver_target(
     return None
 
 
-async def _first_time_delay(s: Session, verdicts: list[tuple[Target, analyze.Verdict]], msg_from: str) -> None:
+async def _first_time_delay(
+    s: Session, verdicts: list[tuple[Target, analyze.Verdict]], msg_from: str
+) -> None:
     """mox: the first message from a sender an account does not know yet waits a while, only
     when nothing else was suspicious (reason no-bad-signals) and it is not a forward/list."""
     delay = s.settings.first_time_sender_delay
@@ -208,24 +212,37 @@ async def _introbox(s: Session, verdicts: list[tuple[Target, analyze.Verdict]], 
 async def deliver(s: Session, txn: Transaction, msg: bytes) -> None:
     hf = msgheaders.scan(msg)
     if hf.received > MAX_RECEIVED:
-        raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_NET_LOOP6, "loop detected, more than 100 Received headers")
+        raise SMTPError(
+            c.C550_MAILBOX_UNAVAIL, c.SE_NET_LOOP6, "loop detected, more than 100 Received headers"
+        )
     froms = msgheaders.from_addresses(hf)
     from_lp, from_dom = froms[0] if froms else ("", "")
     msg_from = f"{from_lp}@{from_dom}" if froms else ""
     ls = s.settings
     ip = str(s.conn.remote_addr or s.conn.remote_ip)
+    mail_from = str(txn.mail_from)
+    cache = s.auth_cache
+    iprev_key, helo_key, mf_key = ("iprev", ip), ("helo", ip, s.hello), ("mailfrom", ip, s.hello, mail_from)
     af = await run_blocking(
         authcheck.check,
         s.ctx.deps.resolver,
         ip,
         s.hello,
-        str(txn.mail_from),
+        mail_from,
         s.hostname,
         msg,
         from_dom.lower(),
         [] if s.ctx.deps.localserve else ls.dnsbls,
-        txn.spf,
+        txn.spf if txn.spf is not None else cache.get(mf_key),
+        cache.get(iprev_key),
+        cache.get(helo_key),
     )
+    if authcheck.reusable(af.iprev.status):
+        cache[iprev_key] = af.iprev
+    if authcheck.reusable(af.spf_helo.status):
+        cache[helo_key] = af.spf_helo
+    if mail_from and authcheck.reusable(af.spf_mailfrom.status):
+        cache[mf_key] = af.spf_mailfrom
     sp = af.spf_for_dmarc()
     facts = analyze.Facts(
         mail_from=str(txn.mail_from),
@@ -257,11 +274,11 @@ async def deliver(s: Session, txn: Transaction, msg: bytes) -> None:
         local_ip=s.conn.local_ip,
         with_=protocol(s.ehlo, s.tls, False, txn.smtputf8),
         requiretls=txn.requiretls,
-        recvid=s.ctx.recvid.encode(s.conn.cid),
+        recvid=s.recvid,
         tls=tls_comment(s.conn.ssl_object),
         rcpt=str(txn.rcpts[0].path) if len(txn.rcpts) == 1 else "",
     )
-    common = authcheck.auth_results(s.hostname, af, str(txn.mail_from)) + authcheck.received_spf(af, s.hostname) + recv
+    common = authcheck.auth_results(s.hostname, af, mail_from) + _received_spf(s, af) + recv
     obj = s.conn.ssl_object
     dfacts: dict[str, Any] = dict(
         remote_ip=ip,
@@ -293,7 +310,9 @@ async def deliver(s: Session, txn: Transaction, msg: bytes) -> None:
                 if r in t.rcpts:
                     t.rcpts.remove(r)
     targets = [t for t in targets if t.rcpts]
-    verdicts = [(t, analyze.analyze(facts, _dest_for(s.ctx, t.account, t.destination))) for t in targets if t.account]
+    verdicts = [
+        (t, analyze.analyze(facts, _dest_for(s.ctx, t.account, t.destination))) for t in targets if t.account
+    ]
     await _first_time_delay(s, verdicts, msg_from)
     await _introbox(s, verdicts, msg_from)
     for t, v in verdicts:
@@ -303,6 +322,17 @@ async def deliver(s: Session, txn: Transaction, msg: bytes) -> None:
     err = SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_ADDR_UNKNOWN1, "no such user")
     failures += [(r, err) for r in unknown]
     _reply(s, txn, msg, failures)
+
+
+def _received_spf(s: Session, af: authcheck.AuthFacts) -> bytes:
+    """The Received-SPF field; the same for messages with the same (reused) SPF result."""
+    r = af.spf_for_dmarc()
+    cached = s.auth_cache.get(("received-spf",))
+    if cached is not None and cached[0] is r:
+        return bytes(cached[1])
+    field = authcheck.received_spf(af, s.hostname)
+    s.auth_cache[("received-spf",)] = (r, field)
+    return field
 
 
 def _rate_ok(s: Session) -> bool:

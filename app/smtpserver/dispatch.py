@@ -37,7 +37,13 @@ TABLE: dict[str, dict[str, Handler]] = {
         "MAIL": cmd_mail.mail,
         "BDAT": data.bdat,
     },
-    "mail": {**_COMMON, "STARTTLS": cmd_session.starttls, "RCPT": cmd_mail.rcpt, "DATA": data.data, "BDAT": data.bdat},
+    "mail": {
+        **_COMMON,
+        "STARTTLS": cmd_session.starttls,
+        "RCPT": cmd_mail.rcpt,
+        "DATA": data.data,
+        "BDAT": data.bdat,
+    },
 }
 
 KNOWN = frozenset(v for table in TABLE.values() for v in table)

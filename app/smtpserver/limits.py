@@ -126,5 +126,6 @@ class Limits:
     auth: AuthLimit = field(default_factory=AuthLimit)
     # Deliveries into one account per IP class: messages per minute (x20 per day).
     delivery_rate: WindowLimit = field(default_factory=lambda: WindowLimit(60, (500, 1500, 4500)))
-    delivery_rate_day: WindowLimit = field(default_factory=lambda: WindowLimit(24 * 3600, (10000, 30000, 90000)))
-
+    delivery_rate_day: WindowLimit = field(
+        default_factory=lambda: WindowLimit(24 * 3600, (10000, 30000, 90000))
+    )

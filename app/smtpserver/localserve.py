@@ -43,7 +43,9 @@ def needs_error(localpart: str) -> NeedsError | None:
         code = int(m.group(1))
     if not code:
         return None
-    return NeedsError(stage, SMTPError(code, c.SE_OTHER0, f"failure with code {code} due to special localpart"))
+    return NeedsError(
+        stage, SMTPError(code, c.SE_OTHER0, f"failure with code {code} due to special localpart")
+    )
 
 
 async def recipient_error(s: Session, localpart: str, what: str) -> SMTPError | None:

@@ -90,7 +90,7 @@ def check(
     now: float | None = None,
     new: set[str] | None = None,
 ) -> str:
-    """"" when sending to rcpts stays within the limits, else "messages" or "recipients".
+    """ "" when sending to rcpts stays within the limits, else "messages" or "recipients".
     ``new``: the result of ``unknown`` when the caller has it already."""
     now = time.time() if now is None else now
     h = _history(store, account)
@@ -105,7 +105,9 @@ def check(
     return ""
 
 
-def record(store: Any, account: str, rcpts: list[str], now: float | None = None, new: set[str] | None = None) -> None:
+def record(
+    store: Any, account: str, rcpts: list[str], now: float | None = None, new: set[str] | None = None
+) -> None:
     """Count a submission; its recipients become known correspondents. ``new``: as for check."""
     now = time.time() if now is None else now
     if new is None:

@@ -7,8 +7,25 @@ from __future__ import annotations
 
 import email.utils
 import ssl
+import time
 
 from app.message.headers import fold
+
+_last_date: tuple[int, str] = (-1, "")
+
+
+def _date(now: float | None) -> str:
+    """RFC 5322 date-time of ``now`` (default: the current time); the text of the current second
+    is remembered, as every message of that second needs it."""
+    global _last_date
+    if now is not None:
+        return email.utils.formatdate(now, localtime=False, usegmt=False)
+    t = time.time()
+    sec, text = _last_date
+    if int(t) != sec:
+        text = email.utils.formatdate(t, localtime=False, usegmt=False)
+        _last_date = (int(t), text)
+    return text
 
 
 def protocol(ehlo: bool, tls: bool, authenticated: bool, smtputf8: bool) -> str:
@@ -58,6 +75,6 @@ def received_header(
         parts.append(tls)
     if rcpt:
         parts.append(f"for <{rcpt}>")
-    value = " ".join(parts) + "; " + email.utils.formatdate(now, localtime=False, usegmt=False)
+    value = " ".join(parts) + "; " + _date(now)
     value = value.replace("\r", " ").replace("\n", " ")
     return fold("Received", value).encode("utf-8")

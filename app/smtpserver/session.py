@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from app import mlog
 from app.listen.conn import Conn
 from app.smtp.command import Path
-from app.smtp.reply import Reply, SMTPError
+from app.smtp.reply import SMTPError, reply_bytes
 from app.smtp.wire import NEED_DATA, Event, ServerWire
 
 if TYPE_CHECKING:
@@ -92,6 +92,9 @@ class Session:
     good_txns: int = 0  # delivered or queued transactions
     recvid: str = ""  # the connection id as in Received headers, appended to error replies
     slow: bool = False  # slow mode for spammy or failing clients (mox "keep them busy")
+    # Results of mail-authentication checks that hold for the whole connection (iprev of the
+    # client IP, SPF of its HELO name and of a MAIL FROM), reused by its later messages.
+    auth_cache: dict[tuple[str, ...], Any] = field(default_factory=dict)
     closing: bool = False
     started: float = field(default_factory=time.monotonic)
 
@@ -111,7 +114,7 @@ class Session:
         return "mail" if self.txn is not None else "ready"
 
     def reply(self, code: int, secode: str, *lines: str) -> None:
-        self.out += Reply(code, secode, list(lines) or [""]).to_bytes()
+        self.out += reply_bytes(code, secode, lines or ("",))
 
     def reply_error(self, e: SMTPError) -> None:
         """An error reply; as mox, the last line carries the Received id so a user can quote it
@@ -119,7 +122,7 @@ class Session:
         lines = e.text.split("\n")
         if self.recvid:
             lines[-1] = f"{lines[-1]} ({self.recvid})"
-        self.out += Reply(e.code, e.secode, lines).to_bytes()
+        self.out += reply_bytes(e.code, e.secode, tuple(lines))
 
     async def flush(self) -> None:
         if not self.out:
@@ -130,10 +133,15 @@ class Session:
             self.log.trace("write", data=data.decode("utf-8", "replace"))
         if self.slow:
             await asyncio.sleep(1)
+        writer = self.conn.writer
         try:
-            self.conn.writer.write(data)
+            writer.write(data)
+            if writer.transport.get_write_buffer_size() == 0 and not writer.transport.is_closing():
+                # All handed to the socket: nothing to wait for, so no deadline to arm (a broken
+                # connection shows at the next read).
+                return
             async with asyncio.timeout(self.read_timeout):
-                await self.conn.writer.drain()
+                await writer.drain()
         except (OSError, TimeoutError, ssl.SSLError) as e:
             raise ConnectionClosed(str(e)) from None
 
@@ -143,10 +151,13 @@ class Session:
         if self.slow:
             await asyncio.sleep(1)
         try:
-            # asyncio.timeout, not wait_for: no task per read, and cancellation at shutdown is
-            # delivered directly to the read.
-            async with asyncio.timeout(self.read_timeout):
-                data = await self.conn.reader.read(65536)
+            if self.conn.pending_plaintext():
+                data = await self.conn.reader.read(65536)  # buffered already: returns at once
+            else:
+                # asyncio.timeout, not wait_for: no task per read, and cancellation at shutdown
+                # is delivered directly to the read.
+                async with asyncio.timeout(self.read_timeout):
+                    data = await self.conn.reader.read(65536)
         except (OSError, TimeoutError, ssl.SSLError) as e:
             raise ConnectionClosed(str(e) or type(e).__name__) from None
         if not data:

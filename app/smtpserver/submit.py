@@ -26,13 +26,17 @@ def _check_from(s: Session, hf: msgheaders.HeaderFacts) -> Path:
     froms = msgheaders.from_addresses(hf)
     if len(froms) != 1:
         raise SMTPError(
-            c.C550_MAILBOX_UNAVAIL, c.SE_MSG_OTHER0, "cannot parse header or From address: need exactly one address"
+            c.C550_MAILBOX_UNAVAIL,
+            c.SE_MSG_OTHER0,
+            "cannot parse header or From address: need exactly one address",
         )
     lp, dom = froms[0]
     path = Path(lp, dom.lower())
     if not addresses.may_send_as(s.ctx, s.account, path):
         raise SMTPError(
-            c.C550_MAILBOX_UNAVAIL, c.SE_SEC_NOT_AUTHORIZED1, "message from address must belong to authenticated user"
+            c.C550_MAILBOX_UNAVAIL,
+            c.SE_SEC_NOT_AUTHORIZED1,
+            "message from address must belong to authenticated user",
         )
     return path
 
@@ -95,25 +99,30 @@ async def submit(s: Session, txn: Transaction, msg: bytes) -> None:
     # the header to the commit in the queue, is one call in the pool: per message, the event
     # loop only reads the command and writes the reply.
     with_ = protocol(s.ehlo, s.tls, True, txn.smtputf8)
-    recvid = s.ctx.recvid.encode(s.conn.cid)
     tls = tls_comment(s.conn.ssl_object)
-    ids, size = await run_blocking(_submit, s, txn, msg, with_, recvid, tls)
+    ids, size = await run_blocking(_submit, s, txn, msg, with_, s.recvid, tls)
     s.log.info("message queued", account=s.account, ids=ids, size=size, rcpts=len(txn.rcpts))
     s.reply(c.C250_COMPLETED, c.SE_MAILBOX_OTHER0, "it is done")
 
 
-def _submit(s: Session, txn: Transaction, msg: bytes, with_: str, recvid: str, tls: str) -> tuple[list[int], int]:
+def _submit(
+    s: Session, txn: Transaction, msg: bytes, with_: str, recvid: str, tls: str
+) -> tuple[list[int], int]:
     """Check, complete, sign and queue a submitted message (synchronous, in the pool).
 
     Returns the queue ids and the queued size; raises SMTPError for the reply."""
     hf = msgheaders.scan(msg)
     if hf.header_end == 0 or hf.header_end >= len(msg):
         # RFC 6409 section 8.1: a submitted message needs a header and a body section.
-        raise SMTPError(c.C554_TRANSACTION_FAILED, c.SE_MSG_OTHER0, "message requires both header and body section")
+        raise SMTPError(
+            c.C554_TRANSACTION_FAILED, c.SE_MSG_OTHER0, "message requires both header and body section"
+        )
     if s.ctx.deps.pedantic and hf.has_return_path:
         raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_MSG_OTHER0, "message should not have Return-Path header")
     if hf.extra_duplicate:
-        raise SMTPError(c.C554_TRANSACTION_FAILED, c.SE_MSG_OTHER0, f'duplicate x-mox-extra- key "{hf.extra_duplicate}"')
+        raise SMTPError(
+            c.C554_TRANSACTION_FAILED, c.SE_MSG_OTHER0, f'duplicate x-mox-extra- key "{hf.extra_duplicate}"'
+        )
     from_path = _check_from(s, hf)
     rcpts = [str(r.path) for r in txn.rcpts]
     store = s.ctx.deps.store

@@ -59,8 +59,12 @@ def serve(d: Path) -> None:
     from tests.smtpserver.server import start
 
     big = (10**9, 10**9, 10**9)
-    limits = Limits(connection_rate=WindowLimit(60, big), concurrent=ConcurrencyLimit(big),
-                    delivery_rate=WindowLimit(60, big), delivery_rate_day=WindowLimit(86400, big))
+    limits = Limits(
+        connection_rate=WindowLimit(60, big),
+        concurrent=ConcurrencyLimit(big),
+        delivery_rate=WindowLimit(60, big),
+        delivery_rate_day=WindowLimit(86400, big),
+    )
     mlog.configure("error")
     zone = (d / "zone.txt").read_text()
     srv = start(d / "mox", localserve=False, zone=zone, limits=limits, new_loop=new_event_loop)
@@ -80,7 +84,9 @@ async def _reply(r: asyncio.StreamReader) -> bytes:
             return line
 
 
-async def _session(port: int, tls: ssl.SSLContext | None, auth: bool, frm: str, to: str, msgs: list[bytes]) -> int:
+async def _session(
+    port: int, tls: ssl.SSLContext | None, auth: bool, frm: str, to: str, msgs: list[bytes]
+) -> int:
     r, w = await asyncio.open_connection("127.0.0.1", port)
     await _reply(r)
     w.write(b"EHLO bench.example\r\n")
@@ -106,9 +112,13 @@ async def _session(port: int, tls: ssl.SSLContext | None, auth: bool, frm: str, 
     return ok
 
 
-async def _load(port: int, tls: ssl.SSLContext | None, auth: bool, frm: str, to: str, msg: bytes) -> tuple[int, float]:
+async def _load(
+    port: int, tls: ssl.SSLContext | None, auth: bool, frm: str, to: str, msg: bytes
+) -> tuple[int, float]:
     t0 = time.perf_counter()
-    res = await asyncio.gather(*[_session(port, tls, auth, frm, to, [msg] * PER_SESSION) for _ in range(SESSIONS)])
+    res = await asyncio.gather(
+        *[_session(port, tls, auth, frm, to, [msg] * PER_SESSION) for _ in range(SESSIONS)]
+    )
     return sum(res), time.perf_counter() - t0
 
 
@@ -134,14 +144,13 @@ def main() -> None:
             "mx.remote.example. A 127.0.0.1\n"
             'remote.example. TXT "v=spf1 ip4:127.0.0.1 -all"\n'
             '_dmarc.remote.example. TXT "v=DMARC1; p=reject"\n'
-            f"sel._domainkey.remote.example. TXT {' '.join(json.dumps(txt_record(key)[i:i + 250]) for i in range(0, len(txt_record(key)), 250))}\n"
+            f"sel._domainkey.remote.example. TXT {' '.join(json.dumps(txt_record(key)[i : i + 250]) for i in range(0, len(txt_record(key)), 250))}\n"
         )
         (d / "zone.txt").write_text(zone)
         cmd = [sys.executable, "-m", "tests.bench.bench_smtp", "serve", str(d)]
         if os.environ.get("BENCH_SMTP_SERVE_CMD"):
             cmd = [sys.executable, os.environ["BENCH_SMTP_SERVE_CMD"], str(d)]
-        proc = subprocess.Popen(cmd, cwd=ROOT,
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
             assert proc.stdout is not None
             ports = json.loads(proc.stdout.readline())
@@ -149,18 +158,26 @@ def main() -> None:
             ctx = ssl.create_default_context(cafile=str(d / "mox" / "localhost.crt"))
             sub_msg = message("mox@localhost", "someone@remote.example", 1)
             cpu0 = _cpu_s(proc.pid)
-            n, dt = asyncio.run(_load(ports["submission"], ctx, True, "mox@localhost", "someone@remote.example", sub_msg))
+            n, dt = asyncio.run(
+                _load(ports["submission"], ctx, True, "mox@localhost", "someone@remote.example", sub_msg)
+            )
             rss1 = _rss_kb(proc.pid)
             cpu1 = _cpu_s(proc.pid)
-            print(f"smtp submission STARTTLS {SESSIONS} sessions 5KB: {n / dt:.0f} msg/s ({n} msgs in {dt:.2f}s), "
-                  f"server cpu {(cpu1 - cpu0) * 1000 / max(n, 1):.2f} ms/msg, server rss {rss1 / 1024:.1f} MB")
+            print(
+                f"smtp submission STARTTLS {SESSIONS} sessions 5KB: {n / dt:.0f} msg/s ({n} msgs in {dt:.2f}s), "
+                f"server cpu {(cpu1 - cpu0) * 1000 / max(n, 1):.2f} ms/msg, server rss {rss1 / 1024:.1f} MB"
+            )
             raw = message("bench@remote.example", "mox@localhost", 2)
             signed = dkim.sign(raw, "remote.example", [dkim.SignSelector("sel", key)]) + raw
-            n, dt = asyncio.run(_load(ports["smtp"], None, False, "bench@remote.example", "mox@localhost", signed))
+            n, dt = asyncio.run(
+                _load(ports["smtp"], None, False, "bench@remote.example", "mox@localhost", signed)
+            )
             rss2 = _rss_kb(proc.pid)
             cpu2 = _cpu_s(proc.pid)
-            print(f"smtp delivery port 25 SPF+DKIM+DMARC {SESSIONS} sessions: {n / dt:.0f} msg/s ({n} msgs in {dt:.2f}s), "
-                  f"server cpu {(cpu2 - cpu1) * 1000 / max(n, 1):.2f} ms/msg, server rss {rss2 / 1024:.1f} MB")
+            print(
+                f"smtp delivery port 25 SPF+DKIM+DMARC {SESSIONS} sessions: {n / dt:.0f} msg/s ({n} msgs in {dt:.2f}s), "
+                f"server cpu {(cpu2 - cpu1) * 1000 / max(n, 1):.2f} ms/msg, server rss {rss2 / 1024:.1f} MB"
+            )
 
             async def idle() -> int:
                 ws = await _idle(ports["smtp"], 1000)
@@ -172,8 +189,10 @@ def main() -> None:
 
             before = _rss_kb(proc.pid)
             after = asyncio.run(idle())
-            print(f"smtp 1000 idle connections: +{(after - before) / 1024:.1f} MB rss "
-                  f"(server rss at start {rss0 / 1024:.1f} MB); {os.cpu_count()} cores")
+            print(
+                f"smtp 1000 idle connections: +{(after - before) / 1024:.1f} MB rss "
+                f"(server rss at start {rss0 / 1024:.1f} MB); {os.cpu_count()} cores"
+            )
         finally:
             if proc.stdin is not None:
                 proc.stdin.close()

@@ -24,7 +24,12 @@ def test_parse_command() -> None:
     ("arg", "lp", "dom", "params"),
     [
         ("FROM:<a@example.org>", "a", "example.org", {}),
-        ("from:<A.B@Example.ORG> SIZE=100 BODY=8BITMIME", "A.B", "example.org", {"SIZE": "100", "BODY": "8BITMIME"}),
+        (
+            "from:<A.B@Example.ORG> SIZE=100 BODY=8BITMIME",
+            "A.B",
+            "example.org",
+            {"SIZE": "100", "BODY": "8BITMIME"},
+        ),
         ("FROM:<>", "", "", {}),
         ("FROM: <a@b.example>", "a", "b.example", {}),
         ('FROM:<"a b>c"@x.example>', "a b>c", "x.example", {}),
@@ -85,7 +90,10 @@ def test_params() -> None:
 
 
 def test_reply_format() -> None:
-    assert Reply(250, "", ["host", "PIPELINING", "SMTPUTF8"]).to_bytes() == b"250-host\r\n250-PIPELINING\r\n250 SMTPUTF8\r\n"
+    assert (
+        Reply(250, "", ["host", "PIPELINING", "SMTPUTF8"]).to_bytes()
+        == b"250-host\r\n250-PIPELINING\r\n250 SMTPUTF8\r\n"
+    )
     assert Reply(550, "1.1", ["no such user"]).to_bytes() == b"550 5.1.1 no such user\r\n"
     assert Reply(451, "4.3.0", ["x\r\ny"]).to_bytes() == b"451 4.3.0 x  y\r\n"
 

@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 from app.smtp.data import ERR_SMUGGLING, ERR_TOO_LARGE, DataReader, dot_stuff, normalize_chunked
 
 
-def read_all(stream: bytes, step: int | None = None, max_size: int | None = None) -> tuple[bytes, str | None, int]:
+def read_all(
+    stream: bytes, step: int | None = None, max_size: int | None = None
+) -> tuple[bytes, str | None, int]:
     """Feed a stream (whole or ``step`` bytes at a time); return message, error, bytes consumed."""
     dr = DataReader(max_size)
     out: list[bytes] = []
@@ -102,7 +104,10 @@ def test_roundtrip_property(ls: list[bytes], step: int) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from([b"\r", b"\n", b".", b"a", b"\r\n", b"\r\n.\r\n", b".\n"]), max_size=25), st.integers(1, 5))
+@given(
+    st.lists(st.sampled_from([b"\r", b"\n", b".", b"a", b"\r\n", b"\r\n.\r\n", b".\n"]), max_size=25),
+    st.integers(1, 5),
+)
 def test_end_is_first_crlf_dot_crlf(parts: list[bytes], step: int) -> None:
     """The only end is the first CRLF.CRLF (the DATA command's CRLF counts); chunking changes nothing."""
     stream = b"".join(parts)

@@ -106,7 +106,21 @@ def _run(stream: bytes, cuts: list[int]) -> list[object]:
     return merged
 
 
-atoms = st.sampled_from([b"DATA\r\n", b"NOOP\r\n", b"BDAT 3\r\n", b".\r\n", b"\r\n.\r\n", b"x" * 45, b"\n", b"\r", b"a", b".", b"\r\n"])
+atoms = st.sampled_from(
+    [
+        b"DATA\r\n",
+        b"NOOP\r\n",
+        b"BDAT 3\r\n",
+        b".\r\n",
+        b"\r\n.\r\n",
+        b"x" * 45,
+        b"\n",
+        b"\r",
+        b"a",
+        b".",
+        b"\r\n",
+    ]
+)
 
 
 @settings(max_examples=200, deadline=None)

@@ -126,7 +126,16 @@ def start(
     quota: int = 0,
     first_time_sender_delay: float = 0,
 ) -> Server:
-    ports = {"SMTP": 1, "Submission": 2, "Submissions": 3, "IMAP": 4, "IMAPS": 5, "HTTP": 6, "HTTPS": 7, "Metrics": 8}
+    ports = {
+        "SMTP": 1,
+        "Submission": 2,
+        "Submissions": 3,
+        "IMAP": 4,
+        "IMAPS": 5,
+        "HTTP": 6,
+        "HTTPS": 7,
+        "Metrics": 8,
+    }
     ls.ensure_config(d, "127.0.0.1", ports)
     if domains_text is not None:
         (d / "domains.conf").write_text(domains_text)

@@ -96,8 +96,14 @@ def test_localserve_delivery_byte_identical_and_cid(srv: Server) -> None:
     [stored] = srv.messages("mox")
     assert stored.endswith(m)  # byte-identical after the prepended header fields
     head = stored[: -len(m)]
-    for h in (b"X-Mox-Reason: ", b"Delivered-To: whoever@anydomain.example", b"Return-Path: <a@remote.example>",
-              b"Authentication-Results: localhost;", b"Received-SPF: pass", b"Received: from client.example"):
+    for h in (
+        b"X-Mox-Reason: ",
+        b"Delivered-To: whoever@anydomain.example",
+        b"Return-Path: <a@remote.example>",
+        b"Authentication-Results: localhost;",
+        b"Received-SPF: pass",
+        b"Received: from client.example",
+    ):
         assert h in head
     rid = re.search(rb" id ([A-Za-z0-9_-]+)", head)
     assert rid is not None
@@ -105,7 +111,9 @@ def test_localserve_delivery_byte_identical_and_cid(srv: Server) -> None:
     cid = RecvID(key).decode(rid.group(1).decode())
     out = subprocess.run(
         [sys.executable, "-m", "app", "-config", str(srv.dir / "mox.conf"), "cid", rid.group(1).decode()],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == f"{cid:x}"
@@ -228,7 +236,10 @@ def test_require_starttls_except_tlsrpt(tmp_path: Path) -> None:
         tmp_path / "m",
         localserve=False,
         domains_text=DOMAINS,
-        static_edit=lambda t: t.replace("\t\tSMTP:\n\t\t\tEnabled: true\n", "\t\tSMTP:\n\t\t\tEnabled: true\n\t\t\tRequireSTARTTLS: true\n"),
+        static_edit=lambda t: t.replace(
+            "\t\tSMTP:\n\t\t\tEnabled: true\n",
+            "\t\tSMTP:\n\t\t\tEnabled: true\n\t\t\tRequireSTARTTLS: true\n",
+        ),
     )
     try:
         with smtplib.SMTP("127.0.0.1", s.ports["smtp"], timeout=10) as c:
@@ -250,23 +261,58 @@ def test_swaks_delivery_and_submission(srv: Server) -> None:
 
     swaks = require_tool("swaks")
     out = subprocess.run(
-        [swaks, "--server", "127.0.0.1", "--port", str(srv.ports["smtp"]), "--from", "a@remote.example",
-         "--to", "mox@localhost", "--helo", "client.example", "--header", "Subject: via swaks"],
-        capture_output=True, text=True, timeout=60,
+        [
+            swaks,
+            "--server",
+            "127.0.0.1",
+            "--port",
+            str(srv.ports["smtp"]),
+            "--from",
+            "a@remote.example",
+            "--to",
+            "mox@localhost",
+            "--helo",
+            "client.example",
+            "--header",
+            "Subject: via swaks",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert any(b"Subject: via swaks" in m for m in srv.messages("mox"))
     # localserve's submission port does not require TLS, so AUTH works in plain text there.
-    args = [swaks, "--server", "127.0.0.1", "--port", str(srv.ports["submission"]),
-            "--auth", "PLAIN", "--auth-user", "mox@localhost", "--auth-password", "moxmoxmox",
-            "--from", "mox@localhost", "--to", "someone@remote.example", "--h-From", "mox@localhost"]
+    args = [
+        swaks,
+        "--server",
+        "127.0.0.1",
+        "--port",
+        str(srv.ports["submission"]),
+        "--auth",
+        "PLAIN",
+        "--auth-user",
+        "mox@localhost",
+        "--auth-password",
+        "moxmoxmox",
+        "--from",
+        "mox@localhost",
+        "--to",
+        "someone@remote.example",
+        "--h-From",
+        "mox@localhost",
+    ]
     out = subprocess.run(args, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
     assert len(srv.queue.list_msgs(Filter())) == 1
     # With STARTTLS when swaks has its TLS module (Debian: libnet-ssleay-perl).
     if subprocess.run(["perl", "-MNet::SSLeay", "-e1"], capture_output=True).returncode == 0:
-        out = subprocess.run([*args, "--tls", "--tls-verify", "--tls-ca-path", str(srv.dir / "localhost.crt")],
-                             capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [*args, "--tls", "--tls-verify", "--tls-ca-path", str(srv.dir / "localhost.crt")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert out.returncode == 0, out.stdout + out.stderr
         assert len(srv.queue.list_msgs(Filter())) == 2
 
@@ -371,7 +417,8 @@ def test_submission_from_id(tmp_path: Path) -> None:
     from tests.smtpserver.server import PASSWORD
 
     domains = DOMAINS.replace(
-        "\tbob:\n\t\tDomain: example.org\n", "\tbob:\n\t\tDomain: example.org\n\t\tFromIDLoginAddresses:\n\t\t\t- bob+id@example.org\n"
+        "\tbob:\n\t\tDomain: example.org\n",
+        "\tbob:\n\t\tDomain: example.org\n\t\tFromIDLoginAddresses:\n\t\t\t- bob+id@example.org\n",
     )
     s = start(tmp_path / "fid", localserve=False, domains_text=domains)
     try:
@@ -390,7 +437,9 @@ def test_all_failed_multiline_reply(org: Server) -> None:
     t.send(b"EHLO mail.remote.example\r\n")
     while not t.readline().startswith(b"250 "):
         pass
-    t.send(b"MAIL FROM:<a@remote.example>\r\nRCPT TO:<private@example.org>\r\nRCPT TO:<nobody@example.org>\r\nDATA\r\n")
+    t.send(
+        b"MAIL FROM:<a@remote.example>\r\nRCPT TO:<private@example.org>\r\nRCPT TO:<nobody@example.org>\r\nDATA\r\n"
+    )
     t.expect(b"250 *")
     t.expect(b"250 *")
     t.expect(b"250 *")

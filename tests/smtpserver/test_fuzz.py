@@ -16,8 +16,21 @@ from tests.smtpserver.server import Server
 REPLY = re.compile(rb"^[2-5][0-9][0-9][ -]")
 
 VERBS = ["EHLO", "HELO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "VRFY", "AUTH", "STARTTLS", "XX"]
-ARGS = ["", " x.example", " FROM:<a@remote.example>", " TO:<mox@localhost>", " FROM:<>", " 0", " 3 LAST",
-        " PLAIN", " LOGIN", " FROM:<a@b> SIZE=x", " TO:<@x:y@localhost> NOTIFY=FAILURE", " \x00", " é"]
+ARGS = [
+    "",
+    " x.example",
+    " FROM:<a@remote.example>",
+    " TO:<mox@localhost>",
+    " FROM:<>",
+    " 0",
+    " 3 LAST",
+    " PLAIN",
+    " LOGIN",
+    " FROM:<a@b> SIZE=x",
+    " TO:<@x:y@localhost> NOTIFY=FAILURE",
+    " \x00",
+    " é",
+]
 
 line = st.tuples(st.sampled_from(VERBS), st.sampled_from(ARGS)).map(lambda t: (t[0] + t[1]).encode())
 junk = st.binary(max_size=30).map(lambda b: b.replace(b"\n", b""))
@@ -56,4 +69,6 @@ def test_random_sessions(srv: Server, logs: io.StringIO, lines: list[bytes]) -> 
     assert "unexpected error" not in logs.getvalue()
     # The session ended in sync (NOOP answered) or with a deliberate closing reply.
     # (A STARTTLS followed by pipelined input is closed right after its go-ahead.)
-    assert closed_by.startswith((b"250 2.0.0 alrighty", b"501 5.5.2 bad BDAT syntax", b"421 ", b"220 2.0.0 go!")), closed_by
+    assert closed_by.startswith(
+        (b"250 2.0.0 alrighty", b"501 5.5.2 bad BDAT syntax", b"421 ", b"220 2.0.0 go!")
+    ), closed_by

@@ -57,8 +57,12 @@ def test_recvid(tmp_path: Path) -> None:
 
 def facts(**kw: object) -> analyze.Facts:
     base: dict[str, object] = dict(
-        mail_from="a@remote.example", mail_from_domain="remote.example", msg_from="a@remote.example",
-        msg_from_domain="remote.example", spf_status="pass", spf_domain="remote.example",
+        mail_from="a@remote.example",
+        mail_from_domain="remote.example",
+        msg_from="a@remote.example",
+        msg_from_domain="remote.example",
+        spf_status="pass",
+        spf_domain="remote.example",
     )
     base.update(kw)
     return analyze.Facts(**base)  # type: ignore[arg-type]
@@ -75,15 +79,19 @@ def test_analyze_verdicts() -> None:
     v = analyze.analyze(facts(dmarc_status="fail", dmarc_reject=True), analyze.Destination(rulesets=(fwd,)))
     assert v.accept and v.mailbox == "Fwd" and v.is_forward
     lst = analyze.Ruleset(list_allow_domain="lists.example", mailbox="Lists")
-    v = analyze.analyze(facts(dkim_pass_domains=("lists.example",), dnsbl_listed=("bl.example",)),
-                        analyze.Destination(rulesets=(lst,)))
+    v = analyze.analyze(
+        facts(dkim_pass_domains=("lists.example",), dnsbl_listed=("bl.example",)),
+        analyze.Destination(rulesets=(lst,)),
+    )
     assert v.accept and v.reason == "list-allow"
     v = analyze.analyze(facts(dnsbl_listed=("bl.example",)), dest)
     assert not v.accept and v.code == 451 and v.reason == "dns-blocklisted"
     acc = analyze.Ruleset(verified_domain="remote.example", accept_rejects_to_mailbox="Maybe", mailbox="X")
     v = analyze.analyze(facts(dnsbl_listed=("bl.example",)), analyze.Destination(rulesets=(acc,)))
     assert v.accept and v.mailbox == "Maybe"
-    v = analyze.analyze(facts(dmarc_status="none"), analyze.Destination(msg_auth_required_error="550 sign your mail"))
+    v = analyze.analyze(
+        facts(dmarc_status="none"), analyze.Destination(msg_auth_required_error="550 sign your mail")
+    )
     assert not v.accept and (v.code, v.text, v.reason) == (550, "sign your mail", "msg-auth-required")
     v = analyze.analyze(facts(rate_ok=False), dest)
     assert not v.accept and v.code == 452 and v.reason == "high-rate"
@@ -125,8 +133,13 @@ def test_composition_helpers(tmp_path: Path) -> None:
     db = open_authdb(tmp_path)
     try:
         composition.record_login(db)(
-            account="mox", login="mox@localhost", result="ok", mechanism="PLAIN", remote_ip="127.0.0.1",
-            tls="", protocol="submission",
+            account="mox",
+            login="mox@localhost",
+            result="ok",
+            mechanism="PLAIN",
+            remote_ip="127.0.0.1",
+            tls="",
+            protocol="submission",
         )
         [att] = db.login_attempts("mox")
         assert att.attempt.auth_mech == "PLAIN" and att.attempt.protocol == "submission"
@@ -142,11 +155,21 @@ def test_composition_new_server(tmp_path: Path) -> None:
     from app.config import load
     from app.smtpserver import SMTPServer, composition
 
-    ports = {"SMTP": 1, "Submission": 2, "Submissions": 3, "IMAP": 4, "IMAPS": 5, "HTTP": 6, "HTTPS": 7, "Metrics": 8}
+    ports = {
+        "SMTP": 1,
+        "Submission": 2,
+        "Submissions": 3,
+        "IMAP": 4,
+        "IMAPS": 5,
+        "HTTP": 6,
+        "HTTPS": 7,
+        "Metrics": 8,
+    }
     ls.ensure_config(tmp_path, "127.0.0.1", ports)
     cfg = load(tmp_path / "mox.conf")
-    srv = composition.new_server(config=cfg, store=None, resolver=None, queue=None, tls_context=lambda _n: None,
-                                 localserve=True)
+    srv = composition.new_server(
+        config=cfg, store=None, resolver=None, queue=None, tls_context=lambda _n: None, localserve=True
+    )
     assert isinstance(srv, SMTPServer) and srv.deps.pedantic  # localserve's mox.conf has Pedantic: true
     der = srv.deps.server_cert_der("local")
     assert der is not None and der[:1] == b"\x30"

@@ -208,7 +208,12 @@ def test_pipelining_one_flush(srv: Server) -> None:
         data += sock.recv(65536)
     # Everything arrived at once and in order.
     lines = data.split(b"\r\n")
-    assert lines[10:14] == [b"250 2.0.0 alrighty", b"250 2.1.0 looking good", b"250 2.1.0 now on the list", b"250 2.0.0 all clear"]
+    assert lines[10:14] == [
+        b"250 2.0.0 alrighty",
+        b"250 2.1.0 looking good",
+        b"250 2.1.0 now on the list",
+        b"250 2.0.0 all clear",
+    ]
 
 
 SMUGGLES = [
@@ -234,7 +239,11 @@ C: DATA
 S: 354 see you at the bare dot
 """,
         )
-        t.send(b"Subject: test\r\n\r\nbody" + seq + b"RCPT TO:<mox@localhost>\r\nDATA\r\nsmuggled\r\n.\r\nNOOP\r\n")
+        t.send(
+            b"Subject: test\r\n\r\nbody"
+            + seq
+            + b"RCPT TO:<mox@localhost>\r\nDATA\r\nsmuggled\r\n.\r\nNOOP\r\n"
+        )
         t.expect(b"500 5.5.2 invalid bare \\r or \\n, may be smtp smuggling *")
         t.expect(b"250 2.0.0 alrighty")  # the NOOP: nothing in between was taken as a command
         t.send(b"QUIT\r\n")
@@ -411,7 +420,11 @@ S: 354 see you at the bare dot
         t.send(big * 100 + b".\r\nNOOP\r\n")
         t.expect(b"552 5.3.4 message too large *")
         t.expect(b"250 2.0.0 alrighty")
-        t.send(b"MAIL FROM:<a@remote.example>\r\nRCPT TO:<mox@localhost>\r\nBDAT 2000 LAST\r\n" + b"y" * 2000 + b"NOOP\r\n")
+        t.send(
+            b"MAIL FROM:<a@remote.example>\r\nRCPT TO:<mox@localhost>\r\nBDAT 2000 LAST\r\n"
+            + b"y" * 2000
+            + b"NOOP\r\n"
+        )
         t.expect(b"250 *")
         t.expect(b"250 *")
         t.expect(b"552 5.3.4 message too large *")

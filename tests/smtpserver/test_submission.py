@@ -213,7 +213,9 @@ def test_external_with_registered_client_certificate(tmp_path) -> None:  # type:
     client_cert = ca.issue_cert("mox@localhost")
     cert = x509.load_pem_x509_certificate(client_cert.cert_chain_pems[0].bytes())
     fp = public_key_fingerprint(
-        cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        cert.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
     )
 
     def setup(ctx: ssl.SSLContext) -> None:
@@ -260,7 +262,9 @@ def test_login_disabled_and_auth_rate_limit(tmp_path) -> None:  # type: ignore[n
             c.ehlo("x.example")
             assert c.docmd("AUTH", "PLAIN " + base64.b64encode(b"\0mox@localhost\0bad").decode())[0] == 535
             assert c.docmd("AUTH", "PLAIN " + base64.b64encode(b"\0mox@localhost\0bad").decode())[0] == 535
-            code, text = c.docmd("AUTH", "PLAIN " + base64.b64encode(b"\0mox@localhost\0" + PASSWORD.encode()).decode())
+            code, text = c.docmd(
+                "AUTH", "PLAIN " + base64.b64encode(b"\0mox@localhost\0" + PASSWORD.encode()).decode()
+            )
             assert noid((code, text)) == (421, b"4.7.0 too many authentication failures")
         # New connections from the same address are refused while the limit holds.
         t = Transcript(s.connect("submissions"))
@@ -276,7 +280,10 @@ def test_holduntil_and_pedantic(tmp_path) -> None:  # type: ignore[no-untyped-de
     try:
         with smtplib.SMTP_SSL("127.0.0.1", s.ports["submissions"], context=s.client_tls(), timeout=10) as c:
             c.login("mox@localhost", PASSWORD)
-            assert noid(c.docmd("MAIL", "FROM: <mox@localhost>")) == (501, b"5.5.2 space after colon not allowed")
+            assert noid(c.docmd("MAIL", "FROM: <mox@localhost>")) == (
+                501,
+                b"5.5.2 space after colon not allowed",
+            )
             assert c.docmd("MAIL", "FROM:<mox@localhost> HOLDUNTIL=2099-01-01T00:00:00Z")[0] == 554
             assert c.docmd("MAIL", "FROM:<mox@localhost> HOLDFOR=10 HOLDUNTIL=2030-01-01T00:00:00Z")[0] == 501
             assert c.docmd("MAIL", "FROM:<mox@localhost>")[0] == 250
