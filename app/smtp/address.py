@@ -38,6 +38,7 @@ __all__ = [
 
 _ATEXT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~")
 _SPECIALS = frozenset('()<>[]:;@\\,."')
+_DOT_ATOM_ASCII = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*")
 # A bare ASCII addr-spec with a dot-atom local part and domain (the common ``From: a@b.example``):
 # parse_address_list reads it without tokenizing.
 _SIMPLE_ADDR_SPEC = re.compile(
@@ -62,6 +63,8 @@ class Localpart(str):
         return super().__new__(cls, unicodedata.normalize("NFC", s))
 
     def is_dot_atom(self) -> bool:
+        if self.isascii():
+            return _DOT_ATOM_ASCII.fullmatch(self) is not None
         return bool(self) and all(w and all(_is_atext(c, True) for c in w) for w in self.split("."))
 
     def quoted(self) -> str:

@@ -144,9 +144,14 @@ async def check_sender_domain(s: Session, path: Path) -> None:
         raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_SEC_OTHER0, "domain name required")
     if s.ctx.deps.localserve:
         return  # localserve accepts everything (spec 6.2); its resolver may know no outside domains
+    # The answer holds for the connection: a client sending several messages is asked once.
+    key = ("accepts-mail", path.domain)
+    if key in s.auth_cache:
+        return
     if not await _domain_accepts_mail(s, path.domain):
         s.log.info("permanent reject because mailfrom domain does not accept mail", domain=path.domain)
         raise SMTPError(c.C550_MAILBOX_UNAVAIL, c.SE_SEC_NULL_MX27, "mailfrom domain not configured for mail")
+    s.auth_cache[key] = True
 
 
 async def _domain_accepts_mail(s: Session, domain: str) -> bool:

@@ -25,9 +25,9 @@ class _History:
 
     def __init__(self, data: dict[str, list[list[float]]]) -> None:
         self.data = data
-        self.lock = threading.Lock()  # guards data and version
+        self.lock = threading.Lock()  # guards data, version, written and writing
         self.version = 0  # bumped by each record
-        self.write_lock = threading.Lock()  # one settings write at a time, in version order
+        self.writing = False  # a thread is writing the history to the account database
         self.written = 0  # the version the account database holds
 
 
@@ -105,6 +105,24 @@ def check(
     return ""
 
 
+def _write_history(store: Any, account: str, h: _History) -> None:
+    try:
+        while True:
+            with h.lock:
+                if h.written >= h.version:
+                    h.writing = False
+                    return
+                version = h.version
+                snapshot = json.dumps(h.data, separators=(",", ":"))
+            store.account(account).set_setting(_KEY, snapshot)
+            with h.lock:
+                h.written = version
+    except BaseException:
+        with h.lock:
+            h.writing = False
+        raise
+
+
 def record(
     store: Any, account: str, rcpts: list[str], now: float | None = None, new: set[str] | None = None
 ) -> None:
@@ -120,14 +138,11 @@ def record(
         if new:
             _add(h.data["first"], now, len(new))
         h.version += 1
-        mine = h.version
-    # Writes are ordered and coalesced: whoever writes stores the latest history, which covers
-    # every record that waited meanwhile; they find their version written and return.
-    with h.write_lock:
-        if h.written < mine:
-            with h.lock:
-                version = h.version
-                snapshot = json.dumps(h.data, separators=(",", ":"))
-            store.account(account).set_setting(_KEY, snapshot)
-            h.written = version
+        # Writes are coalesced: one thread at a time writes the latest history and keeps
+        # writing until it has stored every version counted meanwhile; the others need not wait.
+        # So the account database holds every count once all record() calls have returned.
+        write = not h.writing
+        h.writing = True
+    if write:
+        _write_history(store, account, h)
     senders.remember(store, account, sorted(new))

@@ -92,8 +92,9 @@ class Session:
     good_txns: int = 0  # delivered or queued transactions
     recvid: str = ""  # the connection id as in Received headers, appended to error replies
     slow: bool = False  # slow mode for spammy or failing clients (mox "keep them busy")
-    # Results of mail-authentication checks that hold for the whole connection (iprev of the
-    # client IP, SPF of its HELO name and of a MAIL FROM), reused by its later messages.
+    # Facts that hold for the whole connection, reused by its later messages: mail-auth results
+    # (iprev of the client IP, SPF of its HELO name and of a MAIL FROM, their Received-SPF
+    # field) and MAIL FROM domains found to accept mail.
     auth_cache: dict[tuple[str, ...], Any] = field(default_factory=dict)
     closing: bool = False
     started: float = field(default_factory=time.monotonic)
