@@ -6,11 +6,13 @@ stays bounded however many messages are fetched.
 
 from __future__ import annotations
 
+import apsw
+
 from app import store
 from app.imap import NumSet, Parser, format_numbers
 from app.imap.fetchatt import FetchAtt, parse_atts
 from app.imapserver import changes, fetchrender
-from app.imapserver.backend import make_loader, msg_info_row, sorted_flags, store_read
+from app.imapserver.backend import flags_of_row, make_loader, msg_info_row, sorted_flags, store_read
 from app.imapserver.cmd_mailbox import store_error
 from app.imapserver.errors import Bad
 from app.imapserver.msginfo import MsgInfo
@@ -103,12 +105,16 @@ async def _fetch_flags_only(
     merged with the requested (ascending) UIDs, written in chunks as it goes."""
     v = s.selected
     assert v is not None
+    want_flags = any(a.name == "FLAGS" for a in atts)
+    want_modseq = with_modseq or any(a.name == "MODSEQ" for a in atts)
+    simple = want_flags and not want_modseq and changedsince is None and not s.uidonly
+    if simple and (s.rev2 or v.recent_count() == 0):
+        await _fetch_flags_grouped(s, pairs)
+        return
     try:
         rows = await run_blocking(s.account.uids_flags, v.mailbox_id)
     except store.StoreError as e:
         raise store_error(e)
-    want_flags = any(a.name == "FLAGS" for a in atts)
-    want_modseq = with_modseq or any(a.name == "MODSEQ" for a in atts)
     rev1 = not s.rev2
     rendered: dict[frozenset[str], bytes] = {}  # flag sets repeat: render each once
     uidonly = s.uidonly
@@ -140,6 +146,38 @@ async def _fetch_flags_only(
         if i % 2000 == 0:
             await s.maybe_flush()
     del rows
+
+
+async def _fetch_flags_grouped(s: Session, pairs: list[tuple[int, int]]) -> None:
+    """FETCH (UID FLAGS) over many messages without \\Recent to report: the store groups the
+    UIDs by flag combination, so each distinct FLAGS list is rendered once and the lines are
+    joined in chunks."""
+    v = s.selected
+    assert v is not None
+    mailbox_id = v.mailbox_id
+
+    def read(c: apsw.Connection) -> dict[int, bytes]:
+        fl_of: dict[int, bytes] = {}
+        for mask, kw, uids in reads.uids_by_flags(c, mailbox_id):
+            fl = b"FLAGS (" + " ".join(flags_of_row(mask, kw)).encode() + b")"
+            fl_of.update(dict.fromkeys(uids, fl))
+        return fl_of
+
+    try:
+        fl_of = await run_blocking(store_read, s.account, read)
+    except store.StoreError as e:
+        raise store_error(e)
+    get = fl_of.get
+    for i in range(0, len(pairs), 2000):
+        s.out += b"".join(
+            [
+                b"* %d FETCH (UID %d %s)\r\n" % (seq, uid, fl)
+                for seq, uid in pairs[i : i + 2000]
+                if (fl := get(uid))
+            ]
+        )
+        await s.maybe_flush()
+    del fl_of
 
 
 def _read_infos(

@@ -78,6 +78,11 @@ class MailboxView:
             return [(self.seq_of(u), u) for u in ns.select(self.uids)]
         if not self.uids:
             raise Bad("mailbox is empty, no message sequence numbers")
+        ranges = ns.resolved(len(self.uids))
+        if len(ranges) == 1 and ranges[0][0] >= 1 and ranges[0][1] <= len(self.uids):
+            # One range (m:n, 1:*): slice instead of a set of sequence numbers.
+            lo, hi = ranges[0]
+            return list(zip(range(lo, hi + 1), self.uids[lo - 1 : hi], strict=True))
         try:
             seqs = ns.seq_indexes(len(self.uids))
         except NumSetError as e:

@@ -76,6 +76,17 @@ def _uid_modseq_flags(
     return out
 
 
+def uids_by_flags(conn: apsw.Connection, mailbox_id: int) -> list[tuple[int, str, list[int]]]:
+    """(flag mask (FLAGS_MASK_SQL), keywords, UIDs in no particular order) per distinct flag
+    combination of a mailbox: SQLite groups the rows, Python sees a few (FETCH 1:* FLAGS)."""
+    rows = q(conn,
+        f"SELECT {FLAGS_MASK_SQL} AS m, keywords, json_group_array(uid) FROM message"
+        " WHERE mailbox_id = ? GROUP BY m, keywords",
+        (mailbox_id,),
+    )  # fmt: skip
+    return [(m, kw, json.loads(u)) for m, kw, u in rows]
+
+
 def uids(conn: apsw.Connection, mailbox_id: int) -> list[int]:
     return [r[0] for r in q(conn, "SELECT uid FROM message WHERE mailbox_id = ? ORDER BY uid", (mailbox_id,))]
 
