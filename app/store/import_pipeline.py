@@ -78,10 +78,14 @@ def prepare(job: Sequence[Entry]) -> list[PreparedTuple]:
     """Finish and analyze a job's messages (runs in a worker process or helper thread)."""
     now = time.time()
     out: list[PreparedTuple] = []
+    flagsets: dict[tuple[str, ...], FlagSet] = {}
     for e in job:
         m = mbox_message(e.raw, e.origin) if isinstance(e, MboxEntry) else e
         an = analysis.analyze(m.data)
-        fl = normalize_flags(m.flags)
+        key = tuple(m.flags)
+        fl = flagsets.get(key)
+        if fl is None:
+            fl = flagsets[key] = normalize_flags(key)
         out.append(
             (
                 m.data,

@@ -36,7 +36,7 @@ log = mlog.get("store.import")
 
 Kind = Literal["mbox", "maildir"]
 BATCH_MESSAGES = 1000
-BATCH_BYTES = 16 << 20
+BATCH_BYTES = 8 << 20
 
 
 class ImportAborted(Exception):
