@@ -50,6 +50,10 @@ JOB_BYTES = 2 << 20
 # writer waits for its fsync. (Measured on 2 cores: 2 workers a bit faster than 1.)
 WORKERS: int | None = None
 MAX_WORKERS = 4
+# Niceness added in workers: when all compete for the CPU, the writer thread (the stage that
+# cannot be parallel) gets it first; measured on 2 cores: the writer's share of the wall
+# time fell from ~95% to ~55% and the import got ~10% faster.
+WORKER_NICE = 5
 
 
 class MboxEntry(NamedTuple):
@@ -142,10 +146,14 @@ def _worker_init() -> None:
     """Start of a forked worker: only the forking thread exists here. Signals are the parent's
     business (Ctrl-C reaches the whole process group; the parent stops us), and a wakeup fd
     inherited from an event loop must not hear of signals meant for this process. A log lock
-    that another thread of the parent held at the fork would never be released here."""
+    that another thread of the parent held at the fork would never be released here. The
+    worker runs at a lower priority, so the writer (the serial stage) and a live server's
+    connections come first."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.set_wakeup_fd(-1)
+    if WORKER_NICE and hasattr(os, "nice"):
+        os.nice(WORKER_NICE)
     st = getattr(mlog, "_state", None)
     if st is not None and hasattr(st, "lock"):
         st.lock = threading.Lock()

@@ -2,7 +2,9 @@
 keywords (see mailformats.py for where they come from).
 
 Messages are appended in batches (one transaction each, through the account's writer), with
-a progress callback after every batch. An import that fails or is aborted removes what it
+a progress callback after every batch; they are prepared (mbox entries finished, MIME parse,
+preview, full-text and threading fields) in worker processes while earlier batches commit
+(see import_pipeline.py). An import that fails or is aborted removes what it
 added: the messages it appended are expunged and a mailbox it created is deleted again, so
 the account is as before apart from UIDNEXT and the expunge tombstones that keep IMAP clients
 with CONDSTORE/QRESYNC consistent (RFC 7162).
