@@ -22,7 +22,9 @@ def test_concurrent_adds_group_commit(tmp_path: Path) -> None:
         before = q.db.commits
         n = 200
         with ThreadPoolExecutor(16) as ex:
-            ids = list(ex.map(lambda i: q.add("mjl", "mjl@example.org", [f"r{i}@dest.example"], MSG), range(n)))
+            ids = list(
+                ex.map(lambda i: q.add("mjl", "mjl@example.org", [f"r{i}@dest.example"], MSG), range(n))
+            )
         assert sorted(i for x in ids for i in x) == sorted({i for x in ids for i in x})
         assert q.db.count() == n
         # Each add returned after its commit: every id is readable by a new reader.
@@ -45,7 +47,9 @@ def test_failing_write_rolls_back_alone(tmp_path: Path) -> None:
         # Hold the writer so the next three writes land in one group.
         blocked = w.submit(lambda c, tx: gate.wait(5))
         ok1 = w.submit(lambda c, tx: c.execute("INSERT INTO t VALUES (1)"))
-        bad = w.submit(lambda c, tx: (c.execute("INSERT INTO t VALUES (2)"), c.execute("INSERT INTO t VALUES (1)")))
+        bad = w.submit(
+            lambda c, tx: (c.execute("INSERT INTO t VALUES (2)"), c.execute("INSERT INTO t VALUES (1)"))
+        )
         ok2 = w.submit(lambda c, tx: c.execute("INSERT INTO t VALUES (3)"))
         hooks: list[str] = []
 
@@ -80,3 +84,18 @@ def test_due_index_follows_commits(tmp_path: Path) -> None:
         assert [d for _, _, d in q.db.due(9e12, [], 10)] == ["two.example"]
     finally:
         q.close()
+
+
+def test_durable_chooses_synchronous_per_group(tmp_path: Path) -> None:
+    conn = apsw.Connection(str(tmp_path / "t.db"))
+    conn.execute("PRAGMA journal_mode=WAL")
+    w = QueueWriter(conn)
+    sync = lambda c, tx: c.execute("PRAGMA synchronous").fetchall()[0][0]  # noqa: E731
+    try:
+        assert w.run(sync, durable=False) == 1  # NORMAL
+        assert w.run(sync, durable=True) == 2  # FULL
+        assert w.run(sync, durable=False) == 1
+        with pytest.raises(RuntimeError, match="writer thread"):
+            w.run(lambda c, tx: w.run(sync))
+    finally:
+        w.close()
