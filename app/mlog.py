@@ -52,6 +52,16 @@ class _State:
 
 
 _state = _State(INFO, {}, sys.stderr)
+
+
+def _after_fork_in_child() -> None:
+    # Another thread may have held the output lock at the fork; the child has only the forking
+    # thread, so that lock would never be released there (import worker processes log).
+    _state.lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 _cid_counter = itertools.count(int.from_bytes(os.urandom(3), "big") << 16)
 
 

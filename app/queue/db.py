@@ -32,7 +32,7 @@ from app.queue.model import (
     base_address,
 )
 from app.queue.rows import MSG_COLS, filter_sql, msg_values, row_to_msg
-from app.queue.writer import QueueWriter, ReaderPool, Tx
+from app.queue.writer import QueueWriter, Tx, reader_pool
 
 T = TypeVar("T")
 log = mlog.get("queue")
@@ -126,7 +126,7 @@ class QueueDB:
         self.due_index = DueIndex()
         self._rebuild_due(db)
         self._writer = QueueWriter(db)
-        self._readers = ReaderPool(path)
+        self._readers = reader_pool(path)
 
     def _rebuild_due(self, conn: apsw.Connection) -> None:
         with self._due_lock:

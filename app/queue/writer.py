@@ -18,9 +18,7 @@ wait for the writer or for each other.
 from __future__ import annotations
 
 import concurrent.futures
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,6 +26,7 @@ import apsw
 
 from app import mlog
 from app.store.groupcommit import GroupCommitWriter, Job
+from app.store.readpool import ReaderPool
 
 T = TypeVar("T")
 log = mlog.get("queue")
@@ -100,46 +99,12 @@ class QueueWriter(GroupCommitWriter[_Job[Any]]):
                     log.exception("queue after-commit hook", e)
 
 
-class ReaderPool:
-    """Read-only connections, one per concurrent reader, a few kept idle."""
+def _open_reader(path: Path) -> apsw.Connection:
+    c = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
+    c.set_busy_timeout(10_000)
+    return c
 
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._lock = threading.Lock()
-        self._idle: list[apsw.Connection] = []
-        self._closed = False
 
-    @contextmanager
-    def conn(self) -> Iterator[apsw.Connection]:
-        with self._lock:
-            if self._closed:
-                raise QueueClosed("queue database is closed")
-            c = self._idle.pop() if self._idle else None
-        if c is None:
-            c = apsw.Connection(str(self._path), flags=apsw.SQLITE_OPEN_READONLY)
-            c.set_busy_timeout(10_000)
-        ok = False
-        try:
-            yield c
-            ok = True
-        finally:
-            keep = ok and not c.in_transaction
-            with self._lock:
-                if keep and not self._closed and len(self._idle) < MAX_IDLE_READERS:
-                    self._idle.append(c)
-                    c = None
-            if c is not None:
-                try:
-                    c.close()
-                except apsw.Error:
-                    pass
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            idle, self._idle = self._idle, []
-        for c in idle:
-            try:
-                c.close()
-            except apsw.Error:
-                pass
+def reader_pool(path: Path) -> ReaderPool:
+    """Read-only connections of the queue database, a few kept idle (the store's pool)."""
+    return ReaderPool(path, "queue", 4, _open_reader, lambda: QueueClosed("queue database is closed"))

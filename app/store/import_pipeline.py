@@ -25,7 +25,6 @@ import dataclasses
 import multiprocessing
 import os
 import signal
-import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -145,18 +144,14 @@ def jobs(entries: Iterable[Entry], max_messages: int, max_bytes: int) -> Iterato
 def _worker_init() -> None:
     """Start of a forked worker: only the forking thread exists here. Signals are the parent's
     business (Ctrl-C reaches the whole process group; the parent stops us), and a wakeup fd
-    inherited from an event loop must not hear of signals meant for this process. A log lock
-    that another thread of the parent held at the fork would never be released here. The
-    worker runs at a lower priority, so the writer (the serial stage) and a live server's
-    connections come first."""
+    inherited from an event loop must not hear of signals meant for this process (mlog renews
+    its output lock after a fork itself). The worker runs at a lower priority, so the writer
+    (the serial stage) and a live server's connections come first."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.set_wakeup_fd(-1)
     if WORKER_NICE and hasattr(os, "nice"):
         os.nice(WORKER_NICE)
-    st = getattr(mlog, "_state", None)
-    if st is not None and hasattr(st, "lock"):
-        st.lock = threading.Lock()
 
 
 def _worker_count() -> int:

@@ -9,7 +9,7 @@ accounts and many worker threads would otherwise hold accounts x threads x 3 des
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,14 +18,26 @@ import apsw
 from app.store import schema
 from app.store.errors import StoreClosed
 
-MAX_IDLE = 4
+MAX_IDLE = 8
 
 
 class ReaderPool:
-    def __init__(self, path: Path, name: str, max_idle: int = MAX_IDLE) -> None:
+    """Pooled read-only connections of the database at ``path`` (an account's by default; the
+    queue passes its own ``opener`` and ``closed`` error)."""
+
+    def __init__(
+        self,
+        path: Path,
+        name: str,
+        max_idle: int = MAX_IDLE,
+        opener: Callable[[Path], apsw.Connection] = schema.open_reader,
+        closed: Callable[[], Exception] | None = None,
+    ) -> None:
         self._path = path
         self._name = name
         self._max_idle = max_idle
+        self._open = opener
+        self._closed_error = closed or (lambda: StoreClosed(f"account {name!r} is closed"))
         self._lock = threading.Lock()
         self._idle: list[apsw.Connection] = []
         self._closed = False
@@ -35,10 +47,10 @@ class ReaderPool:
         """A connection for the calling thread until the block ends."""
         with self._lock:
             if self._closed:
-                raise StoreClosed(f"account {self._name!r} is closed")
+                raise self._closed_error()
             c = self._idle.pop() if self._idle else None
         if c is None:
-            c = schema.open_reader(self._path)
+            c = self._open(self._path)
         ok = False
         try:
             yield c

@@ -17,6 +17,7 @@ from app.store import (
     ChangeMailboxSpecialUse,
     ChangeRemoveUIDs,
     ChangeSubscription,
+    readpool,
 )
 from tests.store.conftest import make_msg
 
@@ -200,4 +201,4 @@ def test_concurrent_readers_bounded_connections(acc: Account) -> None:
     stop.set()
     wt.join()
     assert not errors
-    assert len(acc._pool._idle) <= 4
+    assert len(acc._pool._idle) <= readpool.MAX_IDLE
