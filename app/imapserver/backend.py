@@ -45,7 +45,7 @@ def flags_of_row(mask: int, keywords: str) -> tuple[str, ...]:
 def store_read(account: store.Account, fn: Callable[[apsw.Connection], T]) -> T:
     """Run a read helper of ``app.store.reads`` on one of the account's read connections (the
     store's own read plumbing), so a command needs one checkout for several statements."""
-    return account._read(fn)
+    return account.run_read(fn)
 
 
 def msg_info(m: store.MessageMeta) -> MsgInfo:

@@ -142,8 +142,15 @@ class Account:
             )
             for it in items
         ]
+        return self.append_prepared(mailbox, prepared, origin)
+
+    def append_prepared(
+        self, mailbox: int | str, prepared: Sequence[messages.Prepared], origin: object | None = None
+    ) -> tuple[int, list[int]]:
+        """``append`` for messages analysed already (imports analyse in worker processes): one
+        transaction, quota-checked; return (uidvalidity, uids)."""
         limit = self._quota()
-        total = sum(len(it.data) for it in items)
+        total = sum(len(p.data) for p in prepared)
 
         def op(conn: apsw.Connection, tx: Tx) -> tuple[int, list[int]]:
             mb = mailboxes.get(conn, mailbox)
@@ -155,6 +162,11 @@ class Account:
             return mb.uidvalidity, [uid for _, uid, _ in out]
 
         return self._write(op, origin)
+
+    def run_read(self, fn: Callable[[apsw.Connection], T]) -> T:
+        """Run a read helper (``app.store.reads``) on a read connection of its own, so several
+        statements see one snapshot with one checkout."""
+        return self._read(fn)
 
     def set_flags(
         self,

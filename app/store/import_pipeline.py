@@ -30,14 +30,11 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
-import apsw
-
 from app import mlog
-from app.store import analysis, counts, mailboxes, messages
+from app.store import analysis, messages
 from app.store.account import Account
 from app.store.mailformats import SourceMessage, mbox_message
 from app.store.model import FlagSet, normalize_flags
-from app.store.writer import Tx
 
 log = mlog.get("store.import")
 
@@ -108,20 +105,8 @@ def prepared(t: PreparedTuple) -> messages.Prepared:
 
 
 def append_prepared(account: Account, mailbox_id: int, prepared: Sequence[messages.Prepared]) -> list[int]:
-    """Add analyzed messages to a mailbox in one transaction (quota-checked), as
-    ``Account.append`` does for raw messages; return their UIDs."""
-    limit = account.quota_usage()[1]
-    total = sum(len(p.data) for p in prepared)
-
-    def op(conn: apsw.Connection, tx: Tx) -> list[int]:
-        mb = mailboxes.get(conn, mailbox_id)
-        if not prepared:
-            return []
-        counts.check_quota(conn, limit, total)
-        modseq = counts.next_modseq(conn)
-        return [uid for _, uid, _ in messages.add(conn, tx, mb, prepared, modseq)]
-
-    return account._write(op)
+    """Add analyzed messages to a mailbox in one transaction (quota-checked); their UIDs."""
+    return account.append_prepared(mailbox_id, prepared)[1]
 
 
 def _size(e: Entry) -> int:
