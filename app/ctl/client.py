@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import socket
 import sys
 import threading
@@ -29,6 +30,24 @@ def _connect(path: Path) -> tuple[socket.socket, str | None]:
     return s, None
 
 
+def _start(path: Path, cmd: str, args: list[Any]) -> tuple[socket.socket, io.BufferedRWPair]:
+    """Connect, authenticate where a token is needed, and send the command."""
+    sock, token = _connect(path)
+    f = sock.makefile("rwb")
+    if token is not None:
+        f.write(encode({"token": token}))
+    f.write(encode({"cmd": cmd, "args": args}))
+    f.flush()
+    return sock, f
+
+
+def _frame(f: io.BufferedRWPair) -> dict[str, Any]:
+    line = f.readline()
+    if not line:
+        raise CtlError("server closed the control connection")
+    return decode(line)
+
+
 def call(
     path: Path,
     cmd: str,
@@ -38,18 +57,10 @@ def call(
 ) -> Any:
     """Run a control command; print its output to ``out``; return its result or raise CtlError."""
     out = out or sys.stdout
-    sock, token = _connect(path)
+    sock, f = _start(path, cmd, args or [])
     with sock:
-        f = sock.makefile("rwb")
-        if token is not None:
-            f.write(encode({"token": token}))
-        f.write(encode({"cmd": cmd, "args": args or []}))
-        f.flush()
         while True:
-            line = f.readline()
-            if not line:
-                raise CtlError("server closed the control connection")
-            frame = decode(line)
+            frame = _frame(f)
             if "out" in frame:
                 out.write(str(frame["out"]))
                 out.flush()
@@ -70,18 +81,10 @@ def pipe(path: Path, cmd: str, args: list[Any], stdin: BinaryIO, stdout: BinaryI
     """Run a control command that takes the connection over as a byte stream (``raw`` frame),
     then copy ``stdin`` to the server and the server's bytes to ``stdout`` until it closes.
     Raises CtlError when the server cannot be reached or refuses the command."""
-    sock, token = _connect(path)
+    sock, f = _start(path, cmd, args)
     with sock:
-        f = sock.makefile("rwb")
-        if token is not None:
-            f.write(encode({"token": token}))
-        f.write(encode({"cmd": cmd, "args": args}))
-        f.flush()
         while True:
-            line = f.readline()
-            if not line:
-                raise CtlError("server closed the control connection")
-            frame = decode(line)
+            frame = _frame(f)
             if "error" in frame:
                 raise CtlError(str(frame["error"]))
             if frame.get("raw"):
