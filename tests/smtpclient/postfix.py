@@ -6,8 +6,10 @@ agent into one Maildir. Started as root with ``postfix -c <dir> start``, stopped
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -142,7 +144,10 @@ maillog_file_prefixes = /tmp
             pid = int((d / "spool" / "pid" / "master.pid").read_text().strip())
         except (OSError, ValueError):
             pass
-        subprocess.run([postfix, "-c", str(d / "conf"), "stop"], capture_output=True, timeout=60)
+        try:
+            subprocess.run([postfix, "-c", str(d / "conf"), "stop"], capture_output=True, timeout=30)
+        except subprocess.TimeoutExpired:
+            pass  # a master that does not answer is killed below
         end = time.monotonic() + 10
         while pid and time.monotonic() < end:
             try:
@@ -150,4 +155,9 @@ maillog_file_prefixes = /tmp
             except OSError:
                 break
             time.sleep(0.1)
+        else:
+            if pid:
+                # Still there: kill the master; its children exit when it is gone.
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
         shutil.rmtree(d, ignore_errors=True)
