@@ -24,7 +24,7 @@ from dkim.canonicalization import CanonicalizationPolicy
 
 from app.dns.errors import DNSError, DNSTemporary, is_not_found
 from app.dns.resolver import Resolver
-from app.mailauth import dkimcrypto
+from app.mailauth import dkimcrypto, dkimparse
 from app.mailauth.dkimkeys import DKIMKeyError, KeyRecord, PrivateKey, parse_key_record
 
 NONE = "none"
@@ -221,7 +221,7 @@ def _check(
 def verify(resolver: Resolver, data: bytes) -> list[DKIMResult]:
     """Verify each DKIM-Signature in a message (CRLF or LF line endings); [] when there is none."""
     try:
-        d = dkimpy.DKIM(data, logger=_quiet, minkey=1024)
+        d = dkimparse.DKIM(data, logger=_quiet, minkey=1024)
     except Exception as e:
         if re.search(rb"(?im)^dkim-signature\s*:", data[:65536]):
             return [DKIMResult(PERMERROR, reason=f"parsing message: {type(e).__name__}")]
@@ -276,7 +276,7 @@ def sign(data: bytes, domain: str, selectors: Sequence[SignSelector], now: float
         else:
             algo = b"rsa-sha256"
         try:
-            d = dkimpy.DKIM(data, logger=_quiet, signature_algorithm=algo, linesep=b"\r\n")
+            d = dkimparse.DKIM(data, logger=_quiet, signature_algorithm=algo, linesep=b"\r\n")
         except Exception as e:
             raise DKIMSignError(f"parsing message: {e}") from None
         include = _include_headers([k for k, _ in d.headers], sel)
