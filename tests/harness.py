@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import random
 import socket
 import ssl
 import threading
@@ -41,18 +43,26 @@ from app import localserve as ls
 LOCALHOST = "127.0.0.1"
 
 
+_port_rng = random.Random(os.urandom(16))
+
+
 def free_ports(n: int) -> list[int]:
-    """n distinct currently free TCP ports on 127.0.0.1."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind((LOCALHOST, 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+    """n distinct currently free TCP ports on 127.0.0.1, chosen at random below the kernel's
+    ephemeral range (32768 and up on Linux): a port handed out for binding port 0 or for an
+    outgoing connection, here or in a parallel test process, then never takes one of them in
+    the time between choosing and the server binding it."""
+    out: list[int] = []
+    while len(out) < n:
+        port = _port_rng.randrange(20000, 32768)
+        if port in out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind((LOCALHOST, port))
+            except OSError:
+                continue
+        out.append(port)
+    return out
 
 
 @dataclass
