@@ -20,6 +20,7 @@ system-deps:
 
 lint: $(STAMP)
 	$(BIN)/ruff check app tests build.py
+	$(BIN)/ruff format --check app tests build.py
 	$(BIN)/mypy
 
 unit: $(STAMP) system-deps

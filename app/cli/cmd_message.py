@@ -81,5 +81,10 @@ def _run_parse(ctx: Context, args: list[str]) -> int:
 
 
 COMMANDS: list[Command] = [
-    Command(("message", "parse"), _run_parse, "Parse message, print JSON representation.", "moxpy message parse message.eml"),
+    Command(
+        ("message", "parse"),
+        _run_parse,
+        "Parse message, print JSON representation.",
+        "moxpy message parse message.eml",
+    ),
 ]

@@ -177,7 +177,9 @@ def cmd_suppress_list(ctx: Context, args: list[str]) -> int:
         ctx.stdout.write("(none)\n")
     for s in rows:
         manual = "manual" if s["manual"] else "automatic"
-        ctx.stdout.write(f"{s['account']} {s['base_address']} ({s['original_address']}) {manual} {json.dumps(s['reason'])}\n")
+        ctx.stdout.write(
+            f"{s['account']} {s['base_address']} ({s['original_address']}) {manual} {json.dumps(s['reason'])}\n"
+        )
     return 0
 
 
@@ -280,31 +282,112 @@ def _save_failure(data: bytes) -> None:
     try:
         path = Path.home() / "moxsubmit.failures"
         with open(path, "ab") as f:
-            f.write(b"From MAILER-DAEMON " + time.asctime().encode() + b"\n" + data.replace(b"\r\n", b"\n") + b"\n")
+            f.write(
+                b"From MAILER-DAEMON "
+                + time.asctime().encode()
+                + b"\n"
+                + data.replace(b"\r\n", b"\n")
+                + b"\n"
+            )
         sys.stderr.write(f"message saved to {path}\n")
     except OSError:
         pass
 
 
 COMMANDS: list[Command] = [
-    Command(("queue", "list"), cmd_list, "List matching messages in the delivery queue.", FILTER_HELP + " [-sort nextattempt|queued] [-asc]"),
+    Command(
+        ("queue", "list"),
+        cmd_list,
+        "List matching messages in the delivery queue.",
+        FILTER_HELP + " [-sort nextattempt|queued] [-asc]",
+    ),
     Command(("queue", "hold"), _filter_cmd("queue.hold"), "Mark matching messages on hold.", FILTER_HELP),
-    Command(("queue", "unhold"), _filter_cmd("queue.unhold"), "Mark matching messages off hold.", FILTER_HELP),
-    Command(("queue", "schedule"), cmd_schedule, "Change next delivery attempt for matching messages.", FILTER_HELP + " [-now] duration"),
-    Command(("queue", "transport"), _filter_cmd("queue.transport", ["transport"]), "Set transport for matching messages.", FILTER_HELP + " transport"),
-    Command(("queue", "requiretls"), _filter_cmd("queue.requiretls", ["requiretls"]), "Set TLS requirements for delivery of matching messages.", FILTER_HELP + " yes|no|default"),
-    Command(("queue", "fail"), _filter_cmd("queue.fail"), "Fail delivery of matching messages, delivering DSNs.", FILTER_HELP),
-    Command(("queue", "drop"), _filter_cmd("queue.drop"), "Remove matching messages from the queue.", FILTER_HELP),
+    Command(
+        ("queue", "unhold"), _filter_cmd("queue.unhold"), "Mark matching messages off hold.", FILTER_HELP
+    ),
+    Command(
+        ("queue", "schedule"),
+        cmd_schedule,
+        "Change next delivery attempt for matching messages.",
+        FILTER_HELP + " [-now] duration",
+    ),
+    Command(
+        ("queue", "transport"),
+        _filter_cmd("queue.transport", ["transport"]),
+        "Set transport for matching messages.",
+        FILTER_HELP + " transport",
+    ),
+    Command(
+        ("queue", "requiretls"),
+        _filter_cmd("queue.requiretls", ["requiretls"]),
+        "Set TLS requirements for delivery of matching messages.",
+        FILTER_HELP + " yes|no|default",
+    ),
+    Command(
+        ("queue", "fail"),
+        _filter_cmd("queue.fail"),
+        "Fail delivery of matching messages, delivering DSNs.",
+        FILTER_HELP,
+    ),
+    Command(
+        ("queue", "drop"), _filter_cmd("queue.drop"), "Remove matching messages from the queue.", FILTER_HELP
+    ),
     Command(("queue", "dump"), cmd_dump, "Dump a message from the queue.", "id"),
     Command(("queue", "holdrules", "list"), cmd_holdrules_list, "List hold rules for the delivery queue."),
-    Command(("queue", "holdrules", "add"), cmd_holdrules_add, "Add hold rule for the delivery queue.", "[-account name] [-senderdom domain] [-recipientdom domain]"),
-    Command(("queue", "holdrules", "remove"), cmd_holdrules_remove, "Remove hold rule for the delivery queue.", "ruleid"),
-    Command(("queue", "retired", "list"), cmd_retired_list, "List matching messages in the retired queue.", FILTER_HELP + " [-asc]"),
-    Command(("queue", "retired", "print"), cmd_retired_print, "Print a message from the retired queue.", "id"),
-    Command(("queue", "suppress", "list"), cmd_suppress_list, "Print addresses in suppression list.", "[-account name]"),
-    Command(("queue", "suppress", "add"), cmd_suppress_add, "Add address to suppression list for account.", "account address"),
-    Command(("queue", "suppress", "remove"), cmd_suppress_remove, "Remove address from suppression list for account.", "account address"),
-    Command(("queue", "suppress", "lookup"), cmd_suppress_lookup, "Check if address is present in suppression list, for any or specific account.", "[-account name] address"),
-    Command(("sendmail",), cmd_sendmail, "Drop-in for /usr/sbin/sendmail: submit a message from stdin to the configured server (/etc/moxsubmit.conf).", "[-t] [-f from] [-F name] [ignoredflags] [recipient ...]"),
-    Command(("config", "describe-sendmail"), cmd_describe_sendmail, "Describe configuration for moxpy when invoked as sendmail (>/etc/moxsubmit.conf)."),
+    Command(
+        ("queue", "holdrules", "add"),
+        cmd_holdrules_add,
+        "Add hold rule for the delivery queue.",
+        "[-account name] [-senderdom domain] [-recipientdom domain]",
+    ),
+    Command(
+        ("queue", "holdrules", "remove"),
+        cmd_holdrules_remove,
+        "Remove hold rule for the delivery queue.",
+        "ruleid",
+    ),
+    Command(
+        ("queue", "retired", "list"),
+        cmd_retired_list,
+        "List matching messages in the retired queue.",
+        FILTER_HELP + " [-asc]",
+    ),
+    Command(
+        ("queue", "retired", "print"), cmd_retired_print, "Print a message from the retired queue.", "id"
+    ),
+    Command(
+        ("queue", "suppress", "list"),
+        cmd_suppress_list,
+        "Print addresses in suppression list.",
+        "[-account name]",
+    ),
+    Command(
+        ("queue", "suppress", "add"),
+        cmd_suppress_add,
+        "Add address to suppression list for account.",
+        "account address",
+    ),
+    Command(
+        ("queue", "suppress", "remove"),
+        cmd_suppress_remove,
+        "Remove address from suppression list for account.",
+        "account address",
+    ),
+    Command(
+        ("queue", "suppress", "lookup"),
+        cmd_suppress_lookup,
+        "Check if address is present in suppression list, for any or specific account.",
+        "[-account name] address",
+    ),
+    Command(
+        ("sendmail",),
+        cmd_sendmail,
+        "Drop-in for /usr/sbin/sendmail: submit a message from stdin to the configured server (/etc/moxsubmit.conf).",
+        "[-t] [-f from] [-F name] [ignoredflags] [recipient ...]",
+    ),
+    Command(
+        ("config", "describe-sendmail"),
+        cmd_describe_sendmail,
+        "Describe configuration for moxpy when invoked as sendmail (>/etc/moxsubmit.conf).",
+    ),
 ]

@@ -54,7 +54,15 @@ def preload() -> None:
         if not m.name.startswith("app.cli."):
             importlib.import_module(m.name)
     # Modules the standard library itself imports lazily on paths a server takes.
-    for name in ("secrets", "hmac", "encodings.idna", "json", "zlib", "concurrent.futures.thread", "email.utils"):
+    for name in (
+        "secrets",
+        "hmac",
+        "encodings.idna",
+        "json",
+        "zlib",
+        "concurrent.futures.thread",
+        "email.utils",
+    ):
         importlib.import_module(name)
 
 

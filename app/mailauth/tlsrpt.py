@@ -63,5 +63,7 @@ class TLSRPTLookup:
 
 def lookup(resolver: Resolver, domain: str) -> TLSRPTLookup:
     """Fetch and parse ``_smtp._tls.<domain>``; exactly one TLSRPTv1 record must exist."""
-    r = txtpolicy.lookup_single(resolver, domain, "_smtp._tls", "v=TLSRPTv1", "TLSRPT", parse_record, TLSRPTRecordError)
+    r = txtpolicy.lookup_single(
+        resolver, domain, "_smtp._tls", "v=TLSRPTv1", "TLSRPT", parse_record, TLSRPTRecordError
+    )
     return TLSRPTLookup(r.status, r.domain, r.record, r.text, r.reason)

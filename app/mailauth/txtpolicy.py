@@ -17,7 +17,9 @@ class Found(Generic[R]):
 
     __slots__ = ("domain", "reason", "record", "status", "text")
 
-    def __init__(self, status: str, domain: str, record: R | None = None, text: str = "", reason: str = "") -> None:
+    def __init__(
+        self, status: str, domain: str, record: R | None = None, text: str = "", reason: str = ""
+    ) -> None:
         self.status = status
         self.domain = domain
         self.record = record

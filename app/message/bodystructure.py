@@ -37,14 +37,21 @@ def _single(buf: Buffer, p: Part, ext: bool, kids: dict[int, list[Item]]) -> lis
     if p.media_type == "text" and not p.has_content_type and "charset" not in params:
         params["charset"] = "US-ASCII"
     out: list[Item] = [
-        p.media_type.upper(), p.media_subtype.upper(), _params(params), p.content_id, p.description,
-        (p.cte or "7bit").upper(), p.size,
+        p.media_type.upper(),
+        p.media_subtype.upper(),
+        _params(params),
+        p.content_id,
+        p.description,
+        (p.cte or "7bit").upper(),
+        p.size,
     ]
     if p.message is not None:
         out.extend([envelope(buf, p.message).imap(), kids[id(p.message)], p.lines])
     elif p.media_type == "message" and p.media_subtype in ("rfc822", "global"):
         # Not parsed (e.g. base64-encoded): keep the message syntax valid with empty data.
-        out.extend([[None] * 10, ["TEXT", "PLAIN", ["CHARSET", "US-ASCII"], None, None, "7BIT", 0, 0], p.lines])
+        out.extend(
+            [[None] * 10, ["TEXT", "PLAIN", ["CHARSET", "US-ASCII"], None, None, "7BIT", 0, 0], p.lines]
+        )
     elif p.media_type == "text":
         out.append(p.lines)
     if ext:

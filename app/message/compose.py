@@ -57,7 +57,11 @@ def format_address(name: str, addr: str, smtputf8: bool = False) -> str:
         return spec
     if not name.isascii() and not smtputf8:
         disp = encode_rfc2047(name)
-    elif all(c in _ATOM_OK or (ord(c) > 127 and c.isprintable()) for c in name) and name.strip() == name and "  " not in name:
+    elif (
+        all(c in _ATOM_OK or (ord(c) > 127 and c.isprintable()) for c in name)
+        and name.strip() == name
+        and "  " not in name
+    ):
         disp = name
     else:
         disp = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -162,7 +166,9 @@ class Composer:
             params["filename"] = a.filename
             ctparams["name"] = a.filename
         hdrs = [fold("Content-Type", f"{t}/{st}" + format_params(ctparams))]
-        hdrs.append(fold("Content-Disposition", ("inline" if a.inline else "attachment") + format_params(params)))
+        hdrs.append(
+            fold("Content-Disposition", ("inline" if a.inline else "attachment") + format_params(params))
+        )
         if a.content_id:
             hdrs.append(self._hdr("Content-ID", f"<{a.content_id.strip('<>')}>"))
         hdrs.append("Content-Transfer-Encoding: base64\r\n")
@@ -209,5 +215,3 @@ class Composer:
             node = _multi("mixed", [node, *mixed])
         node.headers = top + node.headers
         return node.render()
-
-

@@ -168,14 +168,23 @@ def make_dsn(m: DSNMessage) -> bytes:
     out.append(b"--" + b + b"\r\nContent-Type: text/plain; charset=" + charset.encode())
     out.append(b"\r\nContent-Transfer-Encoding: " + cte.encode() + b"\r\n\r\n" + body + b"\r\n")
     if utf8:
-        out.append(b"--" + b + b"\r\nContent-Type: message/global-delivery-status\r\nContent-Transfer-Encoding: 8bit\r\n")
+        out.append(
+            b"--"
+            + b
+            + b"\r\nContent-Type: message/global-delivery-status\r\nContent-Transfer-Encoding: 8bit\r\n"
+        )
     else:
         out.append(b"--" + b + b"\r\nContent-Type: message/delivery-status\r\n")
     out.append(b"\r\n" + status + b"\r\n")
     if m.original is not None:
         oh = _original_headers(m.original)
         if utf8:
-            out.append(b"--" + b + b"\r\nContent-Type: message/global-headers\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + oh)
+            out.append(
+                b"--"
+                + b
+                + b"\r\nContent-Type: message/global-headers\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+                + oh
+            )
         elif oh.isascii():
             out.append(b"--" + b + b"\r\nContent-Type: text/rfc822-headers\r\n\r\n" + oh)
         else:

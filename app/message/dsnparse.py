@@ -98,7 +98,12 @@ def _status_part(root: Part) -> tuple[Part, Part | None] | None:
     for c in report.parts:
         if c.mime_type in _STATUS_TYPES:
             status = status or c
-        elif c.mime_type in ("text/rfc822-headers", "message/global-headers", "message/rfc822", "message/global"):
+        elif c.mime_type in (
+            "text/rfc822-headers",
+            "message/global-headers",
+            "message/rfc822",
+            "message/global",
+        ):
             orig = orig or c
     return (status, orig) if status is not None else None
 

@@ -82,8 +82,16 @@ class Envelope:
             return [Run([a.name, a.adl, a.mailbox, a.host] for a in lst)]
 
         return [
-            self.date, self.subject, al(self.from_), al(self.sender), al(self.reply_to), al(self.to),
-            al(self.cc), al(self.bcc), self.in_reply_to, self.message_id,
+            self.date,
+            self.subject,
+            al(self.from_),
+            al(self.sender),
+            al(self.reply_to),
+            al(self.to),
+            al(self.cc),
+            al(self.bcc),
+            self.in_reply_to,
+            self.message_id,
         ]
 
 
@@ -128,9 +136,16 @@ def envelope(data: Buffer, part: Part) -> Envelope:
     sender = env_addresses(h("sender")) or frm
     reply_to = env_addresses(h("reply-to")) or frm
     return Envelope(
-        date=h("date"), subject=h("subject"), from_=frm, sender=sender, reply_to=reply_to,
-        to=env_addresses(h("to")), cc=env_addresses(h("cc")), bcc=env_addresses(h("bcc")),
-        in_reply_to=h("in-reply-to"), message_id=h("message-id"),
+        date=h("date"),
+        subject=h("subject"),
+        from_=frm,
+        sender=sender,
+        reply_to=reply_to,
+        to=env_addresses(h("to")),
+        cc=env_addresses(h("cc")),
+        bcc=env_addresses(h("bcc")),
+        in_reply_to=h("in-reply-to"),
+        message_id=h("message-id"),
     )
 
 

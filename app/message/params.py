@@ -246,7 +246,9 @@ def format_params(params: dict[str, str]) -> str:
             if len(chunks) == 1:
                 out.append(f"; {k}*=utf-8''{chunks[0]}")
             else:
-                out.extend(f"; {k}*{i}*={'utf-8' + chr(39) * 2 if i == 0 else ''}{c}" for i, c in enumerate(chunks))
+                out.extend(
+                    f"; {k}*{i}*={'utf-8' + chr(39) * 2 if i == 0 else ''}{c}" for i, c in enumerate(chunks)
+                )
         elif v and all(c not in _TSPECIALS and c > " " and c != "\x7f" for c in v):
             out.append(f"; {k}={v}")
         else:

@@ -146,10 +146,25 @@ class Part:
 
     def _fields(self) -> tuple[object, ...]:
         return (
-            self.header_start, self.body_start, self.body_end, self.media_type, self.media_subtype,
-            self.params, self.disposition, self.disposition_params, self.language, self.location,
-            self.content_id, self.description, self.cte, self.md5, self.lines, self.defects,
-            self.has_content_type, len(self.parts), self.message is not None,
+            self.header_start,
+            self.body_start,
+            self.body_end,
+            self.media_type,
+            self.media_subtype,
+            self.params,
+            self.disposition,
+            self.disposition_params,
+            self.language,
+            self.location,
+            self.content_id,
+            self.description,
+            self.cte,
+            self.md5,
+            self.lines,
+            self.defects,
+            self.has_content_type,
+            len(self.parts),
+            self.message is not None,
         )
 
     def __eq__(self, other: object) -> bool:

@@ -70,7 +70,11 @@ def section_bytes(data: Buffer, part: Part, spec: str) -> bytes:
         return bytes(buf[p.header_start : p.body_start])
     want = set(fields)
     keep = text == "HEADER.FIELDS"
-    out = [bytes(buf[s:e]) for name, s, e in raw_fields(buf, p.header_start, p.body_start) if (name in want) == keep]
+    out = [
+        bytes(buf[s:e])
+        for name, s, e in raw_fields(buf, p.header_start, p.body_start)
+        if (name in want) == keep
+    ]
     for i, f in enumerate(out):
         if not f.endswith(b"\n"):
             out[i] = f + b"\r\n"

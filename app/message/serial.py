@@ -24,12 +24,29 @@ def dump(root: Part) -> bytes:
     while stack:
         p = stack.pop()
         kids = _children(p)
-        rows.append([
-            p.header_start, p.body_start, p.body_end, p.media_type, p.media_subtype,
-            p.params or 0, p.disposition, p.disposition_params or 0, p.language or 0, p.location,
-            p.content_id, p.description, p.cte, p.md5, p.lines, p.defects or 0,
-            1 if p.has_content_type else 0, len(kids), 1 if p.message is not None else 0,
-        ])
+        rows.append(
+            [
+                p.header_start,
+                p.body_start,
+                p.body_end,
+                p.media_type,
+                p.media_subtype,
+                p.params or 0,
+                p.disposition,
+                p.disposition_params or 0,
+                p.language or 0,
+                p.location,
+                p.content_id,
+                p.description,
+                p.cte,
+                p.md5,
+                p.lines,
+                p.defects or 0,
+                1 if p.has_content_type else 0,
+                len(kids),
+                1 if p.message is not None else 0,
+            ]
+        )
         stack.extend(reversed(kids))
     return MAGIC + json.dumps(rows, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -51,8 +68,25 @@ def _load(rows: object) -> Part:
     stack: list[list[object]] = []  # [part, remaining children, children are a message]
     for r in rows:
         p = Part(
-            r[0], r[1], r[2], r[3], r[4], r[5] or {}, r[6], r[7] or {}, r[8] or [], r[9],
-            r[10], r[11], r[12], r[13], r[14], [], None, r[15] or [], bool(r[16]),
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5] or {},
+            r[6],
+            r[7] or {},
+            r[8] or [],
+            r[9],
+            r[10],
+            r[11],
+            r[12],
+            r[13],
+            r[14],
+            [],
+            None,
+            r[15] or [],
+            bool(r[16]),
         )
         if stack:
             top = stack[-1]

@@ -152,7 +152,9 @@ def handlers(queue: Queue) -> dict[str, Handler]:
         return [vars(r) for r in await call(queue.holdrules)]
 
     async def hr_add(req: Any) -> Any:
-        r = await call(queue.holdrule_add, str(_arg(req, 0, "")), str(_arg(req, 1, "")), str(_arg(req, 2, "")))
+        r = await call(
+            queue.holdrule_add, str(_arg(req, 0, "")), str(_arg(req, 1, "")), str(_arg(req, 2, ""))
+        )
         return vars(r)
 
     async def hr_remove(req: Any) -> Any:

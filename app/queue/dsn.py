@@ -34,7 +34,9 @@ def _last_attempt_time(m: Msg) -> float:
     return float(m.queued + BASE_BACKOFF * (2 ** max(0, m.max_attempts - 1) - 1))
 
 
-def compose(hostname: str, recipients: list[DSNRecipient], original: bytes, now: float | None = None) -> bytes:
+def compose(
+    hostname: str, recipients: list[DSNRecipient], original: bytes, now: float | None = None
+) -> bytes:
     """A DSN to the sender of ``recipients`` (all of one submission) with the original's headers
     (app.message.dsn builds the MIME structure)."""
     now = time.time() if now is None else now
@@ -69,7 +71,9 @@ def compose(hostname: str, recipients: list[DSNRecipient], original: bytes, now:
                 final_recipient=_clean(r.msg.recipient),
                 action=r.action,
                 status=r.status,
-                original_recipient=_clean(r.msg.orcpt.partition(";")[2].strip()) or None if r.msg.orcpt else None,
+                original_recipient=_clean(r.msg.orcpt.partition(";")[2].strip()) or None
+                if r.msg.orcpt
+                else None,
                 remote_mta=_clean(r.remote_mta) or None,
                 diagnostic_code=_clean(r.diagnostic)[:900] or None,
                 last_attempt_date=when(r.msg.last_attempt),

@@ -67,7 +67,9 @@ def process(q: Queue, outcomes: Sequence[Outcome], start: float) -> None:
         # failed for is on the list.
         for o in failed:
             _maybe_suppress(q, o)
-        q.db.retire([o.msg for o in failed], False, q.keep_periods({o.msg.sender_account for o in failed}), now)
+        q.db.retire(
+            [o.msg for o in failed], False, q.keep_periods({o.msg.sender_account for o in failed}), now
+        )
         for o in failed:
             log.info("delivery failed", id=o.msg.id, rcpt=o.msg.recipient, code=o.code, err=o.text)
             q.event("failed", o.msg)
@@ -126,7 +128,13 @@ def _send_dsn(q: Queue, outcomes: list[Outcome], action: str) -> None:
             data = dsn.compose(q.hostname(), recips, original)
             ld = q.local_delivery()
             ld.deliver_to_account(account, mailbox, data, seen)
-            log.info("delivered dsn", action=action, account=account, mailbox=mailbox, ids=[o.msg.id for o in group])
+            log.info(
+                "delivered dsn",
+                action=action,
+                account=account,
+                mailbox=mailbox,
+                ids=[o.msg.id for o in group],
+            )
         except Exception as e:
             log.exception("delivering dsn to sender account", e, account=account, action=action)
 

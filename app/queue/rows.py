@@ -109,7 +109,9 @@ def _time_clause(col: str, spec: str, now: float, out: list[str], params: list[A
     params.append(now + parse_duration(spec[1:]))
 
 
-def filter_sql(f: Filter, now: float, sender_cols: str = "sender", queued_col: str = "queued") -> tuple[str, list[Any]]:
+def filter_sql(
+    f: Filter, now: float, sender_cols: str = "sender", queued_col: str = "queued"
+) -> tuple[str, list[Any]]:
     """A WHERE clause (with leading ``WHERE`` or empty) and its parameters for a filter."""
     clauses: list[str] = []
     params: list[Any] = []

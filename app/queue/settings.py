@@ -132,7 +132,9 @@ def keep_retired_period(config: Any, account: str) -> float:
 def _auth(a: Any) -> Auth | None:
     if a is None:
         return None
-    return Auth(str(_get(a, "Username", "")), str(_get(a, "Password", "")), tuple(_get(a, "Mechanisms", None) or ()))
+    return Auth(
+        str(_get(a, "Username", "")), str(_get(a, "Password", "")), tuple(_get(a, "Mechanisms", None) or ())
+    )
 
 
 def _smarthost(kind: str, t: Any, default_port: int) -> Smarthost:

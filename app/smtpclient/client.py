@@ -26,7 +26,9 @@ COMMAND_TIMEOUT = 300.0  # RFC 5321 §4.5.3.2 suggests 5 minutes for most replie
 GREETING_TIMEOUT = 300.0
 DATA_TIMEOUT = 600.0
 
-_DOT_ATOM = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\x80-\U0010ffff-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\x80-\U0010ffff-]+)*$")
+_DOT_ATOM = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\x80-\U0010ffff-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\x80-\U0010ffff-]+)*$"
+)
 _QUOTED = re.compile(r'^"([\x20\x21\x23-\x5b\x5d-\x7e\x80-\U0010ffff]|\\[\x20-\x7e])*"$')
 _BARE = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 
@@ -75,7 +77,9 @@ def format_path(addr: str) -> str:
 
 def xtext(s: str) -> str:
     """RFC 3461 §4 xtext encoding (ORCPT, ENVID)."""
-    return "".join(c if 33 <= ord(c) <= 126 and c not in "+=" else "".join(f"+{b:02X}" for b in c.encode()) for c in s)
+    return "".join(
+        c if 33 <= ord(c) <= 126 and c not in "+=" else "".join(f"+{b:02X}" for b in c.encode()) for c in s
+    )
 
 
 def normalize_crlf(data: bytes) -> bytes:
@@ -187,7 +191,9 @@ class Client:
     ) -> None:
         if tls_mode is TLSMode.IMMEDIATE:
             self.tls = self.writer.get_extra_info("ssl_object") is not None
-            self.tls_verified = self.tls and bool(tls_context and tls_context.verify_mode == ssl.CERT_REQUIRED)
+            self.tls_verified = self.tls and bool(
+                tls_context and tls_context.verify_mode == ssl.CERT_REQUIRED
+            )
         g = await self.reply(GREETING_TIMEOUT)
         self.greeting = g
         if g.code != 220:
@@ -254,7 +260,9 @@ class Client:
         offered = self.extensions.get("AUTH", "").split()
         mech = sasl.choose(offered, mechanisms, username, password, self.server_cert())
         if mech is None:
-            raise SMTPClientError(True, "auth", f"no usable authentication mechanism (server offers {offered})")
+            raise SMTPClientError(
+                True, "auth", f"no usable authentication mechanism (server offers {offered})"
+            )
         first = mech.start()
         line = f"AUTH {mech.name}"
         if first is not None:
@@ -280,7 +288,9 @@ class Client:
             self.broken = True
             raise SMTPClientError(True, "auth", f"authentication: {e}") from None
         if r.code != 235:
-            raise SMTPClientError(r.permanent, "auth", "authentication failed", r.code, r.secode, r.first_line)
+            raise SMTPClientError(
+                r.permanent, "auth", "authentication failed", r.code, r.secode, r.first_line
+            )
 
     # --- transactions ---
 
@@ -313,16 +323,24 @@ class Client:
         # message that merely asked for it is sent without when the server lacks it, as mox does.
         need_utf8 = not all(a.rpartition("@")[0].isascii() for a in [mail_from, *(r.address for r in rcpts)])
         if need_utf8 and not self.has("SMTPUTF8"):
-            raise SMTPClientError(True, "policy", "address needs SMTPUTF8 but remote does not support it", 0, "5.6.7")
+            raise SMTPClientError(
+                True, "policy", "address needs SMTPUTF8 but remote does not support it", 0, "5.6.7"
+            )
         smtputf8 = (smtputf8 or need_utf8) and self.has("SMTPUTF8")
         if requiretls and not self.has("REQUIRETLS"):
-            raise SMTPClientError(True, "policy", "REQUIRETLS requested but remote does not support it", 0, "5.7.30")
+            raise SMTPClientError(
+                True, "policy", "REQUIRETLS requested but remote does not support it", 0, "5.7.30"
+            )
         if requiretls and not self.tls:
-            raise SMTPClientError(True, "policy", "REQUIRETLS requested but connection is not TLS", 0, "5.7.30")
+            raise SMTPClientError(
+                True, "policy", "REQUIRETLS requested but connection is not TLS", 0, "5.7.30"
+            )
         data = normalize_crlf(data)
         size_limit = self.extensions.get("SIZE", "")
         if size_limit.isdigit() and int(size_limit) > 0 and len(data) > int(size_limit):
-            raise SMTPClientError(True, "policy", f"message too large for remote ({size_limit} bytes max)", 0, "5.3.4")
+            raise SMTPClientError(
+                True, "policy", f"message too large for remote ({size_limit} bytes max)", 0, "5.3.4"
+            )
         rcptmax = self.limit("RCPTMAX") or len(rcpts) or 1
         out: list[RcptResult] = []
         for i in range(0, len(rcpts), rcptmax):
@@ -332,7 +350,14 @@ class Client:
         return out
 
     def _mail_line(
-        self, mail_from: str, size: int, smtputf8: bool, has_8bit: bool, requiretls: bool, ret: str, envid: str
+        self,
+        mail_from: str,
+        size: int,
+        smtputf8: bool,
+        has_8bit: bool,
+        requiretls: bool,
+        ret: str,
+        envid: str,
     ) -> str:
         line = f"MAIL FROM:{format_path(mail_from)}"
         if self.has("SIZE"):
@@ -418,12 +443,16 @@ class Client:
             if dr.code != 354:
                 err = dr.error("DATA not accepted")
                 return [
-                    RcptResult(x.address, False, err.code, err.secode, err.line) if x.ok else x for x in results
+                    RcptResult(x.address, False, err.code, err.secode, err.line) if x.ok else x
+                    for x in results
                 ]
             await self._write(dot_stuff(data))
             final = await self.reply(DATA_TIMEOUT)
         ok = final.code == 250
-        return [RcptResult(x.address, ok, final.code, final.secode, final.first_line) if x.ok else x for x in results]
+        return [
+            RcptResult(x.address, ok, final.code, final.secode, final.first_line) if x.ok else x
+            for x in results
+        ]
 
     async def reset(self) -> None:
         """RSET between transactions on a reused connection."""

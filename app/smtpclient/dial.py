@@ -53,7 +53,9 @@ async def dial(
             raise SMTPClientError(False, "tls", f"TLS with {ip}: {e}") from None
         except OSError as e:
             errors.append(f"{ip}: {e.strerror or e}")
-    raise SMTPClientError(False, "dial", "connecting failed: " + "; ".join(errors or ["no addresses"]), 0, "4.4.1")
+    raise SMTPClientError(
+        False, "dial", "connecting failed: " + "; ".join(errors or ["no addresses"]), 0, "4.4.1"
+    )
 
 
 async def dial_socks(
@@ -76,5 +78,7 @@ async def dial_socks(
             timeout,
         )
     except (ProxyError, ProxyTimeoutError, OSError, TimeoutError, ValueError) as e:
-        raise SMTPClientError(False, "dial", f"connecting through socks proxy {proxy_address}: {e}", 0, "4.4.1") from None
+        raise SMTPClientError(
+            False, "dial", f"connecting through socks proxy {proxy_address}: {e}", 0, "4.4.1"
+        ) from None
     return Dialed(reader, writer, "")

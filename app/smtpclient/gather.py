@@ -62,7 +62,9 @@ async def gather_destinations(resolver: Resolver, domain: str) -> Destinations:
     mxs = sorted(res.records, key=lambda m: m.pref)
     if any(m.host in ("", ".") for m in mxs):
         if len(mxs) == 1:
-            raise SMTPClientError(True, "dns", f"domain {domain} does not accept email (null MX)", 0, "5.1.10")
+            raise SMTPClientError(
+                True, "dns", f"domain {domain} does not accept email (null MX)", 0, "5.1.10"
+            )
         mxs = [m for m in mxs if m.host not in ("", ".")]
     if not mxs:
         raise SMTPClientError(True, "dns", f"no mail servers for {domain}", 0, "5.1.2")

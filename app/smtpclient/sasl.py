@@ -51,7 +51,11 @@ def choose(
                 continue
             hash_name: HashName = "sha256" if name.startswith("SCRAM-SHA-256") else "sha1"
             return ScramClient(
-                hash_name, username, password, channel_binding=cb if plus else None, client_supports_binding=cb is not None
+                hash_name,
+                username,
+                password,
+                channel_binding=cb if plus else None,
+                client_supports_binding=cb is not None,
             )
         if name == "CRAM-MD5":
             return CramMD5Client(username, password)

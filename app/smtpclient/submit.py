@@ -94,7 +94,9 @@ def prepare(
     for r in rcpts:
         if "@" not in r:
             if not conf.DefaultDestination:
-                raise SMTPClientError(True, "policy", f"recipient {r!r} has no domain and no DefaultDestination is set")
+                raise SMTPClientError(
+                    True, "policy", f"recipient {r!r} has no domain and no DefaultDestination is set"
+                )
             r = conf.DefaultDestination
         out.append(r)
     if not out:
@@ -115,7 +117,9 @@ def prepare(
     return sender, out, msg
 
 
-async def submit(conf: SubmitConf, mail_from: str, rcpts: list[str], data: bytes, timeout: float = 60) -> None:
+async def submit(
+    conf: SubmitConf, mail_from: str, rcpts: list[str], data: bytes, timeout: float = 60
+) -> None:
     """Submit to the configured server; SMTPClientError when any recipient is refused."""
     port = conf.Port or (465 if conf.TLS else 587)
     ctx = unverified_context() if conf.TLSInsecureSkipVerify else verified_context()
@@ -153,5 +157,9 @@ async def submit(conf: SubmitConf, mail_from: str, rcpts: list[str], data: bytes
     bad = [r for r in results if not r.ok]
     if bad:
         raise SMTPClientError(
-            any(r.permanent for r in bad), "reply", "; ".join(f"{r.address}: {r.text}" for r in bad), bad[0].code, bad[0].secode
+            any(r.permanent for r in bad),
+            "reply",
+            "; ".join(f"{r.address}: {r.text}" for r in bad),
+            bad[0].code,
+            bad[0].secode,
         )

@@ -2,7 +2,7 @@
 
 Write methods analyze message bytes (parse, preview, FTS text) in the calling thread, then queue
 a function for the writer thread and block until its transaction committed (see ``writer``).
-Read methods use a connection private to the calling thread. See the package docstring for the
+Read methods (``account_reads``) use a connection private to the calling thread. See the package docstring for the
 API overview.
 """
 
@@ -11,16 +11,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import BinaryIO, TypeVar, cast
+from typing import TypeVar
 
 import apsw
 
-from app.message import Part
-from app.store import analysis, blobs, counts, mailboxes, messages, metadata, reads, schema
+from app.store import analysis, counts, mailboxes, messages, metadata, schema
+from app.store.account_reads import AccountReads
 from app.store.changes import DEFAULT_LIMIT, Broadcaster, LoopLike, Subscription
-from app.store.errors import MailboxExists, MailboxNotFound, StoreClosed
+from app.store.errors import MailboxExists, MailboxNotFound
 from app.store.model import (
-    Annotation,
     AppendItem,
     CopyResult,
     DeliveredMessage,
@@ -28,22 +27,17 @@ from app.store.model import (
     ExpungeResult,
     InitialMailboxes,
     Mailbox,
-    MailboxStatus,
-    MessageMeta,
     SetFlagsResult,
     normalize_flags,
 )
 from app.store.readpool import ReaderPool
-from app.store.reputation import Reputation
-from app.store.reputation import reputation as reputation_of
 from app.store.sqlq import q
 from app.store.writer import Tx, Writer
 
 T = TypeVar("T")
-MessageRef = MessageMeta | int  # a message's metadata, or its data id
 
 
-class Account:
+class Account(AccountReads):
     """The store of one account. Obtain from ``Store.account``; thread-safe."""
 
     def __init__(
@@ -70,13 +64,6 @@ class Account:
 
     # --- plumbing ---
 
-    def _read(self, fn: Callable[[apsw.Connection], T]) -> T:
-        """Run ``fn`` with a read connection of its own (see ``readpool``)."""
-        if self._closed:
-            raise StoreClosed(f"account {self.name!r} is closed")
-        with self._pool.conn() as c:
-            return fn(c)
-
     def _write(self, fn: Callable[[apsw.Connection, Tx], T], origin: object | None = None) -> T:
         return self._writer.run(fn, origin)
 
@@ -94,7 +81,10 @@ class Account:
         return self._writer.commits
 
     def subscribe(
-        self, notify: Callable[[], object] | None = None, loop: LoopLike | None = None, limit: int = DEFAULT_LIMIT
+        self,
+        notify: Callable[[], object] | None = None,
+        loop: LoopLike | None = None,
+        limit: int = DEFAULT_LIMIT,
     ) -> Subscription:
         """Receive the account's changes. With ``loop``, ``notify`` runs on that event loop."""
         return self._broadcaster.subscribe(notify, loop, limit)
@@ -138,7 +128,10 @@ class Account:
         now = time.time()
         prepared = [
             messages.Prepared(
-                it.data, analysis.analyze(it.data), normalize_flags(it.flags), it.received if it.received else now
+                it.data,
+                analysis.analyze(it.data),
+                normalize_flags(it.flags),
+                it.received if it.received else now,
             )
             for it in items
         ]
@@ -233,7 +226,9 @@ class Account:
 
         def op(conn: apsw.Connection, tx: Tx) -> ExpungeResult:
             mb = mailboxes.get(conn, mailbox)
-            removed, modseq = messages.expunge(conn, tx, mb, uid_list, only_deleted, lambda: counts.next_modseq(conn))
+            removed, modseq = messages.expunge(
+                conn, tx, mb, uid_list, only_deleted, lambda: counts.next_modseq(conn)
+            )
             return ExpungeResult(tuple(removed), modseq)
 
         return self._write(op, origin)
@@ -272,7 +267,12 @@ class Account:
                 mb = mailboxes.get(conn, mailbox)
             except MailboxNotFound:
                 return ExpungeResult((), 0)
-            uids = [r[0] for r in q(conn, "SELECT uid FROM message WHERE mailbox_id = ? AND message_id = ?", (mb.id, mid))]
+            uids = [
+                r[0]
+                for r in q(
+                    conn, "SELECT uid FROM message WHERE mailbox_id = ? AND message_id = ?", (mb.id, mid)
+                )
+            ]
             removed, modseq = messages.expunge(conn, tx, mb, uids, False, lambda: counts.next_modseq(conn))
             return ExpungeResult(tuple(removed), modseq)
 
@@ -297,22 +297,29 @@ class Account:
         self, name: str, special_use: str = "", subscribe: bool = True, origin: object | None = None
     ) -> Mailbox:
         return self._write(
-            lambda conn, tx: mailboxes.create(conn, tx, name, counts.next_modseq(conn), special_use, subscribe),
+            lambda conn, tx: mailboxes.create(
+                conn, tx, name, counts.next_modseq(conn), special_use, subscribe
+            ),
             origin,
         )
 
     def rename_mailbox(self, old: int | str, new: str, origin: object | None = None) -> Mailbox:
-        return self._write(lambda conn, tx: mailboxes.rename(conn, tx, old, new, counts.next_modseq(conn)), origin)
+        return self._write(
+            lambda conn, tx: mailboxes.rename(conn, tx, old, new, counts.next_modseq(conn)), origin
+        )
 
     def delete_mailbox(self, mailbox: int | str, origin: object | None = None) -> Mailbox:
-        return self._write(lambda conn, tx: mailboxes.delete(conn, tx, mailbox, counts.next_modseq(conn)), origin)
+        return self._write(
+            lambda conn, tx: mailboxes.delete(conn, tx, mailbox, counts.next_modseq(conn)), origin
+        )
 
     def set_subscribed(self, name: str, on: bool, origin: object | None = None) -> None:
         self._write(lambda conn, tx: mailboxes.set_subscribed(conn, tx, name, on), origin)
 
     def set_special_use(self, mailbox: int | str, use: str, origin: object | None = None) -> Mailbox:
         return self._write(
-            lambda conn, tx: mailboxes.set_special_use(conn, tx, mailbox, use, counts.next_modseq(conn)), origin
+            lambda conn, tx: mailboxes.set_special_use(conn, tx, mailbox, use, counts.next_modseq(conn)),
+            origin,
         )
 
     def set_annotation(
@@ -324,7 +331,9 @@ class Account:
         origin: object | None = None,
     ) -> int:
         """Set (or with None delete) a METADATA entry; returns the modseq."""
-        return self._write(lambda conn, tx: metadata.set_annotation(conn, tx, mailbox, key, value, is_string), origin)
+        return self._write(
+            lambda conn, tx: metadata.set_annotation(conn, tx, mailbox, key, value, is_string), origin
+        )
 
     def set_setting(self, key: str, value: str | None) -> None:
         def op(conn: apsw.Connection, tx: Tx) -> None:
@@ -334,97 +343,6 @@ class Account:
                 conn.execute("INSERT OR REPLACE INTO setting(key, value) VALUES (?, ?)", (key, value))
 
         self._write(op)
-
-    # --- reads ---
-
-    def mailbox(self, mailbox: int | str) -> Mailbox:
-        return self._read(lambda c: reads.mailbox(c, mailbox))
-
-    def list_mailboxes(self) -> list[Mailbox]:
-        return self._read(reads.list_mailboxes)
-
-    def subscriptions(self) -> list[str]:
-        return self._read(lambda c: [r[0] for r in q(c, "SELECT name FROM subscription ORDER BY name")])
-
-    def mailbox_status(self, mailbox: int | str) -> MailboxStatus:
-        return self._read(lambda c: reads.status(c, mailbox))
-
-    def uids_flags(self, mailbox: int | str) -> list[tuple[int, int, frozenset[str]]]:
-        """(uid, modseq, flags) of every message, in UID order."""
-        return self._read(lambda c: reads.uids_flags(c, reads.mbid(c, mailbox)))
-
-    def uids(self, mailbox: int | str) -> list[int]:
-        return self._read(lambda c: reads.uids(c, reads.mbid(c, mailbox)))
-
-    def changed_since(self, mailbox: int | str, modseq: int) -> list[tuple[int, int, frozenset[str]]]:
-        """(uid, modseq, flags) of messages changed (or added) after ``modseq`` (RFC 7162)."""
-        return self._read(lambda c: reads.changed_since(c, reads.mbid(c, mailbox), modseq))
-
-    def expunged_since(self, mailbox: int | str, modseq: int) -> list[int]:
-        """UIDs expunged (tombstones) with a modseq above ``modseq`` (QRESYNC VANISHED)."""
-        return self._read(lambda c: reads.expunged_since(c, reads.mbid(c, mailbox), modseq))
-
-    def highest_modseq(self) -> int:
-        return self._read(counts.highest_modseq)
-
-    def message_meta(self, mailbox: int | str, uids: Iterable[int]) -> list[MessageMeta]:
-        uid_list = list(uids)
-        return self._read(lambda c: reads.message_meta(c, reads.mbid(c, mailbox), uid_list))
-
-    def message_by_id(self, message_id: int) -> MessageMeta | None:
-        return self._read(lambda c: reads.message_by_id(c, message_id))
-
-    def list_messages(
-        self, mailbox: int | str, limit: int = 100, before: tuple[float, int] | None = None
-    ) -> list[MessageMeta]:
-        """A page of messages, newest first; pass (received, id) of the last one for the next."""
-        return self._read(lambda c: reads.list_messages(c, reads.mbid(c, mailbox), limit, before))
-
-    def thread_messages(self, thread_id: int) -> list[MessageMeta]:
-        return self._read(lambda c: reads.thread_messages(c, thread_id))
-
-    def facts(self, message_id: int) -> DeliveryFacts | None:
-        return self._read(lambda c: reads.facts(c, message_id))
-
-    @staticmethod
-    def _data_id(msg: MessageRef) -> int:
-        return msg.data_id if isinstance(msg, MessageMeta) else msg
-
-    def read(self, msg: MessageRef) -> bytes:
-        """The whole message (raises MessageGone when it was expunged)."""
-        return self._read(lambda c: blobs.read_all(c, self._data_id(msg)))
-
-    def read_range(self, msg: MessageRef, offset: int, length: int) -> bytes:
-        """``length`` bytes from ``offset`` (fewer at the end), without loading the whole message."""
-        return self._read(lambda c: blobs.read_range(c, self._data_id(msg), offset, length))
-
-    def open_reader(self, msg: MessageRef) -> BinaryIO:
-        """A seekable read-only file over the message bytes."""
-        import io
-
-        return cast(BinaryIO, io.BufferedReader(blobs.ChunkReader(self._read, self._data_id(msg))))
-
-    def parsed(self, msg: MessageRef) -> Part:
-        """The stored MIME structure (offsets into the message bytes)."""
-        from app.store.errors import MessageGone
-
-        rows = self._read(lambda c: q(c, "SELECT parsed FROM msgdata WHERE id = ?", (self._data_id(msg),)))
-        if not rows:
-            raise MessageGone("message is gone")
-        return analysis.load_parsed(bytes(rows[0][0]))
-
-    def search_text(self, mailbox: int | str, needle: str) -> set[int] | None:
-        return self._read(lambda c: reads.search_text(c, reads.mbid(c, mailbox), needle))
-
-    def annotations(self, mailbox: int | str | None) -> list[Annotation]:
-        return self._read(lambda c: reads.list_annotations(c, None if mailbox is None else reads.mbid(c, mailbox)))
-
-    def setting(self, key: str) -> str | None:
-        return self._read(lambda c: reads.setting(c, key))
-
-    def reputation(self, mailbox: int | str, facts: DeliveryFacts, now: float | None = None) -> Reputation:
-        """What the account's history says about a message for ``mailbox`` (see ``reputation``)."""
-        return self._read(lambda c: reputation_of(c, reads.mbid(c, mailbox), facts, now))
 
     def add_recipients(self, addresses: Iterable[tuple[str, str, str]], sent: float | None = None) -> None:
         """Record (localpart, domain, organizational domain) the account sent a message to."""
@@ -437,10 +355,6 @@ class Account:
 
         if rows:
             self._write(op)
-
-    def quota_usage(self) -> tuple[int, int]:
-        """(bytes used, limit); a limit of 0 or less means unlimited."""
-        return self._read(counts.disk_usage), self._quota()
 
     # --- consistency ---
 
@@ -491,7 +405,9 @@ def _ensure_initial(conn: apsw.Connection, initial: InitialMailboxes) -> None:
     with conn:
         modseq = counts.next_modseq(conn)
         mailboxes.create(conn, tx, "Inbox", modseq)
-        wanted = [(name, use) for use, name in initial.special_use.items()] + [(n, "") for n in initial.regular]
+        wanted = [(name, use) for use, name in initial.special_use.items()] + [
+            (n, "") for n in initial.regular
+        ]
         for name, use in wanted:
             try:
                 mailboxes.create(conn, tx, name, modseq, use)

@@ -98,13 +98,15 @@ def _exists(conn: apsw.Connection, name: str) -> int | None:
 
 
 def next_uidvalidity(conn: apsw.Connection) -> int:
-    rows = q(conn,
-        "UPDATE syncstate SET next_uidvalidity = next_uidvalidity + 1 RETURNING next_uidvalidity - 1"
+    rows = q(
+        conn, "UPDATE syncstate SET next_uidvalidity = next_uidvalidity + 1 RETURNING next_uidvalidity - 1"
     )
     return int(rows[0][0])
 
 
-def _insert(conn: apsw.Connection, tx: Tx, name: str, parent_id: int | None, modseq: int, special_use: str) -> int:
+def _insert(
+    conn: apsw.Connection, tx: Tx, name: str, parent_id: int | None, modseq: int, special_use: str
+) -> int:
     uv = next_uidvalidity(conn)
     conn.execute(
         "INSERT INTO mailbox(name, parent_id, uidvalidity, uidnext, special_use, createseq, modseq)"
@@ -140,7 +142,9 @@ def _ensure_parents(conn: apsw.Connection, tx: Tx, name: str, modseq: int, subsc
     return parent
 
 
-def create(conn: apsw.Connection, tx: Tx, name: str, modseq: int, special_use: str = "", subscribe: bool = True) -> Mailbox:
+def create(
+    conn: apsw.Connection, tx: Tx, name: str, modseq: int, special_use: str = "", subscribe: bool = True
+) -> Mailbox:
     name = normalize_name(name)
     use = _check_special_use(special_use)
     if _exists(conn, name) is not None:
@@ -198,7 +202,8 @@ def rename(conn: apsw.Connection, tx: Tx, old: int | str, new: str, modseq: int)
     if new == src.name or new.startswith(src.name + "/"):
         raise InvalidMailboxName("cannot rename a mailbox into itself")
     parent = _ensure_parents(conn, tx, new, modseq, True)
-    children = q(conn,
+    children = q(
+        conn,
         "SELECT id, name FROM mailbox WHERE substr(name, 1, ?) = ? ORDER BY name",
         (len(src.name) + 1, src.name + "/"),
     )
@@ -241,7 +246,7 @@ def delete(conn: apsw.Connection, tx: Tx, mailbox: int | str, modseq: int) -> Ma
 
 
 def counts_change(conn: apsw.Connection, mailbox_id: int) -> ChangeMailboxCounts:
-    r = q(conn,
-        "SELECT name, total, deleted, unread, unseen, size FROM mailbox WHERE id = ?", (mailbox_id,)
-    )[0]
+    r = q(conn, "SELECT name, total, deleted, unread, unseen, size FROM mailbox WHERE id = ?", (mailbox_id,))[
+        0
+    ]
     return ChangeMailboxCounts(mailbox_id, r[0], r[1], r[2], r[3], r[4], r[5])

@@ -28,9 +28,7 @@ _COUNTS_SQL = (
 def verify(conn: apsw.Connection) -> list[str]:
     """Return every violated invariant (run inside one read transaction for a snapshot)."""
     p: list[str] = []
-    sync = q(conn,
-        "SELECT modseq, next_uidvalidity, disk_usage, last_message_id FROM syncstate"
-    )
+    sync = q(conn, "SELECT modseq, next_uidvalidity, disk_usage, last_message_id FROM syncstate")
     if len(sync) != 1:
         return ["syncstate must have exactly one row"]
     modseq, next_uv, usage, last_id = sync[0]
@@ -44,7 +42,9 @@ def verify(conn: apsw.Connection) -> list[str]:
         want = actual.get(mid, (0, 0, 0, 0))
         have = (r[7], r[8], r[9], r[11])
         if tuple(int(x or 0) for x in want) != have or r[10] != r[9]:
-            p.append(f"mailbox {name!r}: counts (total, deleted, unread, size) {have} unseen {r[10]}, messages say {want}")
+            p.append(
+                f"mailbox {name!r}: counts (total, deleted, unread, size) {have} unseen {r[10]}, messages say {want}"
+            )
         if r[3] >= next_uv:
             p.append(f"mailbox {name!r}: uidvalidity {r[3]} not below next uidvalidity {next_uv}")
         if r[12] > modseq or r[13] > modseq:
@@ -63,7 +63,8 @@ def verify(conn: apsw.Connection) -> list[str]:
     for mid in set(actual) - set(mbs):
         p.append(f"messages in missing mailbox id {mid}")
     for use, n in q(
-        conn, "SELECT special_use, count(*) FROM mailbox WHERE special_use != '' GROUP BY special_use HAVING count(*) > 1"
+        conn,
+        "SELECT special_use, count(*) FROM mailbox WHERE special_use != '' GROUP BY special_use HAVING count(*) > 1",
     ):
         p.append(f"special-use {use} held by {n} mailboxes")
     uv_rows = q(conn, "SELECT uidvalidity, count(*) FROM mailbox GROUP BY uidvalidity HAVING count(*) > 1")
@@ -77,14 +78,16 @@ def verify(conn: apsw.Connection) -> list[str]:
             p.append(f"tombstones for missing mailbox id {mid}")
         elif maxuid >= mbs[mid][4]:
             p.append(f"mailbox {mbs[mid][1]!r}: expunged uid {maxuid} not below uidnext {mbs[mid][4]}")
-    for (n,) in q(conn,
-        "SELECT count(*) FROM expunged e JOIN message m ON m.mailbox_id = e.mailbox_id AND m.uid = e.uid"
+    for (n,) in q(
+        conn,
+        "SELECT count(*) FROM expunged e JOIN message m ON m.mailbox_id = e.mailbox_id AND m.uid = e.uid",
     ):
         if n:
             p.append(f"{n} tombstones for uids that still exist")
-    row = q(conn,
+    row = q(
+        conn,
         "SELECT coalesce(sum(size), 0), coalesce(max(modseq), 0), coalesce(max(createseq), 0),"
-        " coalesce(max(id), 0), count(*) FROM message"
+        " coalesce(max(id), 0), count(*) FROM message",
     )[0]
     if row[0] != usage:
         p.append(f"disk usage {usage} but messages total {row[0]} bytes")
@@ -108,25 +111,30 @@ def verify(conn: apsw.Connection) -> list[str]:
 
 def _verify_data(conn: apsw.Connection) -> list[str]:
     p: list[str] = []
-    for mid, data_id in q(conn,
-        "SELECT m.id, m.data_id FROM message m LEFT JOIN msgdata d ON d.id = m.data_id WHERE d.id IS NULL"
+    for mid, data_id in q(
+        conn,
+        "SELECT m.id, m.data_id FROM message m LEFT JOIN msgdata d ON d.id = m.data_id WHERE d.id IS NULL",
     ):
         p.append(f"message {mid}: data {data_id} missing")
-    for mid, size, dsize in q(conn,
-        "SELECT m.id, m.size, d.size FROM message m JOIN msgdata d ON d.id = m.data_id WHERE m.size != d.size"
+    for mid, size, dsize in q(
+        conn,
+        "SELECT m.id, m.size, d.size FROM message m JOIN msgdata d ON d.id = m.data_id WHERE m.size != d.size",
     ):
         p.append(f"message {mid}: size {size} but data has {dsize} bytes")
-    for (d,) in q(conn,
-        "SELECT d.id FROM msgdata d WHERE NOT EXISTS (SELECT 1 FROM message m WHERE m.data_id = d.id)"
+    for (d,) in q(
+        conn, "SELECT d.id FROM msgdata d WHERE NOT EXISTS (SELECT 1 FROM message m WHERE m.data_id = d.id)"
     ):
         p.append(f"data {d} not used by any message")
-    for d, size, n, cn, csum, minseq, maxseq, maxlen in q(conn,
+    for d, size, n, cn, csum, minseq, maxseq, maxlen in q(
+        conn,
         "SELECT d.id, d.size, d.nchunks, count(c.id), coalesce(sum(length(c.data)), 0), min(c.seq), max(c.seq),"
-        " max(length(c.data)) FROM msgdata d LEFT JOIN chunk c ON c.data_id = d.id GROUP BY d.id"
+        " max(length(c.data)) FROM msgdata d LEFT JOIN chunk c ON c.data_id = d.id GROUP BY d.id",
     ):
         if cn != n or csum != size or (n and (minseq != 0 or maxseq != n - 1)) or (maxlen or 0) > CHUNK_SIZE:
             p.append(f"data {d}: chunks incomplete ({cn} of {n} chunks, {csum} of {size} bytes)")
-    for (n,) in q(conn, "SELECT count(*) FROM chunk c WHERE NOT EXISTS (SELECT 1 FROM msgdata d WHERE d.id = c.data_id)"):
+    for (n,) in q(
+        conn, "SELECT count(*) FROM chunk c WHERE NOT EXISTS (SELECT 1 FROM msgdata d WHERE d.id = c.data_id)"
+    ):
         if n:
             p.append(f"{n} chunks without message data")
     fts = {r[0] for r in q(conn, "SELECT id FROM fts_docsize")}
@@ -158,8 +166,8 @@ def recalculate_counts(conn: apsw.Connection, tx: Tx) -> int:
     for mid, kw in q(conn, "SELECT DISTINCT mailbox_id, keywords FROM message WHERE keywords != ''"):
         kws.setdefault(mid, set()).update(keywords_from_db(kw))
     changed = 0
-    for mid, name, total, deleted, unread, unseen, size, kw in q(conn,
-        "SELECT id, name, total, deleted, unread, unseen, size, keywords FROM mailbox"
+    for mid, name, total, deleted, unread, unseen, size, kw in q(
+        conn, "SELECT id, name, total, deleted, unread, unseen, size, keywords FROM mailbox"
     ):
         t, d, u, s = (int(x or 0) for x in actual.get(mid, (0, 0, 0, 0)))
         newkw = " ".join(sorted(set(keywords_from_db(kw)) | kws.get(mid, set())))
@@ -204,7 +212,8 @@ def reassign_uids(conn: apsw.Connection, tx: Tx, mailbox: int | str | None) -> i
         conn.execute("DELETE FROM expunged WHERE mailbox_id = ?", (mid,))
         uv = mailboxes.next_uidvalidity(conn)
         conn.execute(
-            "UPDATE mailbox SET uidnext = ?, uidvalidity = ?, modseq = ? WHERE id = ?", (len(rows) + 1, uv, modseq, mid)
+            "UPDATE mailbox SET uidnext = ?, uidvalidity = ?, modseq = ? WHERE id = ?",
+            (len(rows) + 1, uv, modseq, mid),
         )
         n += len(rows)
     return n
@@ -214,7 +223,8 @@ def fix_uid_meta(conn: apsw.Connection, tx: Tx) -> int:
     """Raise UIDNEXT above every used UID and the next UIDVALIDITY above every mailbox's; return fixes."""
     fixes = 0
     for mid, uidnext in q(conn, "SELECT id, uidnext FROM mailbox"):
-        mx = q(conn,
+        mx = q(
+            conn,
             "SELECT max(coalesce((SELECT max(uid) FROM message WHERE mailbox_id = ?), 0),"
             " coalesce((SELECT max(uid) FROM expunged WHERE mailbox_id = ?), 0))",
             (mid, mid),
@@ -234,11 +244,14 @@ def reassign_threads(conn: apsw.Connection, tx: Tx) -> int:
     from app.store import analysis
 
     conn.execute("UPDATE message SET thread_id = 0, thread_parent_ids = '', thread_missing_link = 0")
-    rows = q(conn,
-        "SELECT m.id, m.data_id, m.received, m.is_dsn, m.message_id, m.subject_base FROM message m ORDER BY m.received, m.id"
+    rows = q(
+        conn,
+        "SELECT m.id, m.data_id, m.received, m.is_dsn, m.message_id, m.subject_base FROM message m ORDER BY m.received, m.id",
     )
     for mid, data_id, received, is_dsn, msgid, subject_base in rows:
-        raw = b"".join(r[0] for r in q(conn, "SELECT data FROM chunk WHERE data_id = ? ORDER BY seq", (data_id,)))
+        raw = b"".join(
+            r[0] for r in q(conn, "SELECT data FROM chunk WHERE data_id = ? ORDER BY seq", (data_id,))
+        )
         a = analysis.analyze_threading(raw)
         an = Analyzed(b"", "", "", msgid, a.references, subject_base, a.is_reply)
         th = threads.assign(conn, mid, an, received, bool(is_dsn))

@@ -206,7 +206,8 @@ def _keywords_changed(conn: apsw.Connection, tx: Tx, mb: Mailbox, kws: Iterable[
 
 
 def _select(conn: apsw.Connection, mb: Mailbox, uids: Iterable[int], cols: str) -> list[Any]:
-    return q(conn,
+    return q(
+        conn,
         f"SELECT {cols} FROM message WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid",
         (mb.id, json.dumps(sorted(set(uids)))),
     )
@@ -276,7 +277,8 @@ def copy(
     rows = _select(conn, src, uids, "id")
     if not rows:
         return [], []
-    size = q(conn,
+    size = q(
+        conn,
         "SELECT coalesce(sum(size), 0) FROM message WHERE id IN (SELECT value FROM json_each(?))",
         (json.dumps([r[0] for r in rows]),),
     )[0][0]
@@ -299,9 +301,9 @@ def copy(
             f" SELECT ?, ?, ?, ?, ?, ?, {clist} FROM message WHERE id = ?",
             (nid, dst.id, uid, modseq, modseq, now, oid),
         )
-        r = q(conn,
-            f"SELECT uid, {FLAGS_SQL}, keywords, size, thread_id FROM message WHERE id = ?", (oid,)
-        )[0]
+        r = q(conn, f"SELECT uid, {FLAGS_SQL}, keywords, size, thread_id FROM message WHERE id = ?", (oid,))[
+            0
+        ]
         bits, kw, sz, tid = r[1 : 1 + _NF], r[1 + _NF], r[2 + _NF], r[3 + _NF]
         delta.add(bool(bits[0]), bool(bits[3]), sz)
         kws.update(keywords_from_db(kw))
@@ -347,7 +349,8 @@ def move(
             (dst.id, uid, modseq, modseq, now, mid),
         )
         conn.execute(
-            "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES (?, ?, ?)", (src.id, ouid, modseq)
+            "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES (?, ?, ?)",
+            (src.id, ouid, modseq),
         )
         dsrc.add(bool(bits[0]), bool(bits[3]), sz, -1)
         ddst.add(bool(bits[0]), bool(bits[3]), sz, 1)
@@ -384,7 +387,9 @@ def expunge(
     removed: list[int] = []
     for mid, uid, seen, deleted, size, data_id in rows:
         conn.execute("DELETE FROM message WHERE id = ?", (mid,))
-        conn.execute("INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES (?, ?, ?)", (mb.id, uid, modseq))
+        conn.execute(
+            "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES (?, ?, ?)", (mb.id, uid, modseq)
+        )
         delta.add(bool(seen), bool(deleted), size, -1)
         data_ids.add(data_id)
         removed.append(uid)

@@ -24,7 +24,13 @@ def check_key(key: str) -> str:
     k = key.lower()
     if not (k.startswith("/private/") or k.startswith("/shared/")):
         raise StoreError("annotation key must start with /private/ or /shared/")
-    if k.endswith("/") or "//" in k or "*" in k or "%" in k or any(ord(c) < 0x20 or ord(c) == 0x7F for c in k):
+    if (
+        k.endswith("/")
+        or "//" in k
+        or "*" in k
+        or "%" in k
+        or any(ord(c) < 0x20 or ord(c) == 0x7F for c in k)
+    ):
         raise StoreError("invalid annotation key")
     parts = k.split("/")
     if len(parts) > 3 and parts[2] == "vendor" and len(parts) < 5:
@@ -65,13 +71,16 @@ def set_thread(
     """Mute and/or collapse the whole threads of the given messages; muting marks them read."""
     from app.store.messages import _NF, FLAGS_SQL, flags_of
 
-    tids = sorted({r[0] for mid in message_ids for r in q(conn, "SELECT thread_id FROM message WHERE id = ?", (mid,))})
+    tids = sorted(
+        {r[0] for mid in message_ids for r in q(conn, "SELECT thread_id FROM message WHERE id = ?", (mid,))}
+    )
     if not tids:
         return 0
     modseq = counts.next_modseq(conn)
     rows = []
     for tid in tids:
-        rows += q(conn,
+        rows += q(
+            conn,
             f"SELECT id, mailbox_id, uid, seen, thread_muted, thread_collapsed, {FLAGS_SQL}, keywords"
             " FROM message WHERE thread_id = ?",
             (tid,),
@@ -82,7 +91,9 @@ def set_thread(
         mid, mbid, uid, seen = r[0], r[1], r[2], r[3]
         m = bool(r[4]) if muted is None else muted
         c = bool(r[5]) if collapsed is None else collapsed
-        conn.execute("UPDATE message SET thread_muted = ?, thread_collapsed = ? WHERE id = ?", (int(m), int(c), mid))
+        conn.execute(
+            "UPDATE message SET thread_muted = ?, thread_collapsed = ? WHERE id = ?", (int(m), int(c), mid)
+        )
         ids.append(mid)
         if muted and not seen:
             conn.execute("UPDATE message SET seen = 1, modseq = ? WHERE id = ?", (modseq, mid))

@@ -45,7 +45,9 @@ class _Query:
         self.mailbox_id = mailbox_id
         self.now = now
 
-    def junk_flags(self, where: str, params: tuple[Any, ...], max_age: float, limit: int) -> list[tuple[bool, str]]:
+    def junk_flags(
+        self, where: str, params: tuple[Any, ...], max_age: float, limit: int
+    ) -> list[tuple[bool, str]]:
         """(is junk, from localpart) of the newest classified messages matching ``where``."""
         rows = q(
             self.conn,
@@ -69,7 +71,9 @@ def _last_two_junk(msgs: list[tuple[bool, str]]) -> bool:
     return msgs[0][0] and (len(msgs) == 1 or msgs[1][0])
 
 
-def reputation(conn: apsw.Connection, mailbox_id: int, f: DeliveryFacts, now: float | None = None) -> Reputation:
+def reputation(
+    conn: apsw.Connection, mailbox_id: int, f: DeliveryFacts, now: float | None = None
+) -> Reputation:
     """Judge a message about to be delivered to ``mailbox_id`` with facts ``f``."""
     qq = _Query(conn, mailbox_id, time.time() if now is None else now)
     if f.msg_from_domain:
@@ -97,7 +101,13 @@ def _by_from(qq: _Query, f: DeliveryFacts) -> Reputation | None:
         return Reputation(False, True, "msgtofull")
     for col, value, method, rcol, rmethod in (
         ("msg_from_domain", dom, "msgfromdomain", "domain", "msgtodomain"),
-        ("msg_from_org_domain", f.msg_from_org_domain or dom, "msgfromorgdomain", "org_domain", "msgtoorgdomain"),
+        (
+            "msg_from_org_domain",
+            f.msg_from_org_domain or dom,
+            "msgfromorgdomain",
+            "org_domain",
+            "msgtoorgdomain",
+        ),
     ):
         msgs = qq.junk_flags(f"{col} = ? AND msg_from_validated = ?", (value, validated), 2 * YEAR, 20)
         if msgs:
@@ -124,7 +134,9 @@ def _by_dkim_spf(qq: _Query, f: DeliveryFacts) -> Reputation | None:
     signals: list[float] = []
     nmsgs = 0
     for dom in f.dkim_domains:
-        msgs = qq.junk_flags("(' ' || dkim_domains || ' ') LIKE ? ESCAPE '\\'", (f"% {_like(dom)} %",), YEAR / 2, 50)
+        msgs = qq.junk_flags(
+            "(' ' || dkim_domains || ' ') LIKE ? ESCAPE '\\'", (f"% {_like(dom)} %",), YEAR / 2, 50
+        )
         if msgs:
             signals.append(_share_junk(msgs))
             nmsgs = len(msgs)

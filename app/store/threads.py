@@ -44,12 +44,18 @@ _Q = "SELECT id, thread_id, thread_parent_ids, thread_muted, thread_collapsed FR
 def assign(conn: apsw.Connection, own_id: int, an: Analyzed, received: float, is_dsn: bool) -> ThreadInfo:
     refs = [r for r in an.references if r and r != an.message_id]
     for i, ref in enumerate(reversed(refs)):
-        rows = q(conn, _Q + " WHERE message_id = ? AND id != ? AND thread_id != 0 ORDER BY id DESC LIMIT 1", (ref, own_id))
+        rows = q(
+            conn,
+            _Q + " WHERE message_id = ? AND id != ? AND thread_id != 0 ORDER BY id DESC LIMIT 1",
+            (ref, own_id),
+        )
         if rows:
             return _child(rows[0], missing=i > 0)
     if an.subject_base and an.is_reply and not is_dsn:
-        rows = q(conn,
-            _Q + " WHERE subject_base = ? AND received >= ? AND id != ? AND thread_id != 0 ORDER BY received DESC LIMIT 1",
+        rows = q(
+            conn,
+            _Q
+            + " WHERE subject_base = ? AND received >= ? AND id != ? AND thread_id != 0 ORDER BY received DESC LIMIT 1",
             (an.subject_base, received - SUBJECT_WINDOW, own_id),
         )
         if rows:

@@ -47,7 +47,9 @@ def _free_port() -> int:
 
 
 def _start_sink() -> tuple[subprocess.Popen[bytes], int] | None:
-    sink = shutil.which("smtp-sink") or ("/usr/sbin/smtp-sink" if os.path.exists("/usr/sbin/smtp-sink") else None)
+    sink = shutil.which("smtp-sink") or (
+        "/usr/sbin/smtp-sink" if os.path.exists("/usr/sbin/smtp-sink") else None
+    )
     if sink is None:
         print("smtp-sink not installed (postfix package): throughput benchmark skipped")
         return None
@@ -56,7 +58,9 @@ def _start_sink() -> tuple[subprocess.Popen[bytes], int] | None:
     if os.geteuid() == 0:
         cmd += ["-u", "nobody"]
     # -c: count, PIPELINING and 8BITMIME are advertised by default.
-    p = subprocess.Popen([*cmd, f"127.0.0.1:{port}", "256"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(
+        [*cmd, f"127.0.0.1:{port}", "256"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), 0.5).close()
@@ -69,7 +73,10 @@ def _start_sink() -> tuple[subprocess.Popen[bytes], int] | None:
 
 
 async def _throughput(n: int, domains: int, port: int) -> float:
-    zone = "".join(f"d{i}.sink.example. MX 10 mx.sink.example.\n" for i in range(domains)) + "mx.sink.example. A 127.0.0.1\n"
+    zone = (
+        "".join(f"d{i}.sink.example. MX 10 mx.sink.example.\n" for i in range(domains))
+        + "mx.sink.example. A 127.0.0.1\n"
+    )
     with tempfile.TemporaryDirectory() as d:
         q = Queue(
             QueueDeps(
@@ -144,12 +151,16 @@ def main() -> None:
         try:
             for n, domains in ((2000, 1), (3000, 10)):
                 rate = asyncio.run(_throughput(n, domains, port))
-                print(f"queue -> smtp-sink, {n} messages to {domains} domain(s), connection reuse: {rate:.0f} msg/s")
+                print(
+                    f"queue -> smtp-sink, {n} messages to {domains} domain(s), connection reuse: {rate:.0f} msg/s"
+                )
         finally:
             proc.kill()
             proc.wait()
     idle, full, partly = _scheduling_pass(100_000)
-    print(f"scheduling pass, 100,000 queued (80,000 due; 60,000 to one domain), no deliveries running: {idle:.2f} ms")
+    print(
+        f"scheduling pass, 100,000 queued (80,000 due; 60,000 to one domain), no deliveries running: {idle:.2f} ms"
+    )
     print(f"scheduling pass, 100,000 queued, all 10 delivery slots busy: {full:.2f} ms")
     print(f"scheduling pass, 100,000 queued, the big domain busy, 9 slots free: {partly:.2f} ms")
     print("(figures from a 2-core machine shared with other work; compare runs on the same machine)")

@@ -37,7 +37,9 @@ def test_domain(s: str, ascii_: str, uni: str) -> None:
     assert d == parse_domain(uni)
 
 
-@pytest.mark.parametrize("s", ["", "example.org.", ".example", "a..b", "-a.example", "a" * 64 + ".x", "xn--zz.example", "a b.c"])
+@pytest.mark.parametrize(
+    "s", ["", "example.org.", ".example", "a..b", "-a.example", "a" * 64 + ".x", "xn--zz.example", "a b.c"]
+)
 def test_domain_invalid(s: str) -> None:
     with pytest.raises(DomainError):
         parse_domain(s)
@@ -202,7 +204,17 @@ def test_localpart_bad(s: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "s", ["user@@example.com", "user", "@example.com", '"@example.com', "\x00@example.com", '"\\@example.com', '"\x01@example.com', '""leftover@example.com']
+    "s",
+    [
+        "user@@example.com",
+        "user",
+        "@example.com",
+        '"@example.com',
+        "\x00@example.com",
+        '"\\@example.com',
+        '"\x01@example.com',
+        '""leftover@example.com',
+    ],
 )
 def test_address_bad_mox(s: str) -> None:
     with pytest.raises(AddressError):
@@ -211,7 +223,14 @@ def test_address_bad_mox(s: str) -> None:
 
 @pytest.mark.parametrize(
     "lp,packed",
-    [("", '""'), ("a.", '"a."'), ("a.b", "a.b"), ("azAZ09!#$%&'*+-/=?^_`{|}~", "azAZ09!#$%&'*+-/=?^_`{|}~"), (" ", '" "'), ("<>", '"<>"')],
+    [
+        ("", '""'),
+        ("a.", '"a."'),
+        ("a.b", "a.b"),
+        ("azAZ09!#$%&'*+-/=?^_`{|}~", "azAZ09!#$%&'*+-/=?^_`{|}~"),
+        (" ", '" "'),
+        ("<>", '"<>"'),
+    ],
 )
 def test_localpart_pack(lp: str, packed: str) -> None:
     assert Localpart(lp).quoted() == packed

@@ -13,7 +13,9 @@ CORPUS = ROOT / "tests" / "data" / "messages"
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_message_parse() -> None:

@@ -48,13 +48,23 @@ def test_full_message_round_trip() -> None:
     assert p.all_defects() == []
     types = [q.mime_type for q in p.walk()]
     assert types == [
-        "multipart/mixed", "multipart/related", "multipart/alternative", "text/plain", "text/html",
-        "image/png", "application/pdf", "message/rfc822", "text/plain",
+        "multipart/mixed",
+        "multipart/related",
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+        "image/png",
+        "application/pdf",
+        "message/rfc822",
+        "text/plain",
     ]
     e = envelope(m, p)
     assert e.subject_decoded == c.subject
     assert e.from_[0].decoded_name == "Jörg Müller" and e.from_[0].email() == "joerg@example.org"
-    assert [(a.decoded_name, a.email()) for a in e.to] == [("Bob, Jr.", "bob@xn--bcher-kva.example"), (None, "carol@example.org")]
+    assert [(a.decoded_name, a.email()) for a in e.to] == [
+        ("Bob, Jr.", "bob@xn--bcher-kva.example"),
+        (None, "carol@example.org"),
+    ]
     assert e.message_id == "<m1@example.org>" and e.date == "Tue, 02 Jan 2024 03:04:05 +0000"
     assert e.in_reply_to == "<parent@example.org>"
     alt = p.parts[0].parts[0]
@@ -69,7 +79,9 @@ def test_full_message_round_trip() -> None:
 
 
 def test_simple_text_only() -> None:
-    m = Composer(from_=("", "a@example.org"), to=[("", "b@example.org")], subject="hi", text="plain\n").build()
+    m = Composer(
+        from_=("", "a@example.org"), to=[("", "b@example.org")], subject="hi", text="plain\n"
+    ).build()
     p = parse(m)
     assert p.mime_type == "text/plain" and p.params["charset"] == "us-ascii" and p.cte == "7bit"
     assert m.endswith(b"\r\n\r\nplain\r\n")
@@ -77,7 +89,12 @@ def test_simple_text_only() -> None:
 
 @pytest.mark.parametrize(
     "text,cte",
-    [("ascii only", "7bit"), ("mostly ascii with é", "quoted-printable"), ("日本語のテキスト", "base64"), ("x" * 1200, "quoted-printable")],
+    [
+        ("ascii only", "7bit"),
+        ("mostly ascii with é", "quoted-printable"),
+        ("日本語のテキスト", "base64"),
+        ("x" * 1200, "quoted-printable"),
+    ],
 )
 def test_transfer_encoding_choice(text: str, cte: str) -> None:
     got, _ = text_body(text)
@@ -130,12 +147,16 @@ def test_address_formatting() -> None:
 
 def test_smtputf8_message() -> None:
     m = Composer(
-        from_=("Jörg", "jörg@bücher.example"), to=[("", "b@example.org")], subject="Grüße", text="x", smtputf8=True
+        from_=("Jörg", "jörg@bücher.example"),
+        to=[("", "b@example.org")],
+        subject="Grüße",
+        text="x",
+        smtputf8=True,
     ).build()
     assert "Subject: Grüße\r\n".encode() in m and "From: Jörg <jörg@bücher.example>".encode() in m
 
 
-@pytest.mark.parametrize("ct", ["0", "", "text", "multipart/mixed", "text/plain; charset=\"open"])
+@pytest.mark.parametrize("ct", ["0", "", "text", "multipart/mixed", 'text/plain; charset="open'])
 def test_bad_attachment_type(ct: str) -> None:
     c = Composer(from_=("", "a@example.org"), text="x", attachments=[Attachment(b"x", ct)])
     with pytest.raises(ValueError):
@@ -144,7 +165,9 @@ def test_bad_attachment_type(ct: str) -> None:
 
 def test_attachment_type_params_kept() -> None:
     m = Composer(
-        from_=("", "a@example.org"), text="x", attachments=[Attachment(b"x", "Text/CSV; charset=utf-8", "a b.csv")]
+        from_=("", "a@example.org"),
+        text="x",
+        attachments=[Attachment(b"x", "Text/CSV; charset=utf-8", "a b.csv")],
     ).build()
     p = parse(m).parts[1]
     assert p.mime_type == "text/csv" and p.params == {"charset": "utf-8", "name": "a b.csv"}

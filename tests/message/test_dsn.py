@@ -13,7 +13,10 @@ CORPUS = Path(__file__).resolve().parent.parent / "data" / "messages"
 
 def original() -> bytes:
     return Composer(
-        from_=("", "sender@example.org"), to=[("", "rcpt@example.com")], subject="hello", text="body\n",
+        from_=("", "sender@example.org"),
+        to=[("", "rcpt@example.com")],
+        subject="hello",
+        text="body\n",
         message_id="orig-1@example.org",
     ).build()
 
@@ -27,8 +30,15 @@ def test_round_trip() -> None:
         text="Delivery to the following recipient failed permanently:\n\n  rcpt@example.com\n",
         reporting_mta="mail.example.org",
         recipients=[
-            DSNRecipientIn("rcpt@example.com", "failed", "5.1.1", original_recipient="rcpt@example.com",
-                           remote_mta="mx.example.com", diagnostic_code="550 5.1.1 no such user", last_attempt_date=t),
+            DSNRecipientIn(
+                "rcpt@example.com",
+                "failed",
+                "5.1.1",
+                original_recipient="rcpt@example.com",
+                remote_mta="mx.example.com",
+                diagnostic_code="550 5.1.1 no such user",
+                last_attempt_date=t,
+            ),
             DSNRecipientIn("slow@example.com", "delayed", "4.4.1", will_retry_until=t),
         ],
         original=original(),
@@ -39,7 +49,10 @@ def test_round_trip() -> None:
     p = parse(b)
     assert p.all_defects() == []
     assert [q.mime_type for q in p.walk()] == [
-        "multipart/report", "text/plain", "message/delivery-status", "text/rfc822-headers",
+        "multipart/report",
+        "text/plain",
+        "message/delivery-status",
+        "text/rfc822-headers",
     ]
     assert p.params["report-type"] == "delivery-status"
     info = parse_dsn(b)
@@ -48,7 +61,12 @@ def test_round_trip() -> None:
     assert info.original_message_id == "orig-1@example.org"
     assert b"Subject: hello" in info.original_headers and b"body" not in info.original_headers
     r1, r2 = info.recipients
-    assert (r1.final_recipient, r1.action, r1.status, r1.remote_mta) == ("rcpt@example.com", "failed", "5.1.1", "mx.example.com")
+    assert (r1.final_recipient, r1.action, r1.status, r1.remote_mta) == (
+        "rcpt@example.com",
+        "failed",
+        "5.1.1",
+        "mx.example.com",
+    )
     assert r1.diagnostic_code == "550 5.1.1 no such user" and r1.original_recipient == "rcpt@example.com"
     assert (r2.final_recipient, r2.action, r2.status) == ("slow@example.com", "delayed", "4.4.1")
     assert "Will-Retry-Until" in {k.title() for k in r2.fields}
@@ -57,9 +75,14 @@ def test_round_trip() -> None:
 def test_round_trip_smtputf8() -> None:
     orig = "From: 送信者@example.org\r\nTo: 受信者@例え.jp\r\nMessage-ID: <u1@example.org>\r\nSubject: こんにちは\r\n\r\nx\r\n".encode()
     m = DSNMessage(
-        from_="postmaster@example.org", to="送信者@example.org", subject="配達失敗", text="失敗しました\n",
-        reporting_mta="mail.example.org", recipients=[DSNRecipientIn("受信者@例え.jp", "failed", "5.1.1")],
-        original=orig, smtputf8=True,
+        from_="postmaster@example.org",
+        to="送信者@example.org",
+        subject="配達失敗",
+        text="失敗しました\n",
+        reporting_mta="mail.example.org",
+        recipients=[DSNRecipientIn("受信者@例え.jp", "failed", "5.1.1")],
+        original=orig,
+        smtputf8=True,
     )
     b = make_dsn(m)
     p = parse(b)
@@ -71,7 +94,11 @@ def test_round_trip_smtputf8() -> None:
 
 def test_utf8_recipient_without_smtputf8_uses_xtext() -> None:
     m = DSNMessage(
-        from_="postmaster@example.org", to="s@example.org", subject="x", text="x", reporting_mta="m.example",
+        from_="postmaster@example.org",
+        to="s@example.org",
+        subject="x",
+        text="x",
+        reporting_mta="m.example",
         recipients=[DSNRecipientIn("jörg@example.org", "failed", "5.0.0")],
     )
     b = make_dsn(m)
@@ -110,11 +137,19 @@ def test_utf8_original_to_non_utf8_receiver() -> None:
     from app.message import decode_binary
 
     orig = "From: jörg@bücher.example\r\nMessage-ID: <u2@example.org>\r\n\r\nx\r\n".encode()
-    b = make_dsn(DSNMessage(
-        from_="postmaster@example.org", to="s@example.org", subject="x", text="x", reporting_mta="m.example",
-        recipients=[DSNRecipientIn("jörg@bücher.example", "failed")], original=orig, smtputf8=True,
-        remote_smtputf8=False,
-    ))
+    b = make_dsn(
+        DSNMessage(
+            from_="postmaster@example.org",
+            to="s@example.org",
+            subject="x",
+            text="x",
+            reporting_mta="m.example",
+            recipients=[DSNRecipientIn("jörg@bücher.example", "failed")],
+            original=orig,
+            smtputf8=True,
+            remote_smtputf8=False,
+        )
+    )
     assert b.isascii()
     p = parse(b)
     assert [q.mime_type for q in p.parts] == ["text/plain", "message/delivery-status", "text/rfc822-headers"]
@@ -131,10 +166,23 @@ def test_status_details_and_errors() -> None:
 
     def dsn(**kw: object) -> bytes:
         r = DSNRecipientIn("r@example.com", **kw)  # type: ignore[arg-type]
-        return make_dsn(DSNMessage(from_="p@example.org", to="s@example.org", subject="x", text="x",
-                                   reporting_mta="m.example", recipients=[r]))
+        return make_dsn(
+            DSNMessage(
+                from_="p@example.org",
+                to="s@example.org",
+                subject="x",
+                text="x",
+                reporting_mta="m.example",
+                recipients=[r],
+            )
+        )
 
-    b = dsn(action="delayed", status_comment="greylisted", final_log_id="abc123", remote_mta="mx.example.com (192.0.2.1)")
+    b = dsn(
+        action="delayed",
+        status_comment="greylisted",
+        final_log_id="abc123",
+        remote_mta="mx.example.com (192.0.2.1)",
+    )
     assert b"Status: 4.0.0 (greylisted)\r\n" in b and b"Final-Log-Id: abc123\r\n" in b
     info = parse_dsn(b)
     assert info is not None and info.recipients[0].status == "4.0.0"
@@ -144,7 +192,9 @@ def test_status_details_and_errors() -> None:
     with pytest.raises(HeaderInjection):
         dsn(action="failed", diagnostic_code="550 x\r\nX-Injected: y")
     with pytest.raises(ValueError):
-        make_dsn(DSNMessage(from_="p@example.org", to="s@example.org", subject="x", text="x", reporting_mta="m"))
+        make_dsn(
+            DSNMessage(from_="p@example.org", to="s@example.org", subject="x", text="x", reporting_mta="m")
+        )
 
 
 def test_parse_comments_in_addresses() -> None:

@@ -141,7 +141,19 @@ def test_format_params_round_trip(v: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "cs", ["rot13", "zlib", "base64", "undefined", "idna", "punycode", "hex", "unicode_escape", "x-bogus", "a\x00b"]
+    "cs",
+    [
+        "rot13",
+        "zlib",
+        "base64",
+        "undefined",
+        "idna",
+        "punycode",
+        "hex",
+        "unicode_escape",
+        "x-bogus",
+        "a\x00b",
+    ],
 )
 def test_hostile_charset_names(cs: str) -> None:
     # Charset labels come from the message; they must never select a non-text codec or raise.

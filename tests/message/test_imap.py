@@ -53,16 +53,21 @@ def test_bodystructure_nested_message_and_defaults() -> None:
     assert '("MESSAGE" "RFC822" NIL NIL NIL "7BIT" 360 ("Tue, 7 Nov 2023 07:00:00 +0000" "Your invoice" ' in s
     assert '"ALTERNATIVE" ("BOUNDARY" "inv") NIL NIL NIL) 17 NIL ("INLINE" NIL) NIL NIL)' in s
     d = load("no-mime.eml")
-    assert imap_string(bodystructure(d, parse(d))) == '("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 57 3 NIL NIL NIL NIL)'
+    assert (
+        imap_string(bodystructure(d, parse(d)))
+        == '("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 57 3 NIL NIL NIL NIL)'
+    )
     d = load("rfc2231-params.eml")
     s = imap_string(bodystructure(d, parse(d)))
     assert '("de" "en") "http://example.org/rates")' in s
-    assert '"Q2hlY2sgSW50ZWdyaXR5IQ==" ("ATTACHMENT" ("FILENAME" "Grüße.txt"))' not in s  # non-ASCII → literal
+    assert (
+        '"Q2hlY2sgSW50ZWdyaXR5IQ==" ("ATTACHMENT" ("FILENAME" "Grüße.txt"))' not in s
+    )  # non-ASCII → literal
     assert "{11}\r\nGrüße.txt" in s
 
 
 def test_imap_string_forms() -> None:
-    assert imap_string([None, 1, "a\"b\\", "x\r\ny", []]) == '(NIL 1 "a\\"b\\\\" {4}\r\nx\r\ny ())'
+    assert imap_string([None, 1, 'a"b\\', "x\r\ny", []]) == '(NIL 1 "a\\"b\\\\" {4}\r\nx\r\ny ())'
 
 
 def test_envelope() -> None:
@@ -71,7 +76,9 @@ def test_envelope() -> None:
     assert e.date == "Mon, 6 Nov 2023 10:02:10 +0000"
     assert e.subject == "AW: =?iso-8859-1?Q?Quartalsbericht_=FCberarbeitet?="
     assert e.subject_decoded == "AW: Quartalsbericht überarbeitet"
-    assert [(a.name, a.mailbox, a.host) for a in e.from_] == [("Mueller, Juergen", "juergen.mueller", "corp.example.com")]
+    assert [(a.name, a.mailbox, a.host) for a in e.from_] == [
+        ("Mueller, Juergen", "juergen.mueller", "corp.example.com")
+    ]
     assert e.sender == e.from_ and e.reply_to == e.from_
     assert [a.email() for a in e.to] == ["sales@corp.example.com", "cfo@corp.example.com"]
     assert e.cc[0].decoded_name == "François Pérez"
@@ -98,7 +105,10 @@ SECTIONS = [
     ("1", b"See below."),
     ("1.MIME", b"Content-Type: text/plain; charset=us-ascii\r\n\r\n"),
     ("2.MIME", b"Content-Type: message/rfc822\r\nContent-Disposition: inline\r\n\r\n"),
-    ("2.HEADER.FIELDS (Subject MESSAGE-ID)", b"Subject: Your invoice\r\nMessage-ID: <inv42@shop.example>\r\n\r\n"),
+    (
+        "2.HEADER.FIELDS (Subject MESSAGE-ID)",
+        b"Subject: Your invoice\r\nMessage-ID: <inv42@shop.example>\r\n\r\n",
+    ),
     ("2.1", b"Amount due: 42 EUR"),
     ("2.2", b"<p>Amount due: <b>42 EUR</b></p>"),
     ("2.2.MIME", b"Content-Type: text/html\r\n\r\n"),
@@ -123,13 +133,15 @@ def test_section_header_fields_not_and_text_of_nested() -> None:
     d = load("forward-rfc822.eml")
     p = parse(d)
     h = section_bytes(d, p, "HEADER.FIELDS.NOT (From To Date Message-ID MIME-Version)")
-    assert h == b"Subject: Fwd: invoice\r\nContent-Type: multipart/mixed; boundary=\"fwd\"\r\n\r\n"
+    assert h == b'Subject: Fwd: invoice\r\nContent-Type: multipart/mixed; boundary="fwd"\r\n\r\n'
     assert section_bytes(d, p, "2.TEXT").startswith(b"--inv\r\n")
     assert section_bytes(d, p, "2.HEADER").endswith(b'boundary="inv"\r\n\r\n')
     assert section_bytes(d, p, "2") == section_bytes(d, p, "2.HEADER") + section_bytes(d, p, "2.TEXT")
 
 
-@pytest.mark.parametrize("spec", ["3", "1.2", "0", "1.HEADER", "MIME", "HEADER.FIELDS", "TEXT (a)", "x", "2.1.1.1"])
+@pytest.mark.parametrize(
+    "spec", ["3", "1.2", "0", "1.HEADER", "MIME", "HEADER.FIELDS", "TEXT (a)", "x", "2.1.1.1"]
+)
 def test_section_errors(spec: str) -> None:
     d = load("forward-rfc822.eml")
     with pytest.raises(SectionError):
@@ -266,7 +278,10 @@ def test_is_dsn() -> None:
         ("> quoted\n[...]\nresponse after author snip\n", "[...] response after author snip"),
         ("[...]\nresponse after author snip\n", "[...] response after author snip"),
         ("[…]\nresponse after author snip\n", "[…] response after author snip"),
-        (">> quoted0\n> quoted1\n>quoted2\n[...]\nresponse after author snip\n", "[...] response after author snip"),
+        (
+            ">> quoted0\n> quoted1\n>quoted2\n[...]\nresponse after author snip\n",
+            "[...] response after author snip",
+        ),
         (">quoted\n\n>quoted\ncoalesce line-separated quotes\n", "[...] coalesce line-separated quotes"),
         ("On <date> <user> wrote:\n> hi\nresponse", "[...] response"),
         ("On <longdate>\n<user> wrote:\n> hi\nresponse", "[...] response"),
@@ -307,7 +322,12 @@ _MORE_HTML = """<!doctype html>
         ([("html", "<body>the html &amp; &#233;&#x20ac;</body>")], "the html & é€"),
         ([("other", "other text")], ""),
         (
-            [("html", "<html><div>On ... someone wrote:</div><blockquote>something worth replying</blockquote><div>agreed</div></body>")],
+            [
+                (
+                    "html",
+                    "<html><div>On ... someone wrote:</div><blockquote>something worth replying</blockquote><div>agreed</div></body>",
+                )
+            ],
             "[...] agreed",
         ),
         ([("html", _MORE_HTML)], "line1 line2 link1 text wordword2. col1 col2 row2"),
@@ -315,12 +335,16 @@ _MORE_HTML = """<!doctype html>
 )
 def test_preview_html_vectors(parts: list[tuple[str, str]], want: str) -> None:
     if len(parts) == 1:
-        (sub, body_text), = parts
+        ((sub, body_text),) = parts
         d = f"Content-Type: text/{sub}; charset=utf-8\r\n\r\n{body_text}".encode()
     else:
-        d = b"Content-Type: multipart/alternative; boundary=b\r\n\r\n" + b"".join(
-            f"--b\r\nContent-Type: text/{sub}; charset=utf-8\r\n\r\n{t}\r\n".encode() for sub, t in parts
-        ) + b"--b--\r\n"
+        d = (
+            b"Content-Type: multipart/alternative; boundary=b\r\n\r\n"
+            + b"".join(
+                f"--b\r\nContent-Type: text/{sub}; charset=utf-8\r\n\r\n{t}\r\n".encode() for sub, t in parts
+            )
+            + b"--b--\r\n"
+        )
     assert preview(d, parse(d)) == want
 
 
@@ -328,7 +352,10 @@ def test_envelope_address_names_decoded() -> None:
     from app.message import env_addresses
 
     got = env_addresses("=?iso-8859-2?Q?Krist=FDna?= <k@example.com>, mjl@mox.example")
-    assert [(a.decoded_name, a.mailbox, a.host) for a in got] == [("Kristýna", "k", "example.com"), (None, "mjl", "mox.example")]
+    assert [(a.decoded_name, a.mailbox, a.host) for a in got] == [
+        ("Kristýna", "k", "example.com"),
+        (None, "mjl", "mox.example"),
+    ]
 
 
 @pytest.mark.parametrize(

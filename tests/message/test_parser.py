@@ -62,13 +62,23 @@ def test_simple_message() -> None:
         (
             b"Content-Type: multipart/mixed; boundary=a\n\n--a\nContent-Type: multipart/mixed; boundary=ab\n\n"
             b"--ab\n\nx\n--ab--\n--a\n\ny\n--a--\n",
-            [("multipart/mixed", 76, 0, 2), ("multipart/mixed", 14, 0, 1), ("text/plain", 1, 1, 0), ("text/plain", 1, 1, 0)],
+            [
+                ("multipart/mixed", 76, 0, 2),
+                ("multipart/mixed", 14, 0, 1),
+                ("text/plain", 1, 1, 0),
+                ("text/plain", 1, 1, 0),
+            ],
         ),
         # An outer boundary closes an inner multipart whose closing boundary is missing.
         (
             b"Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: multipart/mixed; boundary=i\n\n"
             b"--i\n\nx\n--o\n\ny\n--o--\n",
-            [("multipart/mixed", 67, 0, 2), ("multipart/mixed", 6, 0, 1), ("text/plain", 1, 1, 0), ("text/plain", 1, 1, 0)],
+            [
+                ("multipart/mixed", 67, 0, 2),
+                ("multipart/mixed", 6, 0, 1),
+                ("text/plain", 1, 1, 0),
+                ("text/plain", 1, 1, 0),
+            ],
         ),
         # Text after a closing delimiter, or after whitespace following a boundary (as mox).
         (
@@ -224,13 +234,20 @@ def test_generated_trees(tree: tuple[str, object], nl: str) -> None:
 _fragments = st.sampled_from(
     [
         b"Content-Type: multipart/mixed; boundary=x\r\n",
-        b"Content-Type: multipart/alternative; boundary=\"x y\"\n",
+        b'Content-Type: multipart/alternative; boundary="x y"\n',
         b"Content-Type: message/rfc822\r\n",
         b"Content-Type: text/plain; charset*0*=utf-8''%e2; name*1=x\r\n",
         b"Content-Transfer-Encoding: base64\r\n",
         b"Subject: =?utf-8?q?a=?=\r\n",
         b"To: a@b, (x) <c@d>; g: e@f;\r\n",
-        b"--x\r\n", b"--x--\r\n", b"--x y\n", b"\r\n", b"\n", b" folded\r\n", b"body\r\n", b"--\r\n",
+        b"--x\r\n",
+        b"--x--\r\n",
+        b"--x y\n",
+        b"\r\n",
+        b"\n",
+        b" folded\r\n",
+        b"body\r\n",
+        b"--\r\n",
     ]
 )
 _raw = st.lists(st.one_of(_fragments, st.binary(max_size=12)), max_size=30).map(b"".join)
@@ -256,7 +273,10 @@ def _mbox_messages() -> list[tuple[str, bytes]]:
     import re
 
     out = []
-    files = [*sorted((INTEROP / "imaptest-scripts").glob("*.mbox")), INTEROP / "mox-testdata" / "imaptest" / "imaptest.mbox"]
+    files = [
+        *sorted((INTEROP / "imaptest-scripts").glob("*.mbox")),
+        INTEROP / "mox-testdata" / "imaptest" / "imaptest.mbox",
+    ]
     for f in files:
         chunks = re.split(rb"^From [^\n]*\n", f.read_bytes(), flags=re.M)[1:]
         for i, c in enumerate(chunks):
@@ -278,7 +298,9 @@ def test_interop_mbox_messages() -> None:
         envelope(data, p)
 
 
-@pytest.mark.parametrize("name", ["forward-rfc822.eml", "prefix-boundaries.eml", "bare-lf.eml", "dsn-utf8.eml"])
+@pytest.mark.parametrize(
+    "name", ["forward-rfc822.eml", "prefix-boundaries.eml", "bare-lf.eml", "dsn-utf8.eml"]
+)
 def test_every_truncation(name: str) -> None:
     # Truncated at every byte (a connection dropped mid-message, a partial import): a tree with
     # offsets in bounds, never an exception.
@@ -307,15 +329,19 @@ def test_base64_part_with_dashes(junk: bytes) -> None:
 
 
 RFC2046_EXAMPLE = (
-    "From: Nathaniel Borenstein <nsb@bellcore.com>\nTo: Ned Freed <ned@innosoft.com>\n"
-    "Date: Sun, 21 Mar 1993 23:56:48 -0800 (PST)\nSubject: Sample message\nMIME-Version: 1.0\n"
-    'Content-type: multipart/mixed; boundary="simple boundary"\n\n'
-    "This is the preamble.  It is to be ignored, though it\nis a handy place for composition agents to include an\n"
-    "explanatory note to non-MIME conformant readers.\n\n--simple boundary\n\n"
-    "This is implicitly typed plain US-ASCII text.\nIt does NOT end with a linebreak.\n--simple boundary\n"
-    "Content-type: text/plain; charset=us-ascii\n\nThis is explicitly typed plain US-ASCII text.\n"
-    "It DOES end with a linebreak.\n\n--simple boundary--\n\nThis is the epilogue.  It is also to be ignored.\n"
-).replace("\n", "\r\n").encode()
+    (
+        "From: Nathaniel Borenstein <nsb@bellcore.com>\nTo: Ned Freed <ned@innosoft.com>\n"
+        "Date: Sun, 21 Mar 1993 23:56:48 -0800 (PST)\nSubject: Sample message\nMIME-Version: 1.0\n"
+        'Content-type: multipart/mixed; boundary="simple boundary"\n\n'
+        "This is the preamble.  It is to be ignored, though it\nis a handy place for composition agents to include an\n"
+        "explanatory note to non-MIME conformant readers.\n\n--simple boundary\n\n"
+        "This is implicitly typed plain US-ASCII text.\nIt does NOT end with a linebreak.\n--simple boundary\n"
+        "Content-type: text/plain; charset=us-ascii\n\nThis is explicitly typed plain US-ASCII text.\n"
+        "It DOES end with a linebreak.\n\n--simple boundary--\n\nThis is the epilogue.  It is also to be ignored.\n"
+    )
+    .replace("\n", "\r\n")
+    .encode()
+)
 
 
 def test_rfc2046_example() -> None:
@@ -323,29 +349,43 @@ def test_rfc2046_example() -> None:
     d = RFC2046_EXAMPLE
     p = parse(d)
     a, b = p.parts
-    assert d[a.body_start : a.body_end] == b"This is implicitly typed plain US-ASCII text.\r\nIt does NOT end with a linebreak."
-    assert d[b.body_start : b.body_end] == b"This is explicitly typed plain US-ASCII text.\r\nIt DOES end with a linebreak.\r\n"
+    assert (
+        d[a.body_start : a.body_end]
+        == b"This is implicitly typed plain US-ASCII text.\r\nIt does NOT end with a linebreak."
+    )
+    assert (
+        d[b.body_start : b.body_end]
+        == b"This is explicitly typed plain US-ASCII text.\r\nIt DOES end with a linebreak.\r\n"
+    )
     assert (a.lines, b.lines) == (2, 2) and not a.has_content_type and b.params == {"charset": "us-ascii"}
     check_offsets(d, p)
 
 
 def test_rfc2049_nested_example() -> None:
     d = (
-        "MIME-Version: 1.0\nSubject: A multipart example\nContent-Type: multipart/mixed;\n"
-        "              boundary=unique-boundary-1\n\npreamble\n\n--unique-boundary-1\n\n  ... Some text appears here ...\n"
-        "\n--unique-boundary-1\nContent-type: text/plain; charset=US-ASCII\n\nexplicit\n\n--unique-boundary-1\n"
-        "Content-Type: multipart/parallel; boundary=unique-boundary-2\n\n--unique-boundary-2\nContent-Type: audio/basic\n"
-        "Content-Transfer-Encoding: base64\n\n\n--unique-boundary-2\nContent-Type: image/jpeg\n"
-        "Content-Transfer-Encoding: base64\n\n\n--unique-boundary-2--\n\n--unique-boundary-1\nContent-type: text/enriched\n\n"
-        "This is <bold><italic>enriched.</italic></bold>\n\n--unique-boundary-1\nContent-Type: message/rfc822\n\n"
-        "From: (mailbox in US-ASCII)\nTo: (address in US-ASCII)\nSubject: (subject in US-ASCII)\n"
-        "Content-Type: Text/plain; charset=ISO-8859-1\nContent-Transfer-Encoding: Quoted-printable\n\n"
-        "  ... Additional text in ISO-8859-1 goes here ...\n\n--unique-boundary-1--\n"
-    ).replace("\n", "\r\n").encode()
+        (
+            "MIME-Version: 1.0\nSubject: A multipart example\nContent-Type: multipart/mixed;\n"
+            "              boundary=unique-boundary-1\n\npreamble\n\n--unique-boundary-1\n\n  ... Some text appears here ...\n"
+            "\n--unique-boundary-1\nContent-type: text/plain; charset=US-ASCII\n\nexplicit\n\n--unique-boundary-1\n"
+            "Content-Type: multipart/parallel; boundary=unique-boundary-2\n\n--unique-boundary-2\nContent-Type: audio/basic\n"
+            "Content-Transfer-Encoding: base64\n\n\n--unique-boundary-2\nContent-Type: image/jpeg\n"
+            "Content-Transfer-Encoding: base64\n\n\n--unique-boundary-2--\n\n--unique-boundary-1\nContent-type: text/enriched\n\n"
+            "This is <bold><italic>enriched.</italic></bold>\n\n--unique-boundary-1\nContent-Type: message/rfc822\n\n"
+            "From: (mailbox in US-ASCII)\nTo: (address in US-ASCII)\nSubject: (subject in US-ASCII)\n"
+            "Content-Type: Text/plain; charset=ISO-8859-1\nContent-Transfer-Encoding: Quoted-printable\n\n"
+            "  ... Additional text in ISO-8859-1 goes here ...\n\n--unique-boundary-1--\n"
+        )
+        .replace("\n", "\r\n")
+        .encode()
+    )
     p = parse(d)
     assert p.all_defects() == []
     assert [q.mime_type for q in p.parts] == [
-        "text/plain", "text/plain", "multipart/parallel", "text/enriched", "message/rfc822",
+        "text/plain",
+        "text/plain",
+        "multipart/parallel",
+        "text/enriched",
+        "message/rfc822",
     ]
     assert [q.mime_type for q in p.parts[2].parts] == ["audio/basic", "image/jpeg"]
     sub = p.parts[4].message
@@ -370,7 +410,17 @@ def test_bad_content_types(ct: str, want: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "b", [b"", b"P1", b"P1[]", b"P1{}", b"P1[[1]]", b"P1[[0,0,0,\"t\",\"p\",0,null,0,0,null,null,null,\"\",null,0,0,0,2,0]]", b"X1[]", b"P1[1,2]"]
+    "b",
+    [
+        b"",
+        b"P1",
+        b"P1[]",
+        b"P1{}",
+        b"P1[[1]]",
+        b'P1[[0,0,0,"t","p",0,null,0,0,null,null,null,"",null,0,0,0,2,0]]',
+        b"X1[]",
+        b"P1[1,2]",
+    ],
 )
 def test_serial_rejects_bad_data(b: bytes) -> None:
     with pytest.raises(ValueError):

@@ -25,7 +25,9 @@ N = 10_000
 
 
 def deep_multipart(n: int) -> bytes:
-    head = b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i) for i in range(n))
+    head = b"".join(
+        b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i) for i in range(n)
+    )
     tail = b"".join(b"\r\n--b%d--" % i for i in reversed(range(n)))
     return head + b"Content-Type: text/plain\r\n\r\nhi" + tail + b"\r\n"
 
@@ -119,7 +121,12 @@ def test_big_attachment_memory() -> None:
 
 def test_long_lines_starting_with_dashes() -> None:
     # Lines that look like a delimiter but are very long must not be copied or confuse the scan.
-    d = b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n\r\n" + b"--" + b"x" * 5_000_000 + b"\r\n--x--\r\n"
+    d = (
+        b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n\r\n"
+        + b"--"
+        + b"x" * 5_000_000
+        + b"\r\n--x--\r\n"
+    )
     p = parse(d)
     assert len(p.parts) == 1 and p.parts[0].size == 5_000_002
 

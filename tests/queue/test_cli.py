@@ -81,7 +81,10 @@ def test_queue_commands(running: Running, capsys: pytest.CaptureFixture[str]) ->
     assert code == 0 and len(q.holdrules()) == 1
     code, out, _ = running.cli(capsys, "queue", "schedule", "-ids", str(ids[1]), "-now", "1h")
     assert "1 message(s)" in out
-    assert q.list_msgs(Filter(ids=[ids[1]]))[0].next_attempt > q.list_msgs(Filter(ids=[ids[0]]))[0].next_attempt + 3000
+    assert (
+        q.list_msgs(Filter(ids=[ids[1]]))[0].next_attempt
+        > q.list_msgs(Filter(ids=[ids[0]]))[0].next_attempt + 3000
+    )
     code, out, err = running.cli(capsys, "queue", "transport", "-ids", str(ids[0]), "nosuch")
     assert code == 1 and "unknown transport" in err
     code, out, _ = running.cli(capsys, "queue", "requiretls", "-ids", str(ids[0]), "yes")
@@ -123,19 +126,34 @@ def test_suppress_commands(running: Running, capsys: pytest.CaptureFixture[str])
     assert running.queue.add("mox", "mox@localhost", ["someone-else@example.com"], MSG) == []
     code, out, _ = running.cli(capsys, "queue", "suppress", "remove", "mox", "someone@example.com")
     assert code == 0
-    code, out, _ = running.cli(capsys, "queue", "suppress", "lookup", "-account", "mox", "someone@example.com")
+    code, out, _ = running.cli(
+        capsys, "queue", "suppress", "lookup", "-account", "mox", "someone@example.com"
+    )
     assert "not present" in out
 
 
 def test_describe_sendmail(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["config", "describe-sendmail"]) == 0
     out = capsys.readouterr().out
-    for key in ("Host:", "Port:", "TLS:", "STARTTLS:", "Username:", "Password:", "From:", "DefaultDestination:"):
+    for key in (
+        "Host:",
+        "Port:",
+        "TLS:",
+        "STARTTLS:",
+        "Username:",
+        "Password:",
+        "From:",
+        "DefaultDestination:",
+    ):
         assert f"\n{key}" in out
 
 
-def test_sendmail_submits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    srv = SMTPTestServer(tls_context=server_tls(), users={"cron@example.org": "pw"}, auth_mechs=["SCRAM-SHA-256"])
+def test_sendmail_submits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    srv = SMTPTestServer(
+        tls_context=server_tls(), users={"cron@example.org": "pw"}, auth_mechs=["SCRAM-SHA-256"]
+    )
     loop = asyncio.new_event_loop()
     loop.run_until_complete(srv.start())
     t = threading.Thread(target=loop.run_forever, daemon=True)
@@ -150,12 +168,19 @@ def test_sendmail_submits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
         cafile = tmp_path / "ca.pem"
         CA.cert_pem.write_to_path(str(cafile))
         monkeypatch.setenv("SSL_CERT_FILE", str(cafile))
-        stdin: Any = io.TextIOWrapper(io.BytesIO(b"To: root, b@example.com\nBcc: hidden@example.com\nSubject: cron\n\nout\n"))
+        stdin: Any = io.TextIOWrapper(
+            io.BytesIO(b"To: root, b@example.com\nBcc: hidden@example.com\nSubject: cron\n\nout\n")
+        )
         monkeypatch.setattr(sys, "stdin", stdin)
         assert main(["sendmail", "-t", "-oi", "extra@example.net"]) == 0
         m = srv.messages[0]
         assert m.mail_from == "cron@example.org" and m.tls and m.auth_user == "cron@example.org"
-        assert sorted(a for a, _ in m.rcpts) == ["admin@example.org", "b@example.com", "extra@example.net", "hidden@example.com"]
+        assert sorted(a for a, _ in m.rcpts) == [
+            "admin@example.org",
+            "b@example.com",
+            "extra@example.net",
+            "hidden@example.com",
+        ]
         assert b"Bcc" not in m.data and b"From: cron@example.org\r\n" in m.data and b"\r\nout\r\n" in m.data
         assert b"Message-ID: <" in m.data and b"@host.example.org>" in m.data
     finally:
@@ -163,7 +188,9 @@ def test_sendmail_submits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
         t.join(5)
 
 
-def test_sendmail_failure_is_saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sendmail_failure_is_saved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     srv = SMTPTestServer()
     loop = asyncio.new_event_loop()
     loop.run_until_complete(srv.start())

@@ -19,7 +19,9 @@ ops = st.lists(
 
 @settings(max_examples=80, deadline=None)
 @given(ops, st.integers(0, 25), st.sets(st.sampled_from("abcdef")), st.integers(0, 6))
-def test_due_index_matches_model(changes: list[tuple[str, float | None]], now: int, skip: set[str], limit: int) -> None:
+def test_due_index_matches_model(
+    changes: list[tuple[str, float | None]], now: int, skip: set[str], limit: int
+) -> None:
     idx = DueIndex()
     model: dict[str, float] = {}
     for d, t in changes:

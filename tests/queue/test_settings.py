@@ -89,7 +89,9 @@ def test_transports_from_config() -> None:
     assert r.auth is not None and r.auth.mechanisms == ("SCRAM-SHA-256",)
     p = t["plain"].smarthost
     assert p is not None and (p.kind, p.port, p.no_starttls) == ("smtp", 2525, True)
-    assert t["proxy"].socks_address == "127.0.0.1:1080" and t["proxy"].socks_remote_hostname == "out.example.org"
+    assert (
+        t["proxy"].socks_address == "127.0.0.1:1080" and t["proxy"].socks_remote_hostname == "out.example.org"
+    )
     assert t["v4"].is_direct and t["v4"].direct_disable_ipv6 and not t["v4"].direct_disable_ipv4
     assert t["block"].is_fail and t["block"].fail_code == 550
     assert settings.hostname(config()) == "mail.example.org"

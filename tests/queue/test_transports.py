@@ -68,7 +68,9 @@ def test_temporary_dns_failure_is_retried(tmp_path: Path) -> None:
     async def t(q: Queue, srv: SMTPTestServer, ld: CollectingDelivery) -> None:
         q.deps.resolver = MockResolver.from_zone(ZONE, fail=["dest.example"])
         await run_blocking(q.add, "mjl", "mjl@example.org", ["a@dest.example"], MSG)
-        await wait_for(lambda: bool(q.list_msgs(Filter())) and q.list_msgs(Filter())[0].attempts == 1 and not q._busy)
+        await wait_for(
+            lambda: bool(q.list_msgs(Filter())) and q.list_msgs(Filter())[0].attempts == 1 and not q._busy
+        )
         m = q.list_msgs(Filter())[0]
         assert not m.results[-1].success and m.results[-1].secode == "4.4.3"
         q.deps.resolver = MockResolver.from_zone(ZONE)

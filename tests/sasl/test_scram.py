@@ -180,7 +180,16 @@ def test_channel_binding_negotiation() -> None:
 
 @pytest.mark.parametrize(
     "msg",
-    [b"", b"x", b"n,,", b"n,,m=ext,n=user,r=a", b"q,,n=user,r=a", b"n,,n=us=3Zer,r=a", b"n,,r=a,n=user", b"\xff\xfe"],
+    [
+        b"",
+        b"x",
+        b"n,,",
+        b"n,,m=ext,n=user,r=a",
+        b"q,,n=user,r=a",
+        b"n,,n=us=3Zer,r=a",
+        b"n,,r=a,n=user",
+        b"\xff\xfe",
+    ],
 )
 def test_malformed_client_first(msg: bytes) -> None:
     srv = ScramServer("sha256", lambda u: None)
@@ -193,9 +202,9 @@ def test_malformed_client_first(msg: bytes) -> None:
 
 def test_authzid_rules() -> None:
     lookup = {"user": derive_credentials("pencil")}.get
-    assert _run(ScramClient("sha256", "user", "pencil", authzid="user"), ScramServer("sha256", lookup)) == Success(
-        "user", "user"
-    )
+    assert _run(
+        ScramClient("sha256", "user", "pencil", authzid="user"), ScramServer("sha256", lookup)
+    ) == Success("user", "user")
     res = _run(ScramClient("sha256", "user", "pencil", authzid="admin"), ScramServer("sha256", lookup))
     assert isinstance(res, Failure)
 

@@ -39,7 +39,10 @@ def test_md5_resume_matches_hashlib(data: bytes) -> None:
     assert md5state.resume(state, data, 64) == hashlib.md5(block + data).digest()
 
 
-@given(st.text(min_size=1, max_size=100).filter(lambda s: s.isprintable() and s.strip() == s), st.binary(max_size=100))
+@given(
+    st.text(min_size=1, max_size=100).filter(lambda s: s.isprintable() and s.strip() == s),
+    st.binary(max_size=100),
+)
 @settings(max_examples=40)
 def test_cram_md5_state_equals_hmac(password: str, msg: bytes) -> None:
     try:
@@ -84,7 +87,9 @@ def test_plain() -> None:
     srv = new_server("PLAIN", LOOKUP)
     assert srv is not None
     assert srv.step(None) == Challenge(b"")
-    assert srv.step(b"mjl@mox.example\0mjl@mox.example\0t\xc3\xa9st") == Success("mjl@mox.example", "mjl@mox.example")
+    assert srv.step(b"mjl@mox.example\0mjl@mox.example\0t\xc3\xa9st") == Success(
+        "mjl@mox.example", "mjl@mox.example"
+    )
     for bad, malformed in [
         (b"\0mjl@mox.example\0wrong", False),
         (b"\0nobody@mox.example\0x", False),
@@ -127,7 +132,9 @@ def test_external() -> None:
     srv = ExternalServer("mjl@mox.example")
     assert srv.step(None) == Challenge(b"")
     assert srv.step(b"") == Success("mjl@mox.example", "")
-    assert ExternalServer("mjl@mox.example").step(b"mjl@mox.example") == Success("mjl@mox.example", "mjl@mox.example")
+    assert ExternalServer("mjl@mox.example").step(b"mjl@mox.example") == Success(
+        "mjl@mox.example", "mjl@mox.example"
+    )
     assert isinstance(ExternalServer("mjl@mox.example").step(b"other@mox.example"), Failure)
     assert isinstance(ExternalServer(None).step(b""), Failure)
 
@@ -156,8 +163,18 @@ def test_server_mechanisms() -> None:
 @given(st.lists(st.binary(max_size=80), min_size=1, max_size=4))
 @settings(max_examples=80, deadline=None)
 def test_fuzz_server_mechanisms_never_raise(responses: list[bytes]) -> None:
-    for name in ("PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS", "EXTERNAL"):
-        srv = new_server(name, LOOKUP, channel_bindings={"tls-server-end-point": b"x" * 32}, external_identity="tim")
+    for name in (
+        "PLAIN",
+        "LOGIN",
+        "CRAM-MD5",
+        "SCRAM-SHA-1",
+        "SCRAM-SHA-256",
+        "SCRAM-SHA-256-PLUS",
+        "EXTERNAL",
+    ):
+        srv = new_server(
+            name, LOOKUP, channel_bindings={"tls-server-end-point": b"x" * 32}, external_identity="tim"
+        )
         assert srv is not None
         for r in responses:
             out = srv.step(r)

@@ -57,7 +57,9 @@ class Postfix:
             if len(got) >= n:
                 return got
             time.sleep(0.05)
-        raise AssertionError(f"postfix delivered {len(self.messages())} of {n} messages; log:\n{self.log()[-3000:]}")
+        raise AssertionError(
+            f"postfix delivered {len(self.messages())} of {n} messages; log:\n{self.log()[-3000:]}"
+        )
 
 
 def _master_cf(port: int) -> str:
@@ -122,7 +124,9 @@ maillog_file_prefixes = /tmp
 """
         )
         (d / "conf" / "master.cf").write_text(_master_cf(port))
-        r = subprocess.run([postfix, "-c", str(d / "conf"), "start"], capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            [postfix, "-c", str(d / "conf"), "start"], capture_output=True, text=True, timeout=60
+        )
         pf = Postfix(d, port, ca)
         if r.returncode != 0:
             raise AssertionError(f"postfix start failed: {r.stdout}{r.stderr}{pf.log()}")

@@ -51,11 +51,19 @@ async def connect(
 ) -> Client:
     d = await dial(["127.0.0.1"], srv.port)
     return await Client.open(
-        d.reader, d.writer, ehlo_hostname="client.example", remote_hostname=host, tls_mode=mode, tls_context=ctx, auth=auth
+        d.reader,
+        d.writer,
+        ehlo_hostname="client.example",
+        remote_hostname=host,
+        tls_mode=mode,
+        tls_context=ctx,
+        auth=auth,
     )
 
 
-MSG = b"From: a@example.org\r\nTo: b@test.example\r\nSubject: hi\r\n\r\n.leading dot\r\nbody\r\n.\r\n..two\r\n"
+MSG = (
+    b"From: a@example.org\r\nTo: b@test.example\r\nSubject: hi\r\n\r\n.leading dot\r\nbody\r\n.\r\n..two\r\n"
+)
 
 
 def test_pipelined_delivery_with_dsn_params() -> None:
@@ -63,7 +71,11 @@ def test_pipelined_delivery_with_dsn_params() -> None:
         c = await connect(srv)
         res = await c.deliver(
             "a@example.org",
-            [RcptTo("b@test.example", ("FAILURE", "DELAY"), "rfc822;b+x=y@test.example"), RcptTo("perm@test.example"), RcptTo("temp@test.example")],
+            [
+                RcptTo("b@test.example", ("FAILURE", "DELAY"), "rfc822;b+x=y@test.example"),
+                RcptTo("perm@test.example"),
+                RcptTo("temp@test.example"),
+            ],
             MSG,
             has_8bit=True,
             dsn_ret="hdrs",
@@ -75,7 +87,11 @@ def test_pipelined_delivery_with_dsn_params() -> None:
         assert not res[2].permanent and res[2].code == 451
         m = srv.messages[0]
         assert m.data == MSG
-        assert "BODY=8BITMIME" in m.mail_params and "RET=HDRS" in m.mail_params and "ENVID=env+201" in m.mail_params
+        assert (
+            "BODY=8BITMIME" in m.mail_params
+            and "RET=HDRS" in m.mail_params
+            and "ENVID=env+201" in m.mail_params
+        )
         assert m.rcpts[0] == ("b@test.example", "NOTIFY=FAILURE,DELAY ORCPT=rfc822;b+2Bx+3Dy@test.example")
         # Pipelined: MAIL, RCPTs and DATA went out in one write before any reply was read.
         cmds = [x for x in srv.transcript if x.startswith(b"C: ")]
@@ -100,7 +116,9 @@ def test_chunking_and_bare_lf_normalized() -> None:
 def test_no_pipelining_all_rcpts_rejected() -> None:
     async def t(srv: SMTPTestServer) -> None:
         c = await connect(srv)
-        res = await c.deliver("a@example.org", [RcptTo("perm1@test.example"), RcptTo("perm2@test.example")], MSG)
+        res = await c.deliver(
+            "a@example.org", [RcptTo("perm1@test.example"), RcptTo("perm2@test.example")], MSG
+        )
         # Connection stays usable for the next transaction.
         res2 = await c.deliver("a@example.org", [RcptTo("ok@test.example")], MSG)
         await c.close()
@@ -209,14 +227,20 @@ def test_starttls_response_injection_refused() -> None:
     run(SMTPTestServer(tls_context=server_tls(), inject_after_starttls=True), t)
 
 
-@pytest.mark.parametrize("mechs,expect", [((), "SCRAM-SHA-256"), (("CRAM-MD5",), "CRAM-MD5"), (("PLAIN",), "PLAIN")])
+@pytest.mark.parametrize(
+    "mechs,expect", [((), "SCRAM-SHA-256"), (("CRAM-MD5",), "CRAM-MD5"), (("PLAIN",), "PLAIN")]
+)
 def test_auth_mechanisms(mechs: tuple[str, ...], expect: str) -> None:
     async def t(srv: SMTPTestServer) -> None:
         c = await connect(srv, TLSMode.REQUIRED, client_tls(), auth=("mjl", "s3cret", mechs))
         await c.deliver("a@example.org", [RcptTo("b@test.example")], MSG)
         await c.close()
         assert srv.messages[0].auth_user == "mjl"
-        assert any(x.startswith(b"C: AUTH " + expect.encode() + b"\r\n") or x.startswith(b"C: AUTH " + expect.encode() + b" ") for x in srv.transcript)
+        assert any(
+            x.startswith(b"C: AUTH " + expect.encode() + b"\r\n")
+            or x.startswith(b"C: AUTH " + expect.encode() + b" ")
+            for x in srv.transcript
+        )
 
     run(SMTPTestServer(tls_context=server_tls(), users={"mjl": "s3cret"}), t)
 
@@ -236,7 +260,12 @@ def test_auth_scram_plus_channel_binding() -> None:
             await connect(srv, TLSMode.REQUIRED, client_tls(), auth=("mjl", "bad", ()))
         assert e.value.kind == "auth"
 
-    srv = SMTPTestServer(tls_context=server_tls(), users={"mjl": "s3cret"}, auth_mechs=["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"], cert_der=der)
+    srv = SMTPTestServer(
+        tls_context=server_tls(),
+        users={"mjl": "s3cret"},
+        auth_mechs=["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"],
+        cert_der=der,
+    )
     run(srv, t)
 
 

@@ -45,7 +45,11 @@ def test_implicit_mx_and_cname() -> None:
 
 @pytest.mark.parametrize(
     "domain,permanent,secode",
-    [("nullmx.example", True, "5.1.10"), ("nonexistent.example", True, "5.1.2"), ("servfail.example", False, "4.4.3")],
+    [
+        ("nullmx.example", True, "5.1.10"),
+        ("nonexistent.example", True, "5.1.2"),
+        ("servfail.example", False, "4.4.3"),
+    ],
 )
 def test_mx_errors(domain: str, permanent: bool, secode: str) -> None:
     with pytest.raises(SMTPClientError) as e:

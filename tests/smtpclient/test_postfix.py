@@ -57,7 +57,11 @@ def test_client_to_postfix(postfix: Postfix) -> None:
         assert {"PIPELINING", "CHUNKING", "8BITMIME", "SMTPUTF8", "DSN"} <= set(c.extensions)
         res = await c.deliver(
             "sender@example.org",
-            [RcptTo("a@postfix.test", ("FAILURE",), "rfc822;a@postfix.test"), RcptTo("b@elsewhere.example"), RcptTo("c@postfix.test")],
+            [
+                RcptTo("a@postfix.test", ("FAILURE",), "rfc822;a@postfix.test"),
+                RcptTo("b@elsewhere.example"),
+                RcptTo("c@postfix.test"),
+            ],
             MSG,
             has_8bit=True,
             dsn_envid="pf-env-1",

@@ -78,7 +78,10 @@ def test_fuzz_never_crashes(data: bytes) -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.binary(max_size=300) | st.lists(st.sampled_from([b".", b"\r", b"\n", b"\r\n", b"a", b".."]), max_size=40).map(b"".join))
+@given(
+    st.binary(max_size=300)
+    | st.lists(st.sampled_from([b".", b"\r", b"\n", b"\r\n", b"a", b".."]), max_size=40).map(b"".join)
+)
 def test_data_encoding_roundtrip(data: bytes) -> None:
     import re
 

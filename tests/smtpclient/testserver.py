@@ -36,7 +36,14 @@ class Received:
 @dataclass
 class SMTPTestServer:
     extensions: list[str] = field(
-        default_factory=lambda: ["PIPELINING", "8BITMIME", "SIZE 10000000", "ENHANCEDSTATUSCODES", "SMTPUTF8", "DSN"]
+        default_factory=lambda: [
+            "PIPELINING",
+            "8BITMIME",
+            "SIZE 10000000",
+            "ENHANCEDSTATUSCODES",
+            "SMTPUTF8",
+            "DSN",
+        ]
     )
     tls_context: ssl.SSLContext | None = None
     cert_der: bytes | None = None  # for channel binding with -PLUS mechanisms
@@ -176,7 +183,15 @@ class SMTPTestServer:
             self._conns.discard(task)
             writer.close()
 
-    async def _finish(self, mail: tuple[str, str], rcpts: list[tuple[str, str]], data: bytes, tls: bool, user: str, send: object) -> None:
+    async def _finish(
+        self,
+        mail: tuple[str, str],
+        rcpts: list[tuple[str, str]],
+        data: bytes,
+        tls: bool,
+        user: str,
+        send: object,
+    ) -> None:
         if self.data_delay:
             await asyncio.sleep(self.data_delay)
         reply = self.data_replies.pop(0) if self.data_replies else "250 2.0.0 queued"
@@ -193,7 +208,9 @@ class SMTPTestServer:
         creds = {u: sasl.derive_credentials(p, 4096) for u, p in self.users.items()}
         assert self.cert_der is not None
         server = sasl.new_server(
-            mech, creds.get, channel_bindings={"tls-server-end-point": sasl.tls_server_end_point(self.cert_der)}
+            mech,
+            creds.get,
+            channel_bindings={"tls-server-end-point": sasl.tls_server_end_point(self.cert_der)},
         )
         assert server is not None
         resp: bytes | None = base64.b64decode(initial) if initial else None
@@ -251,9 +268,13 @@ class SMTPTestServer:
             sig = hmac.new(hashlib.sha256(client_key).digest(), auth_msg, "sha256").digest()
             proof = base64.b64decode(proof_b64)
             got_key = bytes(a ^ b for a, b in zip(proof, sig, strict=True))
-            ok = user in self.users and hmac.compare_digest(hashlib.sha256(got_key).digest(), hashlib.sha256(client_key).digest())
+            ok = user in self.users and hmac.compare_digest(
+                hashlib.sha256(got_key).digest(), hashlib.sha256(client_key).digest()
+            )
             if ok:
-                server_sig = hmac.new(hmac.new(salted, b"Server Key", "sha256").digest(), auth_msg, "sha256").digest()
+                server_sig = hmac.new(
+                    hmac.new(salted, b"Server Key", "sha256").digest(), auth_msg, "sha256"
+                ).digest()
                 await challenge(b"v=" + base64.b64encode(server_sig))
         else:
             await send("504 5.5.4 unrecognized mechanism")

@@ -40,7 +40,9 @@ def test_sigkill_loses_nothing_acknowledged(tmp_path: Path) -> None:
         lines: list[bytes] = []
         ready = threading.Event()
 
-        def reader(p: subprocess.Popen[bytes] = proc, out: list[bytes] = lines, ev: threading.Event = ready) -> None:
+        def reader(
+            p: subprocess.Popen[bytes] = proc, out: list[bytes] = lines, ev: threading.Event = ready
+        ) -> None:
             assert p.stdout is not None
             for ln in p.stdout:
                 if ln == b"ready\n":

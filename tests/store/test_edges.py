@@ -74,7 +74,11 @@ def test_asyncio_callers_through_runtime_pool(acc: Account) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.sampled_from(["\\Seen", "\\SEEN", "\\answered", "$junk", "$MDNSent", "Foo", "foo", "$label1"])))
+@given(
+    st.lists(
+        st.sampled_from(["\\Seen", "\\SEEN", "\\answered", "$junk", "$MDNSent", "Foo", "foo", "$label1"])
+    )
+)
 def test_normalize_flags_canonical(flags: list[str]) -> None:
     fs = normalize_flags(flags).names()
     assert all(f in {"\\Seen", "\\Answered", "$Junk", "$MDNSent", "foo", "$label1"} for f in fs)

@@ -79,7 +79,9 @@ def test_set_flags_modes_and_modseq(acc: Account) -> None:
     assert (mb.counts.unread, mb.counts.deleted, mb.keywords) == (1, 2, ("kw1",))
     r = acc.set_flags("Inbox", [1], "remove", ["\\deleted", "kw1"])
     assert r.changed[0].flags == {"\\Seen"}
-    r = acc.set_flags("Inbox", [1, 3], "replace", ["$Forwarded", "$MDNSent", "$NotJunk", "$Phishing", "\\Flagged"])
+    r = acc.set_flags(
+        "Inbox", [1, 3], "replace", ["$Forwarded", "$MDNSent", "$NotJunk", "$Phishing", "\\Flagged"]
+    )
     assert r.changed[0].flags == {"$Forwarded", "$MDNSent", "$NotJunk", "$Phishing", "\\Flagged"}
     # No-op changes keep the modseq.
     before = acc.highest_modseq()
@@ -105,7 +107,9 @@ def test_copy_and_move(acc: Account) -> None:
     for i in range(3):
         acc.deliver("Inbox", make_msg(f"m{i}"), ["kw"])
     r = acc.copy("Inbox", [1, 3, 77], "Archive")
-    assert r.src_uids == (1, 3) and r.dst_uids == (1, 2) and r.uidvalidity == acc.mailbox("Archive").uidvalidity
+    assert (
+        r.src_uids == (1, 3) and r.dst_uids == (1, 2) and r.uidvalidity == acc.mailbox("Archive").uidvalidity
+    )
     arch = acc.message_meta("Archive", [1, 2])
     src = acc.message_meta("Inbox", [1, 3])
     assert [a.data_id for a in arch] == [s.data_id for s in src]
@@ -149,7 +153,13 @@ def test_big_message_chunks_and_ranges(acc: Account) -> None:
     acc.deliver("Inbox", data)
     [m] = acc.message_meta("Inbox", [1])
     assert acc.read(m) == data
-    for off, n in [(0, 10), (CHUNK_SIZE - 5, 10), (CHUNK_SIZE * 2 + 7, CHUNK_SIZE * 2), (len(data) - 3, 100), (len(data) + 5, 10)]:
+    for off, n in [
+        (0, 10),
+        (CHUNK_SIZE - 5, 10),
+        (CHUNK_SIZE * 2 + 7, CHUNK_SIZE * 2),
+        (len(data) - 3, 100),
+        (len(data) + 5, 10),
+    ]:
         assert acc.read_range(m, off, n) == data[off : off + n]
     f = acc.open_reader(m)
     assert f.read(7) == data[:7]
@@ -240,7 +250,13 @@ def test_annotations_and_settings(acc: Account) -> None:
     m1 = acc.set_annotation(None, "/private/Comment", b"hello")
     acc.set_annotation("Inbox", "/shared/comment", b"\x00bin", is_string=False)
     [a] = acc.annotations(None)
-    assert (a.key, a.value, a.is_string, a.modseq, a.mailbox_id) == ("/private/comment", b"hello", True, m1, None)
+    assert (a.key, a.value, a.is_string, a.modseq, a.mailbox_id) == (
+        "/private/comment",
+        b"hello",
+        True,
+        m1,
+        None,
+    )
     [b] = acc.annotations("Inbox")
     assert b.value == b"\x00bin" and not b.is_string
     acc.set_annotation(None, "/private/comment", None)
@@ -268,7 +284,11 @@ def test_rejects_housekeeping(acc: Account) -> None:
         acc.deliver("Rejects", make_msg(msgid=f"r{i}@x"), received=now - 100 + i)
     r = acc.tidy_rejects("Rejects", max_messages=3)
     assert r.uids == (1, 2, 3)
-    assert [m.message_id for m in acc.message_meta("Rejects", acc.uids("Rejects"))] == ["r2@x", "r3@x", "r4@x"]
+    assert [m.message_id for m in acc.message_meta("Rejects", acc.uids("Rejects"))] == [
+        "r2@x",
+        "r3@x",
+        "r4@x",
+    ]
     assert acc.remove_by_message_id("Rejects", "<R3@x>").uids == (5,)
     assert acc.remove_by_message_id("Rejects", "<nope@x>").uids == ()
     assert acc.tidy_rejects("NoSuchMailbox").uids == ()

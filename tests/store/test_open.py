@@ -108,6 +108,7 @@ def test_writer_group_isolation_and_aborted_transaction(store: Store) -> None:
 
     acc = store.account("w", create=True)
     w = acc._writer
+
     def block(gate: threading.Event) -> object:
         started = threading.Event()
 

@@ -46,7 +46,9 @@ def test_random_operations(acc: Account, seed: int) -> None:
         model.uidnext[m.name] = m.uidnext
     counter = 0
     for _step in range(120):
-        op = rnd.choice(["deliver", "deliver", "flags", "copy", "move", "expunge", "create", "delete", "rename"])
+        op = rnd.choice(
+            ["deliver", "deliver", "flags", "copy", "move", "expunge", "create", "delete", "rename"]
+        )
         boxes = sorted(model.boxes)
         mb = rnd.choice(boxes)
         uids = sorted(model.boxes[mb])

@@ -29,7 +29,9 @@ def test_full_address(acc: Account) -> None:
     r = acc.reputation("Inbox", DeliveryFacts(**who))  # type: ignore[arg-type]
     assert (r.junk, r.conclusive, r.method) == (False, True, "msgfromfull")
     # Unclassified messages and other destination mailboxes do not count.
-    acc.deliver("Archive", make_msg(), facts=DeliveryFacts(msg_from_localpart="bob", msg_from_domain="spam.example"))
+    acc.deliver(
+        "Archive", make_msg(), facts=DeliveryFacts(msg_from_localpart="bob", msg_from_domain="spam.example")
+    )
     r = acc.reputation("Archive", DeliveryFacts(msg_from_localpart="alice", msg_from_domain="example.org"))
     assert r.method == "none"
     # Earlier mail from the address was validated, this one is not: suspicious.

@@ -12,7 +12,9 @@ from tests.store.conftest import make_msg
 def test_threads_by_references_and_subject(acc: Account) -> None:
     now = time.time()
     a = acc.deliver("Inbox", make_msg("Plans", msgid="a@x"), received=now)
-    b = acc.deliver("Inbox", make_msg("Re: Plans", msgid="b@x", extra="In-Reply-To: <A@x>\r\n"), received=now + 1)
+    b = acc.deliver(
+        "Inbox", make_msg("Re: Plans", msgid="b@x", extra="In-Reply-To: <A@x>\r\n"), received=now + 1
+    )
     c = acc.deliver(
         "Inbox", make_msg("Re: Plans", msgid="c@x", extra="References: <a@x> <b@x>\r\n"), received=now + 2
     )

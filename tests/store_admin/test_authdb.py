@@ -26,12 +26,17 @@ def _db(tmp_path: Path) -> AuthDB:
 
 def test_login_attempts_grouped(tmp_path: Path) -> None:
     db = _db(tmp_path)
-    a = LoginAttempt("mjl", "mjl@mox.example", "10.0.0.1", "127.0.0.1", "", "", "imap", "", "PLAIN", "badcreds")
+    a = LoginAttempt(
+        "mjl", "mjl@mox.example", "10.0.0.1", "127.0.0.1", "", "", "imap", "", "PLAIN", "badcreds"
+    )
     db.record_login_attempt(a, now=1000)
     db.record_login_attempt(a, now=2000)
     db.record_login_attempt(LoginAttempt("mjl", "mjl@mox.example", result="ok", protocol="imap"), now=3000)
     recs = db.login_attempts("mjl")
-    assert [(r.attempt.result, r.count, r.first, r.last) for r in recs] == [("ok", 1, 3000, 3000), ("badcreds", 2, 1000, 2000)]
+    assert [(r.attempt.result, r.count, r.first, r.last) for r in recs] == [
+        ("ok", 1, 3000, 3000),
+        ("badcreds", 2, 1000, 2000),
+    ]
     assert db.login_attempts("other") == []
     assert len(db.login_attempts()) == 2
 
@@ -79,10 +84,17 @@ def test_tls_public_keys(tmp_path: Path) -> None:
     assert db.tls_public_keys("mjl") == [key]
     assert db.tls_public_keys("other") == []
     db.tls_public_key_update(
-        type(key)(key.fingerprint, key.created, key.type, "desk", True, key.cert_der, "mjl", "other@mox.example")
+        type(key)(
+            key.fingerprint, key.created, key.type, "desk", True, key.cert_der, "mjl", "other@mox.example"
+        )
     )
     got = db.tls_public_key(key.fingerprint)
-    assert got is not None and got.name == "desk" and got.no_imap_preauth and got.login_address == "other@mox.example"
+    assert (
+        got is not None
+        and got.name == "desk"
+        and got.no_imap_preauth
+        and got.login_address == "other@mox.example"
+    )
     db.tls_public_key_remove(key.fingerprint)
     assert db.tls_public_key(key.fingerprint) is None
     with pytest.raises(AuthDBError):

@@ -62,7 +62,9 @@ def test_lookup_drives_every_mechanism(account: Account) -> None:
     lookup = credentials.make_lookup({"mjl@mox.example": "mjl"}.get, lambda name: account)
     assert lookup("nobody@mox.example") is None
     srv = new_server("PLAIN", lookup)
-    assert srv is not None and srv.step(PlainClient("mjl@mox.example", "sécret").start()) == Success("mjl@mox.example")
+    assert srv is not None and srv.step(PlainClient("mjl@mox.example", "sécret").start()) == Success(
+        "mjl@mox.example"
+    )
     srv = new_server("CRAM-MD5", lookup)
     assert srv is not None
     ch = srv.step(None)

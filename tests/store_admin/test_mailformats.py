@@ -28,7 +28,15 @@ def test_read_interop_mbox() -> None:
         msgs = list(read_mbox(f))
     assert len(msgs) == 2
     first, second = msgs
-    assert set(first.flags) == {"\\Seen", "\\Answered", "\\Flagged", "\\Draft", "\\Deleted", "$NotJunk", "$Forwarded"}
+    assert set(first.flags) == {
+        "\\Seen",
+        "\\Answered",
+        "\\Flagged",
+        "\\Draft",
+        "\\Deleted",
+        "$NotJunk",
+        "$Forwarded",
+    }
     assert set(second.flags) == {"\\Seen"}
     assert first.received == 1642970515.0  # From line: Sun Jan 23 20:41:55 2022 UTC
     # mboxrd unquoting, CRLF, and the separator blank line dropped.
