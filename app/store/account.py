@@ -109,14 +109,14 @@ class Account(AccountReads):
 
         def op(conn: apsw.Connection, tx: Tx) -> DeliveredMessage:
             counts.check_quota(conn, limit, len(data))
-            modseq = counts.next_modseq(conn)
+            modseq, first_id = counts.reserve(conn, 1, len(data))
             try:
                 mb = mailboxes.get(conn, mailbox)
             except MailboxNotFound:
                 if not isinstance(mailbox, str):
                     raise
                 mb = mailboxes.create(conn, tx, mailbox, modseq)
-            [(mid, uid, th)] = messages.add(conn, tx, mb, [p], modseq, facts)
+            [(mid, uid, th)] = messages.add(conn, tx, mb, [p], modseq, facts, first_id)
             return DeliveredMessage(mid, mb.id, mb.name, uid, modseq, len(data), th.thread_id)
 
         return self._write(op, origin)
@@ -150,8 +150,8 @@ class Account(AccountReads):
             if not prepared:
                 return mb.uidvalidity, []
             counts.check_quota(conn, limit, total)
-            modseq = counts.next_modseq(conn)
-            out = messages.add(conn, tx, mb, prepared, modseq)
+            modseq, first_id = counts.reserve(conn, len(prepared), total)
+            out = messages.add(conn, tx, mb, prepared, modseq, None, first_id)
             return mb.uidvalidity, [uid for _, uid, _ in out]
 
         return self._write(op, origin)

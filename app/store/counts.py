@@ -37,6 +37,18 @@ def next_message_ids(conn: apsw.Connection, n: int, usage_delta: int = 0) -> int
     return int(last) - n + 1
 
 
+def reserve(conn: apsw.Connection, n: int, usage_delta: int) -> tuple[int, int]:
+    """A new modseq and ``n`` message ids (the first returned), disk usage added: what adding
+    messages needs from the account's counters, in one update."""
+    r = q(
+        conn,
+        "UPDATE syncstate SET modseq = modseq + 1, last_message_id = last_message_id + ?,"
+        " disk_usage = disk_usage + ? WHERE id = 1 RETURNING modseq, last_message_id",
+        (n, usage_delta),
+    )[0]
+    return int(r[0]), int(r[1]) - n + 1
+
+
 def next_message_id(conn: apsw.Connection) -> int:
     return next_message_ids(conn, 1)
 

@@ -154,8 +154,12 @@ def add(
     items: Sequence[Prepared],
     modseq: int,
     facts: DeliveryFacts | None = None,
+    first_id: int | None = None,
 ) -> list[tuple[int, int, threads.ThreadInfo]]:
-    """Store new messages in ``mb``; return (message id, uid, thread info) for each."""
+    """Store new messages in ``mb``; return (message id, uid, thread info) for each.
+
+    ``first_id``: ids already reserved with ``counts.reserve`` (which also added the disk usage);
+    otherwise they are reserved here."""
     now = time.time()
     fv = _fact_values(conn, facts or DeliveryFacts())
     is_dsn = bool(facts and facts.is_dsn)
@@ -163,7 +167,8 @@ def add(
     out: list[tuple[int, int, threads.ThreadInfo]] = []
     uid = mb.uidnext
     all_kws: set[str] = set()
-    first_id = counts.next_message_ids(conn, len(items), sum(len(p.data) for p in items))
+    if first_id is None:
+        first_id = counts.next_message_ids(conn, len(items), sum(len(p.data) for p in items))
     for n, p in enumerate(items):
         data_id = blobs.write_data(conn, p.data, p.analyzed.parsed, p.analyzed.text, tx.fts)
         mid = first_id + n
