@@ -300,7 +300,7 @@ def sign(data: bytes, domain: str, selectors: Sequence[SignSelector], now: float
         ]
         if sel.expiration > 0:
             fields.append((b"x", str(t + sel.expiration).encode()))
-        # b= gets a placeholder so that it is folded onto its own line(s) and the folding of the
+        # b= gets a stand-in value so that it is folded onto its own line(s) and the folding of the
         # other tags is the same in the hashed and the final header (as dkimpy does).
         fields += [(b"h", b" : ".join(include)), (b"bh", base64.b64encode(bh)), (b"b", b"0" * 60)]
         value = dkimpy.fold(b"; ".join(b"=".join(f) for f in fields), namelen=len(b"DKIM-Signature"))

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import apsw
 
@@ -15,21 +15,22 @@ from app.queue.writer import Tx
 T = TypeVar("T")
 
 
+class _DB(Protocol):
+    """What the rule methods use of QueueDB."""
+
+    def _write(self, fn: Callable[[apsw.Connection, Tx], T], durable: bool = True) -> T: ...
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def _rebuild_after(self, tx: Tx) -> None: ...
+
+
 class RulesMixin:
-    """Methods of QueueDB that work on its rule tables; QueueDB provides the plumbing below."""
-
-    def _write(self, fn: Callable[[apsw.Connection, Tx], T], durable: bool = True) -> T:
-        raise NotImplementedError
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        raise NotImplementedError
-
-    def _rebuild_after(self, tx: Tx) -> None:
-        raise NotImplementedError
+    """Methods of QueueDB that work on its rule tables, through the plumbing of ``_DB``."""
 
     # --- hold rules ---
 
-    def holdrules(self) -> list[HoldRule]:
+    def holdrules(self: _DB) -> list[HoldRule]:
         return [
             HoldRule(*r)
             for r in self.query(
@@ -37,7 +38,7 @@ class RulesMixin:
             )
         ]
 
-    def holdrule_add(self, account: str, sender_domain: str, recipient_domain: str) -> HoldRule:
+    def holdrule_add(self: _DB, account: str, sender_domain: str, recipient_domain: str) -> HoldRule:
         """Add a rule and put matching queued messages on hold (as mox)."""
 
         def op(db: apsw.Connection, tx: Tx) -> HoldRule:
@@ -63,7 +64,7 @@ class RulesMixin:
 
         return self._write(op)
 
-    def holdrule_remove(self, rid: int) -> bool:
+    def holdrule_remove(self: _DB, rid: int) -> bool:
         def op(db: apsw.Connection, tx: Tx) -> bool:
             db.execute("DELETE FROM holdrule WHERE id = ?", (rid,))
             return bool(db.changes())
@@ -72,7 +73,7 @@ class RulesMixin:
 
     # --- suppression ---
 
-    def suppressions(self, account: str = "") -> list[Suppression]:
+    def suppressions(self: _DB, account: str = "") -> list[Suppression]:
         sql = "SELECT account, base_address, original_address, manual, reason, created FROM suppression"
         params: list[Any] = []
         if account:
@@ -83,7 +84,7 @@ class RulesMixin:
             for r in self.query(sql + " ORDER BY account, base_address", params)
         ]
 
-    def suppression_add(self, s: Suppression) -> bool:
+    def suppression_add(self: _DB, s: Suppression) -> bool:
         """Add; False if the address was already suppressed for the account."""
 
         def op(db: apsw.Connection, tx: Tx) -> bool:
@@ -95,14 +96,14 @@ class RulesMixin:
 
         return self._write(op)
 
-    def suppression_remove(self, account: str, base: str) -> bool:
+    def suppression_remove(self: _DB, account: str, base: str) -> bool:
         def op(db: apsw.Connection, tx: Tx) -> bool:
             db.execute("DELETE FROM suppression WHERE account = ? AND base_address = ?", (account, base))
             return bool(db.changes())
 
         return self._write(op)
 
-    def suppressed(self, account: str, base: str) -> Suppression | None:
+    def suppressed(self: _DB, account: str, base: str) -> Suppression | None:
         sql = "SELECT account, base_address, original_address, manual, reason, created FROM suppression WHERE base_address = ?"
         params: list[Any] = [base]
         if account:
@@ -115,7 +116,7 @@ class RulesMixin:
             else None
         )
 
-    def failcount_bump(self, account: str, base: str, reset: bool) -> int:
+    def failcount_bump(self: _DB, account: str, base: str, reset: bool) -> int:
         """Count consecutive failed deliveries to an address; reset on success."""
 
         def op(db: apsw.Connection, tx: Tx) -> int:

@@ -2,7 +2,7 @@
 
 Names are full paths with ``/`` as hierarchy separator (RFC 9051 section 5.1, as mox). "INBOX"
 in any case is stored as "Inbox", also as the first component of a longer name. Parents are
-created as needed (there are no \\NoSelect placeholders, as in mox). Renaming Inbox moves its
+created as needed (there are no \\NoSelect stand-in parents, as in mox). Renaming Inbox moves its
 messages into a new mailbox and leaves Inbox empty (RFC 9051 section 6.3.6); renaming any other
 mailbox renames its children along.
 """

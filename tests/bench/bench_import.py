@@ -21,23 +21,7 @@ if str(ROOT) not in sys.path:
 
 from app.store import importer  # noqa: E402
 from app.store.account import Account  # noqa: E402
-
-WORDS = [
-    "the",
-    "mail",
-    "server",
-    "message",
-    "delivery",
-    "report",
-    "meeting",
-    "tomorrow",
-    "invoice",
-    "attached",
-    "please",
-    "see",
-    "below",
-    "thanks",
-]
+from tests.bench.corpus import WORDS  # noqa: E402
 
 
 def write_mbox(path: Path, n: int) -> int:

@@ -22,6 +22,7 @@ if str(ROOT) not in sys.path:
 
 from app.message import Composer, bodystructure, parse  # noqa: E402
 from app.message.compose import Attachment  # noqa: E402
+from tests.bench.corpus import WORDS  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "messages"
 
@@ -29,22 +30,7 @@ CORPUS = ROOT / "tests" / "data" / "messages"
 def _typical() -> list[bytes]:
     """Messages of 5-50 KB shaped like everyday mail: text+HTML, small attachments, replies."""
     rnd = random.Random(1)
-    words = [
-        "the",
-        "mail",
-        "server",
-        "message",
-        "delivery",
-        "report",
-        "meeting",
-        "tomorrow",
-        "invoice",
-        "attached",
-        "please",
-        "see",
-        "below",
-        "thanks",
-    ]
+    words = WORDS
     out = []
     for size in (5_000, 12_000, 20_000, 35_000, 50_000):
         text = " ".join(rnd.choice(words) for _ in range(size // 12))
