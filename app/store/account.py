@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import apsw
 
@@ -19,6 +20,7 @@ from app.store import analysis, counts, mailboxes, messages, metadata, schema
 from app.store.account_reads import AccountReads
 from app.store.changes import DEFAULT_LIMIT, Broadcaster, LoopLike, Subscription
 from app.store.errors import MailboxExists, MailboxNotFound
+from app.store.groupcommit import Job
 from app.store.model import (
     AppendItem,
     CopyResult,
@@ -35,6 +37,43 @@ from app.store.sqlq import q
 from app.store.writer import Tx, Writer
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    """One queued delivery: what ``_deliver_many`` needs of it."""
+
+    mailbox: int | str
+    prepared: messages.Prepared
+    facts: DeliveryFacts | None
+    quota: int  # bytes, <= 0: none
+
+
+def _deliver_many(conn: apsw.Connection, items: list[tuple[_Delivery, Tx]]) -> list[DeliveredMessage]:
+    """Store deliveries to one mailbox in one go: one counter update, mailbox lookup and count
+    update for all (they share a modseq, as changes made in one operation may, RFC 7162 3.1)."""
+    first = items[0][0]
+    total = sum(len(d.prepared.data) for d, _ in items)
+    counts.check_quota(conn, max(d.quota for d, _ in items), total)
+    modseq, first_id = counts.reserve(conn, len(items), total)
+    try:
+        mb = mailboxes.get(conn, first.mailbox)
+    except MailboxNotFound:
+        if not isinstance(first.mailbox, str):
+            raise
+        mb = mailboxes.create(conn, items[0][1], first.mailbox, modseq)
+    txs = [tx for _, tx in items]
+    added = messages.add(
+        conn, txs, mb, [d.prepared for d, _ in items], modseq, [d.facts for d, _ in items], first_id
+    )
+    return [
+        DeliveredMessage(mid, mb.id, mb.name, uid, modseq, len(d.prepared.data), th.thread_id)
+        for (mid, uid, th), (d, _) in zip(added, items, strict=True)
+    ]
+
+
+def _deliver_batch(conn: apsw.Connection, jobs: list[Job[Tx, Any]]) -> list[DeliveredMessage]:
+    return _deliver_many(conn, [(j.arg, j.tx) for j in jobs])
 
 
 class Account(AccountReads):
@@ -105,21 +144,13 @@ class Account(AccountReads):
         Raises QuotaExceeded (nothing stored) when the account quota would be exceeded.
         """
         p = messages.Prepared(data, analysis.analyze(data), normalize_flags(flags), received or time.time())
-        limit = self._quota()
+        arg = _Delivery(mailbox, p, facts, self._quota())
 
         def op(conn: apsw.Connection, tx: Tx) -> DeliveredMessage:
-            counts.check_quota(conn, limit, len(data))
-            modseq, first_id = counts.reserve(conn, 1, len(data))
-            try:
-                mb = mailboxes.get(conn, mailbox)
-            except MailboxNotFound:
-                if not isinstance(mailbox, str):
-                    raise
-                mb = mailboxes.create(conn, tx, mailbox, modseq)
-            [(mid, uid, th)] = messages.add(conn, tx, mb, [p], modseq, facts, first_id)
-            return DeliveredMessage(mid, mb.id, mb.name, uid, modseq, len(data), th.thread_id)
+            return _deliver_many(conn, [(arg, tx)])[0]
 
-        return self._write(op, origin)
+        # Deliveries to one mailbox queued together run as one batch (see groupcommit.Job).
+        return self._writer.run(op, origin, (_deliver_batch, mailbox), arg)
 
     def append(
         self, mailbox: int | str, items: Sequence[AppendItem], origin: object | None = None

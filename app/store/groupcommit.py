@@ -23,6 +23,7 @@ from __future__ import annotations
 import concurrent.futures
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -36,13 +37,27 @@ JobT = TypeVar("JobT", bound="Job[Any, Any]")
 
 
 class Job(Generic[TxT, T]):
-    """One queued write: its function, the state it records while running, and its future."""
+    """One queued write: its function, the state it records while running, and its future.
 
-    __slots__ = ("fn", "future", "tx")
+    ``batch`` optionally lets the writer run this job together with the jobs queued right after
+    it that carry an equal ``batch``: ``(run_many, key)``, where ``run_many(conn, jobs)`` does the
+    work of all of them at once (fewer statements per job) and returns one result per job, and
+    ``arg`` is what ``run_many`` reads of each job. ``fn`` stays the way to run the job alone.
+    """
 
-    def __init__(self, fn: Callable[[apsw.Connection, TxT], T], tx: TxT) -> None:
+    __slots__ = ("arg", "batch", "fn", "future", "tx")
+
+    def __init__(
+        self,
+        fn: Callable[[apsw.Connection, TxT], T],
+        tx: TxT,
+        batch: tuple[Callable[[apsw.Connection, list[Any]], list[Any]], object] | None = None,
+        arg: Any = None,
+    ) -> None:
         self.fn = fn
         self.tx = tx
+        self.batch = batch
+        self.arg = arg
         self.future: concurrent.futures.Future[T] = concurrent.futures.Future()
 
 
@@ -53,6 +68,8 @@ class GroupCommitWriter(Generic[JobT]):
     """Owns the write connection of one database; its thread starts on construction."""
 
     max_group = 1000  # jobs per transaction; bounds the time readers' WAL snapshots grow
+    GATHER_MAX = 0.001  # seconds a group waits at most for more writes (see _gather)
+    GATHER_GAP = 0.0002  # ... and at most this long for each next one
 
     def __init__(
         self,
@@ -109,6 +126,10 @@ class GroupCommitWriter(Generic[JobT]):
     def _undo_job(self, job: JobT, mark: Any) -> None:
         """A job failed: forget what it recorded outside the database."""
 
+    def _reset_job(self, job: JobT) -> None:
+        """A batch holding the job failed and was undone: clear what the job recorded (it runs
+        again alone)."""
+
     def _before_commit(self, jobs: list[JobT]) -> None:
         """Inside the transaction, after the last job; an ``apsw.Error`` fails the group."""
 
@@ -127,23 +148,55 @@ class GroupCommitWriter(Generic[JobT]):
             if not j.future.done():
                 j.future.set_exception(err)
 
+    def _take(self, jobs: list[JobT], block: float | None) -> bool:
+        """Move queued jobs into ``jobs`` (up to ``max_group``), waiting up to ``block`` seconds
+        for the first when nothing is queued (None: no wait); False when told to stop."""
+        while len(jobs) < self.max_group:
+            try:
+                j = self._q.get(timeout=block) if block is not None else self._q.get_nowait()
+            except queue.Empty:
+                return True
+            block = None
+            if j is _STOP:
+                return False
+            jobs.append(j)
+        return True
+
+    def _gather(self, jobs: list[JobT], expect: int) -> bool:
+        """Wait briefly for the writers of the last group to queue their next write.
+
+        The callers whose writes just committed often write again right away (an SMTP session's
+        next message, an import's next batch). Taking the queue at once splits the writers into
+        two alternating halves, each paying a commit; waiting ``GATHER_GAP`` at a time while more
+        arrive, for at most ``GATHER_MAX`` in all, lets one commit serve them all (as PostgreSQL's
+        commit_delay does). With no concurrency (``expect`` < 2) it never waits."""
+        if expect < 2:
+            return True
+        deadline = time.monotonic() + self.GATHER_MAX
+        want = len(jobs) + expect
+        while len(jobs) < min(want, self.max_group):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            n = len(jobs)
+            if not self._take(jobs, min(self.GATHER_GAP, left)):
+                return False
+            if len(jobs) == n:
+                break  # nothing came within the gap: the burst is over
+        return True
+
     def _run(self) -> None:
         stop = False
-        max_group = self.max_group
+        last = 0  # size of the previous group
         while not stop:
             first = self._q.get()
             if first is _STOP:
                 break
             jobs: list[JobT] = [first]
-            while len(jobs) < max_group:
-                try:
-                    j = self._q.get_nowait()
-                except queue.Empty:
-                    break
-                if j is _STOP:
-                    stop = True
-                    break
-                jobs.append(j)
+            stop = not self._take(jobs, None)
+            if not stop:
+                stop = not self._gather(jobs, last)
+            last = len(jobs)
             try:
                 self._group(jobs)
             except BaseException as e:
@@ -167,6 +220,36 @@ class GroupCommitWriter(Generic[JobT]):
                 self._log.error("rollback to savepoint failed", err=e)
         return bool(conn.in_transaction)
 
+    def _batch_run(self, jobs: list[JobT], n: int) -> int:
+        """How many jobs from ``jobs[n]`` on can run as one batch (1: run it alone)."""
+        b = jobs[n].batch
+        if b is None:
+            return 1
+        k = n + 1
+        while k < len(jobs) and jobs[k].batch == b:
+            k += 1
+        return k - n
+
+    def _try_batch(self, run: list[JobT]) -> list[Any] | None:
+        """Run jobs as one batch in one SAVEPOINT; None when it failed and was undone (the caller
+        then runs them one by one, so only a failing job fails)."""
+        conn = self._conn
+        assert run[0].batch is not None
+        mark = self._start_job(run[0])
+        try:
+            conn.execute("SAVEPOINT w")
+            res = run[0].batch[0](conn, run)
+            conn.execute("RELEASE w")
+            return res
+        except Exception as e:
+            self._log.debug(f"{self._kind} batch of {len(run)} failed, running them one by one", err=e)
+            self._undo_job(run[0], mark)
+            for j in run:
+                self._reset_job(j)
+            if not self._rollback_savepoint():
+                raise
+            return None
+
     def _group(self, jobs: list[JobT]) -> None:
         conn = self._conn
         results: list[tuple[JobT, bool, Any]] = []
@@ -176,7 +259,23 @@ class GroupCommitWriter(Generic[JobT]):
         except apsw.Error as e:
             self._fail(jobs, e)
             return
-        for n, j in enumerate(jobs):
+        n = 0
+        alone_until = 0  # jobs of a failed batch run alone, up to this index
+        while n < len(jobs):
+            k = self._batch_run(jobs, n) if n >= alone_until else 1
+            if k > 1:
+                try:
+                    res = self._try_batch(jobs[n : n + k])
+                except Exception as e:
+                    # The batch's failure took the whole transaction with it.
+                    self._fail([x for x, _, _ in results] + jobs[n:], e)
+                    return
+                if res is not None:
+                    results.extend((x, True, r) for x, r in zip(jobs[n : n + k], res, strict=True))
+                    n += k
+                    continue
+                alone_until = n + k
+            j = jobs[n]
             mark = self._start_job(j)
             try:
                 conn.execute("SAVEPOINT w")
@@ -192,6 +291,7 @@ class GroupCommitWriter(Generic[JobT]):
                     self._fail([x for x, _, _ in results] + jobs[n:], e)
                     return
                 results.append((j, False, e))
+            n += 1
         try:
             self._before_commit(jobs)
             conn.execute("COMMIT")

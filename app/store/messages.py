@@ -149,20 +149,27 @@ _INSERT = (
 
 def add(
     conn: apsw.Connection,
-    tx: Tx,
+    tx: Tx | Sequence[Tx],
     mb: Mailbox,
     items: Sequence[Prepared],
     modseq: int,
-    facts: DeliveryFacts | None = None,
+    facts: DeliveryFacts | Sequence[DeliveryFacts | None] | None = None,
     first_id: int | None = None,
 ) -> list[tuple[int, int, threads.ThreadInfo]]:
     """Store new messages in ``mb``; return (message id, uid, thread info) for each.
 
-    ``first_id``: ids already reserved with ``counts.reserve`` (which also added the disk usage);
-    otherwise they are reserved here."""
+    ``tx`` and ``facts`` are one for all items, or one per item (a batch of deliveries, each
+    recording its own change; the mailbox's counts go to the last). ``first_id``: ids already
+    reserved with ``counts.reserve`` (which also added the disk usage); otherwise they are
+    reserved here."""
+    if not items:
+        return []
     now = time.time()
-    fv = _fact_values(conn, facts or DeliveryFacts())
-    is_dsn = bool(facts and facts.is_dsn)
+    txs = [tx] * len(items) if isinstance(tx, Tx) else list(tx)
+    fl: list[DeliveryFacts | None] = (
+        list(facts) if isinstance(facts, (list, tuple)) else [facts] * len(items)  # type: ignore[list-item]
+    )
+    fv_cache: dict[int, tuple[Any, ...]] = {}
     delta = counts.Delta()
     out: list[tuple[int, int, threads.ThreadInfo]] = []
     uid = mb.uidnext
@@ -170,9 +177,13 @@ def add(
     if first_id is None:
         first_id = counts.next_message_ids(conn, len(items), sum(len(p.data) for p in items))
     for n, p in enumerate(items):
-        data_id = blobs.write_data(conn, p.data, p.analyzed.parsed, p.analyzed.text, tx.fts)
+        tx1, f = txs[n], fl[n]
+        fv = fv_cache.get(id(f))
+        if fv is None:
+            fv = fv_cache[id(f)] = _fact_values(conn, f or DeliveryFacts())
+        data_id = blobs.write_data(conn, p.data, p.analyzed.parsed, p.analyzed.text, tx1.fts)
         mid = first_id + n
-        th = threads.assign(conn, mid, p.analyzed, p.received, is_dsn)
+        th = threads.assign(conn, mid, p.analyzed, p.received, bool(f and f.is_dsn))
         cols = set(p.flags.columns)
         if th.muted:
             cols.add("seen")
@@ -190,7 +201,7 @@ def add(
         delta.add("seen" in cols, "deleted" in cols, len(p.data))
         all_kws.update(p.flags.keywords)
         fs = flags_of(bits, keywords_to_db(p.flags.keywords))
-        tx.add(ChangeAddUID(mb.id, uid, modseq, fs, mid, th.thread_id))
+        tx1.add(ChangeAddUID(mb.id, uid, modseq, fs, mid, th.thread_id))
         out.append((mid, uid, th))
         uid += 1
     # UIDNEXT and counts in one statement that also returns the new counts for the change.
@@ -199,8 +210,8 @@ def add(
         " unseen = unseen + ?, size = size + ? WHERE id = ? RETURNING name, total, deleted, unread, unseen, size",
         (uid, delta.total, delta.deleted, delta.unread, delta.unread, delta.size, mb.id),
     )  # fmt: skip
-    _keywords_changed(conn, tx, mb, all_kws)
-    tx.add(ChangeMailboxCounts(mb.id, *r))
+    _keywords_changed(conn, txs[-1], mb, all_kws)
+    txs[-1].add(ChangeMailboxCounts(mb.id, *r))
     return out
 
 

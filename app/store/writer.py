@@ -60,19 +60,30 @@ class Writer(GroupCommitWriter[Job[Tx, Any]]):
         super().__init__(conn, f"store-writer-{name}", log, "store", lambda: StoreClosed("account is closed"))
 
     def submit(
-        self, fn: Callable[[apsw.Connection, Tx], T], origin: object | None = None
+        self,
+        fn: Callable[[apsw.Connection, Tx], T],
+        origin: object | None = None,
+        batch: tuple[Callable[[apsw.Connection, list[Any]], list[Any]], object] | None = None,
+        arg: Any = None,
     ) -> concurrent.futures.Future[T]:
-        """Queue a write; the future completes after its transaction committed."""
+        """Queue a write; the future completes after its transaction committed. ``batch`` and
+        ``arg``: see ``groupcommit.Job``."""
         tx = Tx()
         tx.origin = origin
-        job: Job[Tx, T] = Job(fn, tx)
+        job: Job[Tx, T] = Job(fn, tx, batch, arg)
         self._enqueue(job)
         return job.future
 
-    def run(self, fn: Callable[[apsw.Connection, Tx], T], origin: object | None = None) -> T:
+    def run(
+        self,
+        fn: Callable[[apsw.Connection, Tx], T],
+        origin: object | None = None,
+        batch: tuple[Callable[[apsw.Connection, list[Any]], list[Any]], object] | None = None,
+        arg: Any = None,
+    ) -> T:
         """Queue a write and wait for it to commit."""
         self._check_thread()
-        return self.submit(fn, origin).result()
+        return self.submit(fn, origin, batch, arg).result()
 
     def _prepare(self, jobs: list[Job[Tx, Any]]) -> None:
         self._fts = fts = PendingText()
@@ -84,6 +95,10 @@ class Writer(GroupCommitWriter[Job[Tx, Any]]):
 
     def _undo_job(self, job: Job[Tx, Any], mark: int) -> None:
         self._fts.undo(mark)
+
+    def _reset_job(self, job: Job[Tx, Any]) -> None:
+        job.tx.changes.clear()
+        job.tx.after_commit.clear()
 
     def _before_commit(self, jobs: list[Job[Tx, Any]]) -> None:
         self._fts.flush(self._conn)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SESSIONS = 20
-PER_SESSION = 50
+PER_SESSION = int(os.environ.get("BENCH_SMTP_PER_SESSION", "100"))
 
 
 def _rss_kb(pid: int) -> int:
