@@ -70,6 +70,7 @@ class GroupCommitWriter(Generic[JobT]):
     max_group = 1000  # jobs per transaction; bounds the time readers' WAL snapshots grow
     GATHER_MAX = 0.001  # seconds a group waits at most for more writes (see _gather)
     GATHER_GAP = 0.0002  # ... and at most this long for each next one
+    GATHER_BACKOFF = 8  # groups that do not wait after a wait that brought nothing
 
     def __init__(
         self,
@@ -88,6 +89,7 @@ class GroupCommitWriter(Generic[JobT]):
         self._closed = False
         self._lock = threading.Lock()
         self.commits = 0  # transactions committed (tests, benchmarks)
+        self._gather_skip = 0  # groups left that start without waiting (see _gather)
         self._thread = threading.Thread(target=self._run, name=thread_name, daemon=True)
         self._thread.start()
 
@@ -169,11 +171,17 @@ class GroupCommitWriter(Generic[JobT]):
         next message, an import's next batch). Taking the queue at once splits the writers into
         two alternating halves, each paying a commit; waiting ``GATHER_GAP`` at a time while more
         arrive, for at most ``GATHER_MAX`` in all, lets one commit serve them all (as PostgreSQL's
-        commit_delay does). With no concurrency (``expect`` < 2) it never waits."""
-        if expect < 2:
+        commit_delay does). With no concurrency (``expect`` < 2) it never waits, and after a wait
+        that brought nothing it skips the next ``GATHER_BACKOFF`` groups (writers that come back
+        later than a gap, such as network clients, would only be delayed)."""
+        if expect < 2 or self.GATHER_MAX <= 0:
+            return True
+        if self._gather_skip > 0:
+            self._gather_skip -= 1
             return True
         deadline = time.monotonic() + self.GATHER_MAX
         want = len(jobs) + expect
+        start = len(jobs)
         while len(jobs) < min(want, self.max_group):
             left = deadline - time.monotonic()
             if left <= 0:
@@ -183,6 +191,8 @@ class GroupCommitWriter(Generic[JobT]):
                 return False
             if len(jobs) == n:
                 break  # nothing came within the gap: the burst is over
+        if len(jobs) == start:
+            self._gather_skip = self.GATHER_BACKOFF
         return True
 
     def _run(self) -> None:
