@@ -164,6 +164,9 @@ def big_mailbox(imap: IMAPTestServer, n: int) -> tuple[float, float, float, floa
 
 
 def main() -> None:
+    from app import mlog
+
+    mlog.configure("error")  # a login line per session would bury the figures
     big = int(os.environ.get("BENCH_IMAP_BIG", "100000"))
     with tempfile.TemporaryDirectory() as d:
         for imap in start(Path(d)):
