@@ -140,7 +140,7 @@ def _setadminpassword(ctx: Context, args: list[str]) -> int:
 
 def _import(ctx: Context, args: list[str]) -> int:
     from app.store import importer
-    from app.store.errors import StoreError
+    from app.store.errors import SourceError, StoreError
 
     if len(args) != 4 or args[0] not in ("mbox", "maildir"):
         raise UsageError("usage: import mbox|maildir ACCOUNT MAILBOX PATH")
@@ -159,7 +159,7 @@ def _import(ctx: Context, args: list[str]) -> int:
                 path,
                 progress=lambda n: ctx.stdout.write(f"{n} messages imported\n"),
             )
-        except importer.SourceError as e:
+        except SourceError as e:
             raise CommandError(str(e)) from None
         except KeyboardInterrupt:
             raise CommandError("import interrupted, imported messages removed") from None
@@ -176,7 +176,7 @@ def _import(ctx: Context, args: list[str]) -> int:
 def _ximport(ctx: Context, args: list[str]) -> int:
     from app.store import importer
     from app.store.account import Account
-    from app.store.errors import StoreError
+    from app.store.errors import SourceError, StoreError
 
     if len(args) != 4 or args[0] not in ("mbox", "maildir"):
         raise UsageError("usage: ximport mbox|maildir ACCOUNTDIR MAILBOX PATH")
@@ -194,7 +194,7 @@ def _ximport(ctx: Context, args: list[str]) -> int:
             Path(src),
             progress=lambda n: ctx.stdout.write(f"{n} messages imported\n"),
         )
-    except (importer.SourceError, StoreError) as e:
+    except (SourceError, StoreError) as e:
         raise CommandError(str(e)) from None
     except KeyboardInterrupt:
         raise CommandError("import interrupted, imported messages removed") from None

@@ -38,36 +38,32 @@ Modules and their entry points (import as ``from app.mailauth import spf, dkim, 
     ``dkim_methods``, ``dmarc_method``, ``iprev_method``, ``arc_method`` (mox's dnssec comments).
 """
 
-from app.mailauth import (
-    arc,
-    authres,
-    dkim,
-    dkimconf,
-    dkimkeys,
-    dmarc,
-    dnsbl,
-    iprev,
-    mtasts,
-    orgdomain,
-    spf,
-    spfrecord,
-    tlsa,
-    tlsrpt,
+import importlib
+from types import ModuleType
+
+_MODULES = frozenset(
+    [
+        "arc",
+        "authres",
+        "dkim",
+        "dkimconf",
+        "dkimkeys",
+        "dmarc",
+        "dnsbl",
+        "iprev",
+        "mtasts",
+        "orgdomain",
+        "spf",
+        "spfrecord",
+        "tlsa",
+        "tlsrpt",
+    ]
 )
 
-__all__ = [
-    "arc",
-    "authres",
-    "dkim",
-    "dkimconf",
-    "dkimkeys",
-    "dmarc",
-    "dnsbl",
-    "iprev",
-    "mtasts",
-    "orgdomain",
-    "spf",
-    "spfrecord",
-    "tlsa",
-    "tlsrpt",
-]
+
+def __getattr__(name: str) -> ModuleType:
+    """Load a submodule on first use (PEP 562): a server that never checks ARC or fetches an
+    MTA-STS policy does not pay for dkimpy's ARC code or http.client."""
+    if name in _MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

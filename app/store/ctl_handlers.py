@@ -30,10 +30,9 @@ from app.ctl.protocol import CtlError
 from app.ctl.server import Request
 from app.runtime import run_blocking
 from app.store import backup as backup_mod
-from app.store import importer
 from app.store.accounts_admin import Admin, AdminError
 from app.store.authdb import AuthDB, open_authdb
-from app.store.errors import StoreError
+from app.store.errors import ImportAborted, SourceError, StoreError
 from app.store.store import Store
 
 Handler = Callable[[Request], Awaitable[Any]]
@@ -63,7 +62,7 @@ def handlers(store: Store, config: Config, authdb: AuthDB | None = None) -> dict
     async def call(fn: Callable[[], Any]) -> Any:
         try:
             return await run_blocking(fn)
-        except (AdminError, StoreError, importer.SourceError, backup_mod.BackupError) as exc:
+        except (AdminError, StoreError, SourceError, backup_mod.BackupError) as exc:
             raise CtlError(str(exc)) from None
 
     async def h_import(req: Request) -> Any:
@@ -83,13 +82,15 @@ def handlers(store: Store, config: Config, authdb: AuthDB | None = None) -> dict
                 abort.set()  # the client went away: abort, which removes what was imported
 
         def run() -> Any:
+            from app.store import importer  # the import machinery loads only when used
+
             acc = store.account(account, create=True)
             res = importer.import_path(acc, kind, mailbox, Path(path), progress=progress, abort=abort)  # type: ignore[arg-type]
             return {"mailbox": res.mailbox, "count": res.count}
 
         try:
             return await call(run)
-        except importer.ImportAborted:
+        except ImportAborted:
             raise CtlError("import aborted, imported messages removed") from None
 
     async def h_backup(req: Request) -> Any:

@@ -83,3 +83,11 @@ class AnnotationLimit(StoreError):
 
 class InvalidFlag(StoreError):
     """A flag or keyword that is not a valid IMAP atom, or an unknown system flag."""
+
+
+class ImportAborted(Exception):
+    """An import was aborted (by the caller's abort event); nothing of it remains."""
+
+
+class SourceError(Exception):
+    """An import's source cannot be read; raised before anything was added, or after cleanup."""

@@ -30,7 +30,7 @@ from typing import Literal
 from app import mlog
 from app.store import import_pipeline
 from app.store.account import Account
-from app.store.errors import MailboxNotFound
+from app.store.errors import ImportAborted, MailboxNotFound, SourceError
 from app.store.import_pipeline import Entry, mbox_entries
 from app.store.mailformats import read_maildir, split_mbox
 
@@ -39,14 +39,6 @@ log = mlog.get("store.import")
 Kind = Literal["mbox", "maildir"]
 BATCH_MESSAGES = 1000
 BATCH_BYTES = 8 << 20
-
-
-class ImportAborted(Exception):
-    """The import was aborted (by the caller's abort event); nothing of it remains."""
-
-
-class SourceError(Exception):
-    """The source cannot be read; raised before anything was added, or after cleanup."""
 
 
 @dataclass(frozen=True)

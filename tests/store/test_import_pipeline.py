@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from app.store import Account, import_pipeline, importer
+from app.store.errors import ImportAborted
 from app.store.import_pipeline import MboxEntry, PreparedTuple
 from app.store.mailformats import SourceMessage, mbox_entry, read_mbox, split_mbox
 
@@ -96,7 +97,7 @@ def test_abort_with_workers(acc: Account, monkeypatch: pytest.MonkeyPatch, small
             yield MboxEntry(r, f"m{i}")
 
     seen: list[int] = []
-    with pytest.raises(importer.ImportAborted):
+    with pytest.raises(ImportAborted):
         importer.import_messages(acc, "Aborted", entries(), progress=seen.append, abort=abort)
     assert seen  # batches were committed before the abort, and removed again
     assert "Aborted" not in [m.name for m in acc.list_mailboxes()]

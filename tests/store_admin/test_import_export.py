@@ -14,8 +14,9 @@ import pytest
 
 from app.store import MailboxNotFound
 from app.store.account import Account
+from app.store.errors import ImportAborted, SourceError
 from app.store.exporter import ExportError, export
-from app.store.importer import ImportAborted, SourceError, import_messages, import_path, open_source
+from app.store.importer import import_messages, import_path, open_source
 from app.store.mailformats import SourceMessage
 from tests.conftest import INTEROP
 
