@@ -277,6 +277,15 @@ def sign(data: bytes, domain: str, selectors: Sequence[SignSelector], now: float
     """
     t = int(now if now is not None else time.time())
     out = b""
+    if not selectors:
+        return out
+    try:
+        headers, body = dkimparse.parse(data)  # once for all selectors
+    except Exception as e:
+        raise DKIMSignError(f"parsing message: {e}") from None
+    names = [k for k, _ in headers]
+    has_from = any(k.lower() == b"from" for k in names)
+    body_hashes: dict[tuple[bool, str], bytes] = {}
     for sel in selectors:
         if sel.key.algorithm == "ed25519":
             algo = b"ed25519-sha256"
@@ -284,12 +293,8 @@ def sign(data: bytes, domain: str, selectors: Sequence[SignSelector], now: float
             algo = b"rsa-sha1"
         else:
             algo = b"rsa-sha256"
-        try:
-            d = dkimparse.DKIM(data, logger=_quiet, signature_algorithm=algo, linesep=b"\r\n")
-        except Exception as e:
-            raise DKIMSignError(f"parsing message: {e}") from None
-        include = _include_headers([k for k, _ in d.headers], sel)
-        if b"from" not in include or not any(k.lower() == b"from" for k, _ in d.headers):
+        include = _include_headers(names, sel)
+        if b"from" not in include or not has_from:
             raise DKIMSignError("message has no From header to sign")
         c = (
             (b"relaxed" if sel.header_relaxed else b"simple")
@@ -298,7 +303,10 @@ def sign(data: bytes, domain: str, selectors: Sequence[SignSelector], now: float
         )
         canon = CanonicalizationPolicy.from_c_value(c)
         hashname = algo.decode().split("-")[1]
-        bh = dkimcrypto.HASHES[hashname](dkimcrypto.canonical_body(d.body, sel.body_relaxed)).digest()
+        bh = body_hashes.get((sel.body_relaxed, hashname))
+        if bh is None:
+            bh = dkimcrypto.HASHES[hashname](dkimcrypto.canonical_body(body, sel.body_relaxed)).digest()
+            body_hashes[(sel.body_relaxed, hashname)] = bh
         fields: list[tuple[bytes, bytes]] = [
             (b"v", b"1"),
             (b"a", algo),
@@ -315,7 +323,7 @@ def sign(data: bytes, domain: str, selectors: Sequence[SignSelector], now: float
         value = dkimpy.fold(b"; ".join(b"=".join(f) for f in fields), namelen=len(b"DKIM-Signature"))
         value = dkimcrypto.BTAG.sub(b"\\1", value)
         digest = dkimcrypto.header_digest(
-            d.headers, canon, include, (b"DKIM-Signature", b" " + value), dict(fields), hashname
+            headers, canon, include, (b"DKIM-Signature", b" " + value), dict(fields), hashname
         )
         fields[-1] = (b"b", base64.b64encode(dkimcrypto.sign_digest(sel.key, hashname, digest)))
         final = dkimpy.fold(
