@@ -19,9 +19,10 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import dkim as dkimpy
+import dkim.util as dkimpy_util
 from dkim.canonicalization import CanonicalizationPolicy
 
 from app.dns.errors import DNSError, DNSTemporary, is_not_found
@@ -111,11 +112,32 @@ def _text(v: bytes | None) -> str:
     return v.decode("utf-8", "replace") if v else ""
 
 
+class _Parsed(NamedTuple):
+    """A message split for DKIM: [name, value] header pairs and the CRLF body (dkimparse)."""
+
+    headers: list[Any]
+    body: bytes
+
+
+def _headerprep(headers: list[Any], idx: int) -> tuple[dict[bytes, bytes], list[bytes], list[Any]]:
+    """dkimpy's ``verify_headerprep`` without its DKIM object: the tags of the idx-th
+    DKIM-Signature (validated as dkimpy does), its h= names in lower case, and the signature
+    headers. Raises dkimpy's exceptions."""
+    sigheaders = [(x, y) for x, y in headers if x.lower() == b"dkim-signature"]
+    try:
+        sig = dkimpy_util.parse_tag_value(sigheaders[idx][1])
+    except dkimpy_util.InvalidTagValueList as e:
+        raise dkimpy.MessageFormatError(e) from None
+    dkimpy.validate_signature_fields(sig)
+    include_headers = [x.lower() for x in re.split(rb"\s*:\s*", sig[b"h"])]
+    return sig, include_headers, sigheaders
+
+
 def _verify_one(
-    resolver: Resolver, d: dkimpy.DKIM, idx: int, raw: bytes, body_hashes: dict[tuple[bool, str], bytes]
+    resolver: Resolver, d: _Parsed, idx: int, raw: bytes, body_hashes: dict[tuple[bool, str], bytes]
 ) -> DKIMResult:
     try:
-        prep = d.verify_headerprep(idx)
+        prep = _headerprep(d.headers, idx)
     except Exception as e:  # malformed header values can trip dkimpy in unexpected ways
         loose = _loose_tags(raw)
         why = str(e) if isinstance(e, dkimpy.DKIMException) else type(e).__name__
@@ -196,7 +218,7 @@ def _verify_one(
 
 
 def _check(
-    d: dkimpy.DKIM,
+    d: _Parsed,
     sig: dict[bytes, bytes],
     include_headers: list[bytes],
     sig_header: tuple[bytes, bytes],
@@ -230,7 +252,7 @@ def _check(
 def verify(resolver: Resolver, data: bytes) -> list[DKIMResult]:
     """Verify each DKIM-Signature in a message (CRLF or LF line endings); [] when there is none."""
     try:
-        d = dkimparse.DKIM(data, logger=_quiet, minkey=1024)
+        d = _Parsed(*dkimparse.parse(data))
     except Exception as e:
         if re.search(rb"(?im)^dkim-signature\s*:", data[:65536]):
             return [DKIMResult(PERMERROR, reason=f"parsing message: {type(e).__name__}")]

@@ -8,6 +8,7 @@ testing) both turn an enforced policy into monitoring.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -94,6 +95,12 @@ def _uris(v: str) -> tuple[URI, ...]:
             raise DMARCRecordError(f"invalid report uri {u[:60]!r}")
         out.append(URI(addr, size))
     return tuple(out)
+
+
+def _parse_record_cached(text: str) -> DMARCRecord:
+    """``parse_record`` for lookups: the few records of the domains mail comes from, parsed once
+    (DMARCRecord is frozen; its ``unknown`` dict is only read)."""
+    return _parse_record_lru(text)
 
 
 def parse_record(text: str) -> DMARCRecord:
@@ -191,7 +198,7 @@ def lookup(resolver: Resolver, domain: str) -> DMARCLookup:
     valid: list[tuple[orgdomain.FoundRecord, DMARCRecord]] = []
     for f in found:
         try:
-            valid.append((f, parse_record(f.text)))
+            valid.append((f, _parse_record_cached(f.text)))
         except DMARCRecordError as e:
             if f.domain == d:
                 return DMARCLookup(PERMERROR, d, d, None, f.text, f.authentic, f"malformed record: {e}", org)
@@ -327,3 +334,6 @@ def lookup_external_report(resolver: Resolver, from_domain: str, dest_domain: st
         if txt.strip().replace(" ", "").lower().startswith("v=dmarc1"):
             return True, f"accepted by record at {name}"
     return False, f"no v=DMARC1 record at {name}"
+
+
+_parse_record_lru = functools.lru_cache(maxsize=512)(parse_record)

@@ -8,6 +8,7 @@ keyword, matched case-insensitively and stored and returned in lower case (as mo
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -207,6 +208,7 @@ class DeliveryFacts:
     received_require_tls: bool = False
 
 
+@functools.lru_cache(maxsize=4096)
 def masked_ips(ip: str) -> tuple[str, str, str]:
     """The masked forms of an IP kept for reputation: IPv4 /32 /26 /21, IPv6 /64 /48 /32."""
     if not ip:
