@@ -36,7 +36,7 @@ def iter_fields(data: Buffer, start: int, end: int) -> Iterator[tuple[str, bytes
 
 def unfold(s: str) -> str:
     """Remove the CRLF of folded lines (RFC 5322 2.2.3), keeping the whitespace after them."""
-    return _FOLD.sub("", s)
+    return _FOLD.sub("", s) if "\n" in s else s
 
 
 def header_values(data: Buffer, part: Part, name: str) -> list[str]:
