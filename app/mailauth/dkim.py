@@ -280,14 +280,28 @@ class SignSelector:
     expiration: int = 0  # seconds; 0 means no x=
 
 
+@functools.lru_cache(maxsize=64)
+def _header_names(headers: tuple[str, ...]) -> tuple[bytes, ...]:
+    return tuple(name.lower().encode() for name in headers)
+
+
+@functools.lru_cache(maxsize=256)
+def _idna(domain: str) -> bytes:
+    return domain.lower().encode("idna")  # the idna codec is slow Python; domains repeat
+
+
+_canon_policy = functools.lru_cache(maxsize=8)(CanonicalizationPolicy.from_c_value)
+
+
 def _include_headers(present: list[bytes], sel: SignSelector) -> list[bytes]:
     counts: dict[bytes, int] = {}
     for h in present:
-        counts[h.lower()] = counts.get(h.lower(), 0) + 1
+        hl = h.lower()
+        counts[hl] = counts.get(hl, 0) + 1
     out: list[bytes] = []
-    for name in sel.headers:
-        h = name.lower().encode()
-        n = counts.get(h, 0) + (1 if sel.seal else 0)
+    extra = 1 if sel.seal else 0
+    for h in _header_names(sel.headers):
+        n = counts.get(h, 0) + extra
         out.extend([h] * n)
     return out
 
@@ -323,7 +337,7 @@ def sign(data: bytes, domain: str, selectors: Sequence[SignSelector], now: float
             + b"/"
             + (b"relaxed" if sel.body_relaxed else b"simple")
         )
-        canon = CanonicalizationPolicy.from_c_value(c)
+        canon = _canon_policy(c)
         hashname = algo.decode().split("-")[1]
         bh = body_hashes.get((sel.body_relaxed, hashname))
         if bh is None:
@@ -333,7 +347,7 @@ def sign(data: bytes, domain: str, selectors: Sequence[SignSelector], now: float
             (b"v", b"1"),
             (b"a", algo),
             (b"c", c),
-            (b"d", domain.lower().encode("idna")),
+            (b"d", _idna(domain)),
             (b"s", sel.name.encode()),
             (b"t", str(t).encode()),
         ]
@@ -345,7 +359,7 @@ def sign(data: bytes, domain: str, selectors: Sequence[SignSelector], now: float
         value = dkimpy.fold(b"; ".join(b"=".join(f) for f in fields), namelen=len(b"DKIM-Signature"))
         value = dkimcrypto.BTAG.sub(b"\\1", value)
         digest = dkimcrypto.header_digest(
-            headers, canon, include, (b"DKIM-Signature", b" " + value), dict(fields), hashname
+            headers, canon, include, (b"DKIM-Signature", b" " + value), {}, hashname
         )
         fields[-1] = (b"b", base64.b64encode(dkimcrypto.sign_digest(sel.key, hashname, digest)))
         final = dkimpy.fold(
