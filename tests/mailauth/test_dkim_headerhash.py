@@ -21,6 +21,11 @@ VALUES = [
     b" v\n w\r\n",
     b" \x80\xff\r\n",
     b" q\t\t\r\n",
+    b" z\n",
+    b" a\rb\r\n",
+    b"\t\r\n",
+    b" x \r\r\n",
+    b" end\r\n\r\n",
 ]
 INCLUDE = [b"from", b"subject", b"to", b"x-a", b"date", b"cc"]
 SIGS = [
