@@ -172,18 +172,8 @@ def main() -> None:
             assert proc.stdout is not None
             ports = json.loads(proc.stdout.readline())
             rss0 = _rss_kb(proc.pid)
-            ctx = ssl.create_default_context(cafile=str(d / "mox" / "localhost.crt"))
-            sub_msg = message("mox@localhost", "someone@remote.example", 1)
-            cpu0 = _cpu_s(proc.pid)
-            n, dt = asyncio.run(
-                _load(ports["submission"], ctx, True, "mox@localhost", "someone@remote.example", sub_msg)
-            )
-            rss1 = _rss_kb(proc.pid)
+            _submission(proc.pid, ports, d, "")
             cpu1 = _cpu_s(proc.pid)
-            print(
-                f"smtp submission STARTTLS {SESSIONS} sessions 5KB: {n / dt:.0f} msg/s ({n} msgs in {dt:.2f}s), "
-                f"server cpu {(cpu1 - cpu0) * 1000 / max(n, 1):.2f} ms/msg, server rss {rss1 / 1024:.1f} MB"
-            )
             raw = message("bench@remote.example", "mox@localhost", 2)
             signed = dkim.sign(raw, "remote.example", [dkim.SignSelector("sel", key)]) + raw
             n, dt = asyncio.run(
@@ -217,6 +207,19 @@ def main() -> None:
         _submission_rsa(d / "rsa", zone)
 
 
+def _submission(pid: int, ports: dict[str, int], d: Path, label: str) -> None:
+    """Measure and print the submission figure against the server ``pid`` (config in ``d``)."""
+    ctx = ssl.create_default_context(cafile=str(d / "mox" / "localhost.crt"))
+    msg = message("mox@localhost", "someone@remote.example", 1)
+    cpu0 = _cpu_s(pid)
+    n, dt = asyncio.run(_load(ports["submission"], ctx, True, "mox@localhost", "someone@remote.example", msg))
+    cpu1, rss = _cpu_s(pid), _rss_kb(pid)
+    print(
+        f"smtp submission STARTTLS {SESSIONS} sessions 5KB{label}: {n / dt:.0f} msg/s ({n} msgs in {dt:.2f}s), "
+        f"server cpu {(cpu1 - cpu0) * 1000 / max(n, 1):.2f} ms/msg, server rss {rss / 1024:.1f} MB"
+    )
+
+
 def _submission_rsa(d: Path, zone: str) -> None:
     """The submission figure again with a quickstart-like domain: signed with Ed25519 and
     RSA-2048 (localserve's configuration, used above, signs with Ed25519 only)."""
@@ -226,17 +229,8 @@ def _submission_rsa(d: Path, zone: str) -> None:
     proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        ports = json.loads(proc.stdout.readline())
-        ctx = ssl.create_default_context(cafile=str(d / "mox" / "localhost.crt"))
-        msg = message("mox@localhost", "someone@remote.example", 1)
-        cpu0 = _cpu_s(proc.pid)
-        n, dt = asyncio.run(
-            _load(ports["submission"], ctx, True, "mox@localhost", "someone@remote.example", msg)
-        )
-        cpu1 = _cpu_s(proc.pid)
-        print(
-            f"smtp submission STARTTLS {SESSIONS} sessions 5KB, DKIM Ed25519+RSA-2048 (quickstart-like): "
-            f"{n / dt:.0f} msg/s ({n} msgs in {dt:.2f}s), server cpu {(cpu1 - cpu0) * 1000 / max(n, 1):.2f} ms/msg"
+        _submission(
+            proc.pid, json.loads(proc.stdout.readline()), d, ", DKIM Ed25519+RSA-2048 (quickstart-like)"
         )
     finally:
         if proc.stdin is not None:

@@ -1,6 +1,9 @@
 """Run every benchmark script ``tests/bench/bench_*.py`` (each has a ``main()``) and print
 their figures. Benchmarks assert nothing; they report. ``python tests/bench/run.py NAME...``
 runs only the named ones (``startup``, ``store``, ...).
+
+Each benchmark's figures are bracketed by a host speed reference (a fixed Python workload):
+compare figures between runs only at similar reference values.
 """
 
 from __future__ import annotations
@@ -17,6 +20,23 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 
 
+def host_speed() -> float:
+    """Milliseconds for a fixed pure-Python workload (best of 5; lower is faster).
+
+    The shared VMs these benchmarks run on change speed by 2-3x over minutes; printed before
+    and after each benchmark, this tells a slow host from a slow change."""
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        d: dict[str, int] = {}
+        for i in range(60_000):
+            k = f"k{i % 997}"
+            d[k] = d.get(k, 0) + len(k.encode())
+        sorted(d.items())
+        best = min(best, time.perf_counter() - t0)
+    return best * 1000
+
+
 def main() -> int:
     sys.path.insert(0, str(ROOT))
     wanted = set(sys.argv[1:])
@@ -29,6 +49,7 @@ def main() -> int:
     failed = 0
     for name in names:
         print(f"\n## {name.removeprefix('bench_')}", flush=True)
+        print(f"(host speed reference: {host_speed():.1f} ms)", flush=True)
         t0 = time.perf_counter()
         try:
             mod = importlib.import_module(f"tests.bench.{name}")
@@ -36,7 +57,10 @@ def main() -> int:
         except Exception:
             failed += 1
             traceback.print_exc()
-        print(f"({name} took {time.perf_counter() - t0:.1f} s)", flush=True)
+        print(
+            f"({name} took {time.perf_counter() - t0:.1f} s; host speed reference now {host_speed():.1f} ms)",
+            flush=True,
+        )
     return 1 if failed else 0
 
 
