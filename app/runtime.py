@@ -6,17 +6,18 @@ mail authentication checks, parsing of large messages).
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextvars
 import functools
 import sys
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
+from app.workpool import WorkerPool
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
-_pool: concurrent.futures.ThreadPoolExecutor | None = None
+_pool: WorkerPool | None = None
 _pool_size = 16
 
 
@@ -39,25 +40,26 @@ def set_pool_size(n: int) -> None:
     _pool_size = max(1, n)
 
 
-def pool() -> concurrent.futures.ThreadPoolExecutor:
+def pool() -> WorkerPool:
     """Return the shared bounded thread pool, creating it on first use."""
     global _pool
     if _pool is None:
-        _pool = concurrent.futures.ThreadPoolExecutor(max_workers=_pool_size, thread_name_prefix="moxpy-work")
+        _pool = WorkerPool(_pool_size, "moxpy-work")
     return _pool
 
 
 async def run_blocking(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run a synchronous function in the bounded pool and await its result."""
     loop = asyncio.get_running_loop()
+    fut: asyncio.Future[T] = loop.create_future()
     ctx = contextvars.copy_context()
-    call = functools.partial(ctx.run, fn, *args, **kwargs)
-    return await loop.run_in_executor(pool(), call)
+    pool().submit(loop, fut, functools.partial(ctx.run, fn, *args, **kwargs))
+    return await fut
 
 
 def shutdown_pool() -> None:
     """Stop the pool after the running calls finish (at server shutdown)."""
     global _pool
     if _pool is not None:
-        _pool.shutdown(wait=True, cancel_futures=True)
+        _pool.shutdown(wait=True)
         _pool = None
