@@ -6,13 +6,17 @@ the account's key/value settings so restarts do not reset it. Synchronous: run i
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import threading
 import time
 import weakref
 from typing import Any
 
+from app import mlog
 from app.smtpserver import senders
+
+log = mlog.get("smtpserver")
 
 _KEY = "smtpserver.outgoing"
 DAY = 24 * 3600.0
@@ -25,10 +29,8 @@ class _History:
 
     def __init__(self, data: dict[str, list[list[float]]]) -> None:
         self.data = data
-        self.lock = threading.Lock()  # guards data, version, written and writing
-        self.version = 0  # bumped by each record
-        self.writing = False  # a thread is writing the history to the account database
-        self.written = 0  # the version the account database holds
+        self.lock = threading.Lock()  # guards data and pending
+        self.pending = False  # a write of the history is queued and has not serialized it yet
 
 
 # store -> account -> history; the store is the owner of the data (tests open several).
@@ -106,20 +108,23 @@ def check(
 
 
 def _write_history(store: Any, account: str, h: _History) -> None:
-    try:
-        while True:
-            with h.lock:
-                if h.written >= h.version:
-                    h.writing = False
-                    return
-                version = h.version
-                snapshot = json.dumps(h.data, separators=(",", ":"))
-            store.account(account).set_setting(_KEY, snapshot)
-            with h.lock:
-                h.written = version
-    except BaseException:
+    """Queue a write of the account's history; it serializes the counts when it runs, so every
+    count recorded until then is in it."""
+
+    def snapshot() -> str:
         with h.lock:
-            h.writing = False
+            h.pending = False  # a count recorded from now on queues another write
+            return json.dumps(h.data, separators=(",", ":"))
+
+    def done(f: concurrent.futures.Future[None]) -> None:
+        if f.exception() is not None:
+            log.error("storing sending-limit history", account=account, err=f.exception())
+
+    try:
+        store.account(account).set_setting_later(_KEY, snapshot).add_done_callback(done)
+    except Exception:
+        with h.lock:
+            h.pending = False
         raise
 
 
@@ -137,12 +142,11 @@ def record(
         _add(h.data["sent"], now, len(rcpts))
         if new:
             _add(h.data["first"], now, len(new))
-        h.version += 1
-        # Writes are coalesced: one thread at a time writes the latest history and keeps
-        # writing until it has stored every version counted meanwhile; the others need not wait.
-        # So the account database holds every count once all record() calls have returned.
-        write = not h.writing
-        h.writing = True
+        # Writes are coalesced and not waited for (the submission's reply does not wait for a
+        # second commit): while a queued write has not run yet, it will include this count.
+        # Every count is in the account database once the writes queued so far have committed.
+        write = not h.pending
+        h.pending = True
     if write:
         _write_history(store, account, h)
     senders.remember(store, account, sorted(new))

@@ -8,6 +8,7 @@ API overview.
 
 from __future__ import annotations
 
+import concurrent.futures
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -374,6 +375,16 @@ class Account(AccountReads):
                 conn.execute("INSERT OR REPLACE INTO setting(key, value) VALUES (?, ?)", (key, value))
 
         self._write(op)
+
+    def set_setting_later(self, key: str, value: Callable[[], str]) -> concurrent.futures.Future[None]:
+        """Queue a setting write without waiting for its commit; ``value()`` is called on the
+        writer thread when the write runs, so a burst of updates can share one write of the
+        latest value. The future reports the outcome (nobody need wait for it)."""
+
+        def op(conn: apsw.Connection, tx: Tx) -> None:
+            conn.execute("INSERT OR REPLACE INTO setting(key, value) VALUES (?, ?)", (key, value()))
+
+        return self._writer.submit(op)
 
     def add_recipients(self, addresses: Iterable[tuple[str, str, str]], sent: float | None = None) -> None:
         """Record (localpart, domain, organizational domain) the account sent a message to."""
