@@ -13,6 +13,7 @@ is listed once more than it occurs so none can be added later), and optional ``x
 from __future__ import annotations
 
 import base64
+import collections
 import functools
 import logging
 import re
@@ -294,15 +295,13 @@ _canon_policy = functools.lru_cache(maxsize=8)(CanonicalizationPolicy.from_c_val
 
 
 def _include_headers(present: list[bytes], sel: SignSelector) -> list[bytes]:
-    counts: dict[bytes, int] = {}
-    for h in present:
-        hl = h.lower()
-        counts[hl] = counts.get(hl, 0) + 1
-    out: list[bytes] = []
+    counts = collections.Counter(h.lower() for h in present)
     extra = 1 if sel.seal else 0
+    out: list[bytes] = []
     for h in _header_names(sel.headers):
-        n = counts.get(h, 0) + extra
-        out.extend([h] * n)
+        n = counts[h] + extra
+        if n:
+            out += [h] * n
     return out
 
 

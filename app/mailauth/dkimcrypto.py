@@ -96,20 +96,17 @@ def header_digest(
     ``include`` takes the bottom-most not yet taken field of that (canonical) name (§5.4.2), but
     only the selected fields are canonicalized."""
     relaxed = pol.header_algorithm.name == b"relaxed"
-    keys = [n.lower().rstrip() if relaxed else n.lower() for n, _ in headers]
+    positions: dict[bytes, list[int]] = {}  # canonical name -> indexes, top to bottom
+    for i, (n, _) in enumerate(headers):
+        positions.setdefault(n.lower().rstrip() if relaxed else n.lower(), []).append(i)
     parts: list[bytes] = []
-    last: dict[bytes, int] = {}
     for h in include:
-        i = last.get(h, len(headers))
-        while i > 0:
-            i -= 1
-            if keys[i] == h:
-                n, v = headers[i]
-                if relaxed:
-                    n, v = _relaxed_header(n, v)
-                parts += (n, b":", v)
-                break
-        last[h] = i
+        left = positions.get(h)
+        if left:
+            n, v = headers[left.pop()]  # the bottom-most not taken yet
+            if relaxed:
+                n, v = _relaxed_header(n, v)
+            parts += (n, b":", v)
     n, v = sig_header[0], BTAG.sub(b"\\1", sig_header[1])
     if relaxed:
         n, v = _relaxed_header(n, v)
