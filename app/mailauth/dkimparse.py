@@ -28,7 +28,13 @@ def parse(message: bytes) -> tuple[list[Any], bytes]:
             if head.endswith(b"\r"):
                 head = head[:-1]  # the CR of the last header line's CRLF
     headers: list[Any] = []
-    for line in _EOL.split(head) if head else ():
+    if not head:
+        lines: list[bytes] = []
+    elif head.count(b"\n") == head.count(b"\r\n"):
+        lines = head.split(b"\r\n")  # all CRLF (the usual case): no regex needed
+    else:
+        lines = _EOL.split(head)
+    for line in lines:
         if not line:
             break  # only at the very end: the header ended with a line break
         if line[0] in (0x09, 0x20):  # a continuation (before any field: IndexError, as dkimpy)
