@@ -14,7 +14,7 @@ from typing import Any
 import apsw
 
 from app.store import blobs, counts, mailboxes
-from app.store.messages import FLAGS_MASK_SQL, META_COLUMNS, flags_of_mask, row_to_meta
+from app.store.messages import META_COLUMNS, flags_of_mask, row_to_meta
 from app.store.model import (
     FLAG_COLUMN_NAMES,
     Annotation,
@@ -62,25 +62,31 @@ def uids_flags(conn: apsw.Connection, mailbox_id: int) -> list[tuple[int, int, f
 def _uid_modseq_flags(
     conn: apsw.Connection, where: str, params: tuple[int, ...]
 ) -> list[tuple[int, int, frozenset[str]]]:
+    plain: dict[int, frozenset[str]] = {}  # by mask, for the (usual) rows without keywords
     cache: dict[tuple[int, str], frozenset[str]] = {}
     out: list[tuple[int, int, frozenset[str]]] = []
     add = out.append
     rows: Any = conn.execute(
-        f"SELECT uid, modseq, {FLAGS_MASK_SQL}, keywords FROM message WHERE {where} ORDER BY uid", params
+        f"SELECT uid, modseq, flagmask, keywords FROM message WHERE {where} ORDER BY uid", params
     )
     for uid, modseq, mask, kw in rows:
-        fs = cache.get((mask, kw))
-        if fs is None:
-            fs = cache[(mask, kw)] = flags_of_mask(mask, kw)
+        if kw:
+            fs = cache.get((mask, kw))
+            if fs is None:
+                fs = cache[(mask, kw)] = flags_of_mask(mask, kw)
+        else:
+            fs = plain.get(mask)
+            if fs is None:
+                fs = plain[mask] = flags_of_mask(mask, kw)
         add((uid, modseq, fs))
     return out
 
 
 def uids_by_flags(conn: apsw.Connection, mailbox_id: int) -> list[tuple[int, str, list[int]]]:
-    """(flag mask (FLAGS_MASK_SQL), keywords, UIDs in no particular order) per distinct flag
+    """(flag mask (column flagmask), keywords, UIDs in no particular order) per distinct flag
     combination of a mailbox: SQLite groups the rows, Python sees a few (FETCH 1:* FLAGS)."""
     rows = q(conn,
-        f"SELECT {FLAGS_MASK_SQL} AS m, keywords, json_group_array(uid) FROM message"
+        "SELECT flagmask AS m, keywords, json_group_array(uid) FROM message"
         " WHERE mailbox_id = ? GROUP BY m, keywords",
         (mailbox_id,),
     )  # fmt: skip
@@ -240,11 +246,9 @@ def uid_list(conn: apsw.Connection, mailbox_id: int) -> list[int]:
     return out
 
 
-# uid, id, createseq, modseq, flag mask (FLAGS_MASK_SQL), keywords, size, received, savedate,
+# uid, id, createseq, modseq, flag mask (column flagmask), keywords, size, received, savedate,
 # data_id, thread_id
-FETCH_COLUMNS = (
-    f"uid, id, createseq, modseq, {FLAGS_MASK_SQL}, keywords, size, received, savedate, data_id, thread_id"
-)
+FETCH_COLUMNS = "uid, id, createseq, modseq, flagmask, keywords, size, received, savedate, data_id, thread_id"
 
 
 def fetch_rows(conn: apsw.Connection, mailbox_id: int, uid_list: list[int]) -> list[tuple[Any, ...]]:
