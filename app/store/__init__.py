@@ -2,14 +2,19 @@
 
 Layout: ``<data_dir>/accounts/<name>.db`` in WAL mode with ``synchronous=FULL``; message bytes in
 a separate ``chunk`` table (128 KB chunks), metadata in ``message``, the parsed MIME structure
-(``app.message.Part.to_bytes``) stored per message, an FTS5 trigram index of decoded text and
-headers, expunge tombstones, one account-wide modseq (RFC 7162). Schema migrations are numbered
+(``app.message.Part.to_bytes``) stored per message, an FTS5 word index (unicode61, case and
+diacritics folded) of decoded text and headers, expunge tombstones, one account-wide modseq
+(RFC 7162). Schema migrations are numbered
 and applied at open; a database from a newer moxpy is refused (``NewerSchema``).
 
 Concurrency: each account has ONE writer thread doing group commit: callers queue a write, the
 writer runs everything queued in one transaction (each write in its own savepoint so one failing
 write, e.g. over quota, does not affect the others), commits, publishes the changes, then wakes
 the callers. A write method returns only after the commit, so "returned" means "on disk".
+Deliveries to one mailbox queued together run as one batch (one counter, mailbox and count
+update for all; a failing batch is undone and its deliveries run one by one), and after a group
+the writer waits a moment for its callers' next writes so concurrent deliverers share commits
+(``groupcommit``).
 Reads check a connection out of a small per-account pool for their duration, so they never wait
 for the writer (WAL) and open files stay bounded. The API is synchronous: asyncio code calls it
 with ``await app.runtime.run_blocking(account.deliver, ...)``. Database failures (disk full, I/O
