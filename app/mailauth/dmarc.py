@@ -268,10 +268,19 @@ def verify(
     spf_domain: str,
     apply_pct: bool = True,
     rng: random.Random | None = None,
+    lookups: dict[str, DMARCLookup] | None = None,
 ) -> DMARCResult:
     """Evaluate DMARC for the author (From) domain given the DKIM domains that passed and the SPF
-    result with the domain it was for (MAIL FROM domain, or HELO if MAIL FROM was empty)."""
-    look = lookup(resolver, from_domain)
+    result with the domain it was for (MAIL FROM domain, or HELO if MAIL FROM was empty).
+
+    ``lookups``: record lookups made before for this SMTP connection, by author domain; used and
+    added to (not temporary failures), as the connection's SPF results are reused."""
+    key = from_domain.lower()
+    look = lookups.get(key) if lookups is not None else None
+    if look is None:
+        look = lookup(resolver, from_domain)
+        if lookups is not None and look.status != TEMPERROR and len(lookups) < 32:
+            lookups[key] = look
     d = look.domain
     if look.status != PASS or look.record is None:
         return DMARCResult(look.status, d, authentic=look.authentic, reason=look.reason)

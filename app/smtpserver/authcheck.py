@@ -42,9 +42,11 @@ def check(
     prev_spf: spf.SPFResult | None = None,
     prev_iprev: iprev.IPRevResult | None = None,
     prev_spf_helo: spf.SPFResult | None = None,
+    dmarc_lookups: dict[str, dmarc.DMARCLookup] | None = None,
 ) -> AuthFacts:
     """The checks of one message. ``prev_*``: results already known for this connection (the
-    client's IP and HELO name do not change between its messages)."""
+    client's IP and HELO name do not change between its messages); ``dmarc_lookups``: the
+    connection's DMARC record lookups (see ``dmarc.verify``)."""
     ipr = prev_iprev if prev_iprev is not None else iprev.lookup(resolver, ip)
     spf_helo = prev_spf_helo if prev_spf_helo is not None else spf.check_helo(resolver, ip, helo, receiver)
     if prev_spf is not None:
@@ -58,7 +60,9 @@ def check(
     facts = AuthFacts(ipr, spf_mf, spf_helo, dk, None, from_domain)
     if from_domain:
         s = facts.spf_for_dmarc()
-        dm = dmarc.verify(resolver, from_domain, facts.dkim_pass_domains, s.status, s.domain)
+        dm = dmarc.verify(
+            resolver, from_domain, facts.dkim_pass_domains, s.status, s.domain, lookups=dmarc_lookups
+        )
     facts.dmarc = dm
     for zone in dnsbl_zones:
         r = dnsbl.lookup(resolver, zone, ip)

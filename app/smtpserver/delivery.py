@@ -236,6 +236,7 @@ async def deliver(s: Session, txn: Transaction, msg: bytes) -> None:
         txn.spf if txn.spf is not None else cache.get(mf_key),
         cache.get(iprev_key),
         cache.get(helo_key),
+        cache.setdefault(("dmarc-lookups",), {}),
     )
     if authcheck.reusable(af.iprev.status):
         cache[iprev_key] = af.iprev

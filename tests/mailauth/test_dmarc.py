@@ -156,3 +156,20 @@ def test_testing_mode_demotes_policy() -> None:
     assert (res.policy, res.reject, res.quarantine) == ("quarantine", False, True)
     res = dmarc.verify(r, "quar.example", [], "fail", "quar.example")
     assert (res.policy, res.reject, res.quarantine) == ("none", False, False)
+
+
+def test_connection_lookups_reused_but_not_temperrors() -> None:
+    """verify() with a connection's lookup dict asks DNS once per author domain; a temporary
+    failure is not kept, so the next message of the connection asks again."""
+    r = resolver()
+    lookups: dict[str, dmarc.DMARCLookup] = {}
+    first = dmarc.verify(r, "example.org", [], "fail", "example.org", lookups=lookups)
+    asked = len(r.queries)
+    again = dmarc.verify(r, "Example.ORG", [], "fail", "example.org", lookups=lookups)
+    assert len(r.queries) == asked and (again.status, again.policy) == (first.status, first.policy)
+    assert list(lookups) == ["example.org"]
+
+    broken = resolver(timeout={"_dmarc.example.org"})
+    other: dict[str, dmarc.DMARCLookup] = {}
+    assert dmarc.verify(broken, "example.org", [], "fail", "example.org", lookups=other).status == "temperror"
+    assert other == {}
