@@ -239,10 +239,12 @@ def mailbox_and_status(conn: apsw.Connection, m: int | str) -> tuple[Mailbox, Ma
 def uid_list(conn: apsw.Connection, mailbox_id: int) -> list[int]:
     """UIDs of a mailbox, ascending, aggregated by SQLite into one JSON array: one result row
     instead of one per message (SELECT of a large mailbox)."""
-    rows = q(
-        conn, "SELECT json_group_array(uid ORDER BY uid) FROM message WHERE mailbox_id = ?", (mailbox_id,)
-    )
+    # No ORDER BY in the aggregate: SQLite would sort all UIDs again, where the (mailbox_id, uid)
+    # index already yields them in order (half the time of the call for 100k). The sort below
+    # keeps the result right whatever plan SQLite picks; on sorted input it is one linear pass.
+    rows = q(conn, "SELECT json_group_array(uid) FROM message WHERE mailbox_id = ?", (mailbox_id,))
     out: list[int] = json.loads(rows[0][0])
+    out.sort()
     return out
 
 
