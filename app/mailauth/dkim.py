@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import collections
 import functools
-import logging
 import re
 import time
 from collections.abc import Sequence
@@ -55,11 +54,6 @@ DEFAULT_HEADERS: tuple[str, ...] = (
     "Message-Id",
     "Content-Type",
 )
-
-_quiet = logging.getLogger("moxpy.dkimpy")
-_quiet.addHandler(logging.NullHandler())
-_quiet.propagate = False
-_quiet.setLevel(logging.CRITICAL + 1)  # dkimpy logs every bad signature; we report results instead
 
 
 class DKIMSignError(Exception):

@@ -48,12 +48,3 @@ def parse(message: bytes) -> tuple[list[Any], bytes]:
     if rest.count(b"\n") != rest.count(b"\r\n"):
         rest = b"\r\n".join(_EOL.split(rest))
     return headers, rest
-
-
-class DKIM(dkimpy.DKIM):  # type: ignore[misc]
-    """dkimpy's DKIM with the faster message split."""
-
-    def set_message(self, message: Any) -> None:
-        super().set_message(None)
-        if message:
-            self.headers, self.body = parse(message)
