@@ -289,14 +289,22 @@ _canon_policy = functools.lru_cache(maxsize=8)(CanonicalizationPolicy.from_c_val
 
 
 def _include_headers(present: list[bytes], sel: SignSelector) -> list[bytes]:
+    """The h= names: each configured header as often as it is present, plus once more when
+    sealing (so an added field breaks the signature)."""
+    return list(_include_for(tuple(present), sel.headers, sel.seal))
+
+
+@functools.lru_cache(maxsize=256)
+def _include_for(present: tuple[bytes, ...], headers: tuple[str, ...], seal: bool) -> tuple[bytes, ...]:
+    # Cached: the messages of one sender (one program) have the same header fields.
     counts = collections.Counter(h.lower() for h in present)
-    extra = 1 if sel.seal else 0
+    extra = 1 if seal else 0
     out: list[bytes] = []
-    for h in _header_names(sel.headers):
+    for h in _header_names(headers):
         n = counts[h] + extra
         if n:
             out += [h] * n
-    return out
+    return tuple(out)
 
 
 def sign(data: bytes, domain: str, selectors: Sequence[SignSelector], now: float | None = None) -> bytes:
