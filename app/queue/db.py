@@ -124,6 +124,7 @@ class QueueDB(RulesMixin):
         except apsw.Error as e:
             raise QueueDBError(f"{path}: {e}") from e
         self.due_index = DueIndex()
+        self._due_pending: set[str] = set()  # domains to refresh after the current group
         self._rebuild_due(db)
         self._writer = QueueWriter(db)
         self._readers = reader_pool(path)
@@ -148,9 +149,19 @@ class QueueDB(RulesMixin):
             self.due_index.refresh(domains, lambda d: self._domain_due(conn, d))
 
     def _refresh_after(self, tx: Tx, domains: Iterable[str]) -> None:
-        """Update the due index once the write committed (readers must see what it says)."""
-        ds = set(domains)
-        tx.after_commit.append(lambda conn: self._refresh_due(conn, ds))
+        """Update the due index once the write committed (readers must see what it says).
+
+        The domains of a commit group's writes are refreshed together, each once, by the first
+        of their after-commit hooks (a group of submissions to one domain asks the database
+        once, not once per message). A domain left by a failed write is refreshed needlessly
+        with a later group, which is harmless: the refresh reads what is committed."""
+        self._due_pending.update(domains)
+        tx.after_commit.append(self._flush_due)
+
+    def _flush_due(self, conn: apsw.Connection) -> None:
+        if self._due_pending:  # writer thread only, like _refresh_after
+            ds, self._due_pending = self._due_pending, set()
+            self._refresh_due(conn, ds)
 
     def _rebuild_after(self, tx: Tx) -> None:
         tx.after_commit.append(self._rebuild_due)
