@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import apsw
 
 from app import mlog
-from app.store.groupcommit import GroupCommitWriter, Job
+from app.store.groupcommit import GroupCommitWriter, Job, Latch
 from app.store.readpool import ReaderPool
 
 T = TypeVar("T")
@@ -51,8 +51,10 @@ class Tx:
 class _Job(Job[Tx, T]):
     __slots__ = ("durable",)
 
-    def __init__(self, fn: Callable[[apsw.Connection, Tx], T], durable: bool) -> None:
-        super().__init__(fn, Tx())
+    def __init__(
+        self, fn: Callable[[apsw.Connection, Tx], T], durable: bool, latch: Latch[T] | None = None
+    ) -> None:
+        super().__init__(fn, Tx(), future=latch)
         self.durable = durable
 
 
@@ -70,14 +72,18 @@ class QueueWriter(GroupCommitWriter[_Job[Any]]):
     def submit(
         self, fn: Callable[[apsw.Connection, Tx], T], durable: bool = True
     ) -> concurrent.futures.Future[T]:
+        fut: concurrent.futures.Future[T] = concurrent.futures.Future()
         job: _Job[T] = _Job(fn, durable)
+        job.future = fut
         self._enqueue(job)
-        return job.future
+        return fut
 
     def run(self, fn: Callable[[apsw.Connection, Tx], T], durable: bool = True) -> T:
         """Queue a write and wait until its transaction committed."""
         self._check_thread()
-        return self.submit(fn, durable).result()
+        latch: Latch[T] = Latch()
+        self._enqueue(_Job(fn, durable, latch))
+        return latch.result()
 
     def _prepare(self, jobs: list[_Job[Any]]) -> None:
         # One fsync at commit when any write of the group must be durable.

@@ -53,12 +53,52 @@ class Job(Generic[TxT, T]):
         tx: TxT,
         batch: tuple[Callable[[apsw.Connection, list[Any]], list[Any]], object] | None = None,
         arg: Any = None,
+        future: concurrent.futures.Future[T] | Latch[T] | None = None,
     ) -> None:
         self.fn = fn
         self.tx = tx
         self.batch = batch
         self.arg = arg
-        self.future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        # A caller that blocks until the commit (run()) passes a Latch; submit() a Future.
+        self.future: concurrent.futures.Future[T] | Latch[T] = (
+            future if future is not None else concurrent.futures.Future()
+        )
+
+
+class Latch(Generic[T]):
+    """The outcome of one write for a caller that waits for it: a lock released once.
+
+    Half the cost of a ``concurrent.futures.Future`` (no condition variable) for the usual case
+    of exactly one waiter; ``submit`` still hands out real futures for callers that want
+    callbacks."""
+
+    __slots__ = ("_done", "_lock", "_ok", "_value")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self._done = False
+        self._ok = False
+        self._value: Any = None
+
+    def done(self) -> bool:
+        return self._done
+
+    def set_result(self, value: T) -> None:
+        self._ok, self._value, self._done = True, value, True
+        self._lock.release()
+
+    def set_exception(self, e: BaseException) -> None:
+        self._ok, self._value, self._done = False, e, True
+        self._lock.release()
+
+    def result(self) -> T:
+        """Wait for the outcome; raise the write's exception if it failed."""
+        with self._lock:  # released by set_result/set_exception; released again for other waiters
+            pass
+        if self._ok:
+            return self._value  # type: ignore[no-any-return]
+        raise self._value
 
 
 _STOP = object()

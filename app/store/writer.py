@@ -25,7 +25,7 @@ from app import mlog
 from app.store.blobs import PendingText
 from app.store.changes import Broadcaster, Change
 from app.store.errors import StorageFailure, StoreClosed
-from app.store.groupcommit import GroupCommitWriter, Job
+from app.store.groupcommit import GroupCommitWriter, Job, Latch
 
 T = TypeVar("T")
 log = mlog.get("store")
@@ -76,9 +76,9 @@ class Writer(GroupCommitWriter[Job[Tx, Any]]):
         ``arg``: see ``groupcommit.Job``."""
         tx = Tx()
         tx.origin = origin
-        job: Job[Tx, T] = Job(fn, tx, batch, arg)
-        self._enqueue(job)
-        return job.future
+        fut: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._enqueue(Job(fn, tx, batch, arg, fut))
+        return fut
 
     def run(
         self,
@@ -89,7 +89,11 @@ class Writer(GroupCommitWriter[Job[Tx, Any]]):
     ) -> T:
         """Queue a write and wait for it to commit."""
         self._check_thread()
-        return self.submit(fn, origin, batch, arg).result()
+        tx = Tx()
+        tx.origin = origin
+        latch: Latch[T] = Latch()
+        self._enqueue(Job(fn, tx, batch, arg, latch))
+        return latch.result()
 
     def _prepare(self, jobs: list[Job[Tx, Any]]) -> None:
         self._fts = fts = PendingText()

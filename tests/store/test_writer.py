@@ -176,3 +176,26 @@ def test_closed(db: Path) -> None:
     w.close()
     with pytest.raises(StoreClosed):
         w.submit(lambda c, tx: None)
+
+
+def test_latch_result_exception_and_waiters() -> None:
+    """run()'s lightweight completion: the value or the write's own exception, for every waiter."""
+    from app.store.groupcommit import Latch
+
+    ok: Latch[int] = Latch()
+    got: list[int] = []
+    waiters = [threading.Thread(target=lambda: got.append(ok.result())) for _ in range(3)]
+    for t in waiters:
+        t.start()
+    assert not ok.done()
+    ok.set_result(7)
+    for t in waiters:
+        t.join(5)
+    assert got == [7, 7, 7] and ok.done() and ok.result() == 7
+
+    bad: Latch[int] = Latch()
+    bad.set_exception(StorageFailure("disk full"))
+    with pytest.raises(StorageFailure, match="disk full"):
+        bad.result()
+    with pytest.raises(StorageFailure):
+        bad.result()  # asked again: the same answer
