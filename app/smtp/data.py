@@ -127,9 +127,9 @@ def dot_stuff(data: bytes) -> bytes:
 def normalize_chunked(data: bytes) -> bytes | None:
     """Check and normalize a message received with BDAT (RFC 3030): bare LF becomes CRLF; a bare
     CR makes the message invalid (None), for the same reasons as with DATA."""
-    if data.count(b"\r") != data.count(b"\r\n"):
+    crlf = data.count(b"\r\n")
+    if data.count(b"\r") != crlf:
         return None
-    lf = data.count(b"\n")
-    if lf == data.count(b"\r\n"):
+    if data.count(b"\n") == crlf:
         return data
     return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
