@@ -14,7 +14,7 @@ from typing import Any
 import apsw
 
 from app.store import blobs, counts, mailboxes
-from app.store.messages import META_COLUMNS, flags_of_mask, row_to_meta
+from app.store.messages import FLAGS_MASK_SQL, META_COLUMNS, flags_of_mask, row_to_meta
 from app.store.model import (
     FLAG_COLUMN_NAMES,
     Annotation,
@@ -67,7 +67,7 @@ def _uid_modseq_flags(
     out: list[tuple[int, int, frozenset[str]]] = []
     add = out.append
     rows: Any = conn.execute(
-        f"SELECT uid, modseq, flagmask, keywords FROM message WHERE {where} ORDER BY uid", params
+        f"SELECT uid, modseq, {FLAGS_MASK_SQL}, keywords FROM message WHERE {where} ORDER BY uid", params
     )
     for uid, modseq, mask, kw in rows:
         if kw:
@@ -83,10 +83,10 @@ def _uid_modseq_flags(
 
 
 def uids_by_flags(conn: apsw.Connection, mailbox_id: int) -> list[tuple[int, str, list[int]]]:
-    """(flag mask (column flagmask), keywords, UIDs in no particular order) per distinct flag
+    """(flag mask (FLAGS_MASK_SQL), keywords, UIDs in no particular order) per distinct flag
     combination of a mailbox: SQLite groups the rows, Python sees a few (FETCH 1:* FLAGS)."""
     rows = q(conn,
-        "SELECT flagmask AS m, keywords, json_group_array(uid) FROM message"
+        f"SELECT {FLAGS_MASK_SQL} AS m, keywords, json_group_array(uid) FROM message"
         " WHERE mailbox_id = ? GROUP BY m, keywords",
         (mailbox_id,),
     )  # fmt: skip
@@ -248,9 +248,11 @@ def uid_list(conn: apsw.Connection, mailbox_id: int) -> list[int]:
     return out
 
 
-# uid, id, createseq, modseq, flag mask (column flagmask), keywords, size, received, savedate,
+# uid, id, createseq, modseq, flag mask (FLAGS_MASK_SQL), keywords, size, received, savedate,
 # data_id, thread_id
-FETCH_COLUMNS = "uid, id, createseq, modseq, flagmask, keywords, size, received, savedate, data_id, thread_id"
+FETCH_COLUMNS = (
+    f"uid, id, createseq, modseq, {FLAGS_MASK_SQL}, keywords, size, received, savedate, data_id, thread_id"
+)
 
 
 def fetch_rows(conn: apsw.Connection, mailbox_id: int, uid_list: list[int]) -> list[tuple[Any, ...]]:

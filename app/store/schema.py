@@ -199,16 +199,18 @@ _V3 = """
 CREATE INDEX message_mailbox_received ON message(mailbox_id, received, id);
 """
 
-# Version 4: the flag columns packed into one integer (bit i = model.FLAG_COLUMN_NAMES[i]) as a
-# generated column, kept in the covering index instead of the ten flag columns: listing the UIDs
-# and flags of a large mailbox reads a narrower index and computes no expression per row.
-_V4 = """
-ALTER TABLE message ADD COLUMN flagmask INTEGER GENERATED ALWAYS AS (
-    seen + (answered << 1) + (flagged << 2) + (deleted << 3) + (draft << 4) + (forwarded << 5)
-    + (junk << 6) + (notjunk << 7) + (phishing << 8) + (mdnsent << 9)
-) VIRTUAL;
+# Version 4: the covering index of "UIDs, modseqs and flags of a mailbox" holds the flag columns
+# packed into one integer (messages.FLAGS_MASK_SQL, bit i = model.FLAG_COLUMN_NAMES[i]) instead of
+# ten columns: a narrower index, and queries that select that same expression read it from the
+# index instead of computing it per row. (An indexed generated column would not do: SQLite does
+# not read such a column from the index.) A test keeps this text equal to FLAGS_MASK_SQL.
+FLAGS_MASK_V4 = (
+    "(seen << 0) + (answered << 1) + (flagged << 2) + (deleted << 3) + (draft << 4) + (forwarded << 5)"
+    " + (junk << 6) + (notjunk << 7) + (phishing << 8) + (mdnsent << 9)"
+)
+_V4 = f"""
 DROP INDEX message_mailbox_flags;
-CREATE INDEX message_mailbox_flags ON message(mailbox_id, uid, modseq, flagmask, keywords);
+CREATE INDEX message_mailbox_flags ON message(mailbox_id, uid, modseq, ({FLAGS_MASK_V4}), keywords);
 """
 
 # Index i holds the SQL that takes a database from version i to i+1.
