@@ -8,6 +8,7 @@ broadcast after the commit.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Iterable, Sequence
@@ -138,6 +139,14 @@ def _fact_values(conn: apsw.Connection, f: DeliveryFacts) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
+@functools.lru_cache(maxsize=1)
+def _no_fact_values() -> tuple[Any, ...]:
+    """The fact columns of a message stored without delivery facts (appends, imports)."""
+    f = DeliveryFacts()
+    assert not f.mailbox_destined  # so no database lookup is needed
+    return _fact_values(None, f)  # type: ignore[arg-type]
+
+
 _NFACT = len(_FACT_COLS.split(","))
 _INSERT = (
     f"INSERT INTO message(id, mailbox_id, uid, modseq, createseq, data_id, size, received, savedate,"
@@ -180,7 +189,7 @@ def add(
         tx1, f = txs[n], fl[n]
         fv = fv_cache.get(id(f))
         if fv is None:
-            fv = fv_cache[id(f)] = _fact_values(conn, f or DeliveryFacts())
+            fv = fv_cache[id(f)] = _fact_values(conn, f) if f is not None else _no_fact_values()
         data_id = blobs.write_data(conn, p.data, p.analyzed.parsed, p.analyzed.text, tx1.fts)
         mid = first_id + n
         th = threads.assign(conn, mid, p.analyzed, p.received, bool(f and f.is_dsn))
@@ -188,19 +197,20 @@ def add(
         if th.muted:
             cols.add("seen")
         bits = [int(c in cols) for c in FLAG_COLUMN_NAMES]
+        kwdb = keywords_to_db(p.flags.keywords) if p.flags.keywords else ""
         an = p.analyzed
         conn.execute(
             _INSERT,
             (
                 mid, mb.id, uid, modseq, modseq, data_id, len(p.data), p.received, now,
-                *bits, keywords_to_db(p.flags.keywords), an.preview, an.message_id, an.subject_base,
+                *bits, kwdb, an.preview, an.message_id, an.subject_base,
                 th.thread_id, threads.parent_ids_to_db(th.parent_ids), int(th.missing_link),
                 int(th.muted), int(th.collapsed), mb.id, *fv,
             ),
         )  # fmt: skip
         delta.add("seen" in cols, "deleted" in cols, len(p.data))
         all_kws.update(p.flags.keywords)
-        fs = flags_of(bits, keywords_to_db(p.flags.keywords))
+        fs = flags_of(bits, kwdb)
         tx1.add(ChangeAddUID(mb.id, uid, modseq, fs, mid, th.thread_id))
         out.append((mid, uid, th))
         uid += 1
