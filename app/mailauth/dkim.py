@@ -114,27 +114,27 @@ class _Parsed(NamedTuple):
     body: bytes
 
 
-def _headerprep(headers: list[Any], idx: int) -> tuple[dict[bytes, bytes], list[bytes], list[Any]]:
-    """dkimpy's ``verify_headerprep`` without its DKIM object: the tags of the idx-th
-    DKIM-Signature (validated as dkimpy does), its h= names in lower case, and the signature
-    headers. Raises dkimpy's exceptions."""
-    sigheaders = [(x, y) for x, y in headers if x.lower() == b"dkim-signature"]
+def _headerprep(value: bytes) -> tuple[dict[bytes, bytes], list[bytes]]:
+    """dkimpy's ``verify_headerprep`` without its DKIM object: the tags of a DKIM-Signature
+    value (validated as dkimpy does) and its h= names in lower case. Raises dkimpy's exceptions."""
     try:
-        sig = dkimpy_util.parse_tag_value(sigheaders[idx][1])
+        sig = dkimpy_util.parse_tag_value(value)
     except dkimpy_util.InvalidTagValueList as e:
         raise dkimpy.MessageFormatError(e) from None
     dkimpy.validate_signature_fields(sig)
-    include_headers = [x.lower() for x in re.split(rb"\s*:\s*", sig[b"h"])]
-    return sig, include_headers, sigheaders
+    return sig, [x.lower() for x in re.split(rb"\s*:\s*", sig[b"h"])]
 
 
 def _verify_one(
-    resolver: Resolver, d: _Parsed, idx: int, raw: bytes, body_hashes: dict[tuple[bool, str], bytes]
+    resolver: Resolver,
+    d: _Parsed,
+    sig_header: tuple[bytes, bytes],
+    body_hashes: dict[tuple[bool, str], bytes],
 ) -> DKIMResult:
     try:
-        prep = _headerprep(d.headers, idx)
+        sig, include_headers = _headerprep(sig_header[1])
     except Exception as e:  # malformed header values can trip dkimpy in unexpected ways
-        loose = _loose_tags(raw)
+        loose = _loose_tags(sig_header[1])
         why = str(e) if isinstance(e, dkimpy.DKIMException) else type(e).__name__
         return DKIMResult(
             PERMERROR,
@@ -145,7 +145,6 @@ def _verify_one(
             loose.get("b", "")[:12],
             reason=f"invalid signature: {why}",
         )
-    sig, include_headers, sigheaders = prep
     domain = _text(sig[b"d"]).lower().rstrip(".")
     selector = _text(sig[b"s"])
     algorithm = _text(sig[b"a"]).lower()
@@ -204,7 +203,7 @@ def _verify_one(
         if idom != domain:
             return _with(base2, status=PERMERROR, reason="i= domain must equal d= for key with t=s")
     try:
-        _check(d, sig, include_headers, sigheaders[idx], rec.key_type, rec.public_key, hashname, body_hashes)
+        _check(d, sig, include_headers, sig_header, rec.key_type, rec.public_key, hashname, body_hashes)
     except dkimcrypto.SignatureError as e:
         return _with(base2, status=e.status, reason=str(e)[:200])
     except Exception as e:  # hostile input must never escape as an exception
@@ -240,7 +239,7 @@ def _check(
     include = list(include_headers)
     if b"from" in include:
         include.append(b"from")  # as dkimpy: an added second From header breaks the signature
-    digest = dkimcrypto.header_digest(d.headers, pol, include, sig_header, sig, hashname)
+    digest = dkimcrypto.header_digest(d.headers, pol, include, sig_header, hashname)
     dkimcrypto.verify_signature(keytype, p, hashname, digest, signature)
 
 
@@ -252,10 +251,10 @@ def verify(resolver: Resolver, data: bytes) -> list[DKIMResult]:
         if re.search(rb"(?im)^dkim-signature\s*:", data[:65536]):
             return [DKIMResult(PERMERROR, reason=f"parsing message: {type(e).__name__}")]
         return []
-    sigheaders = [v for k, v in d.headers if k.lower() == b"dkim-signature"]
+    sigheaders = [(k, v) for k, v in d.headers if k.lower() == b"dkim-signature"]
     body_hashes: dict[tuple[bool, str], bytes] = {}
-    results = [_verify_one(resolver, d, i, v, body_hashes) for i, v in enumerate(sigheaders[:MAX_SIGNATURES])]
-    for v in sigheaders[MAX_SIGNATURES:]:
+    results = [_verify_one(resolver, d, h, body_hashes) for h in sigheaders[:MAX_SIGNATURES]]
+    for _, v in sigheaders[MAX_SIGNATURES:]:
         t = _loose_tags(v)
         results.append(DKIMResult(POLICY, t.get("d", ""), t.get("s", ""), reason="too many signatures"))
     return results
@@ -360,7 +359,7 @@ def sign(data: bytes, domain: str, selectors: Sequence[SignSelector], now: float
         value = dkimpy.fold(b"; ".join(b"=".join(f) for f in fields), namelen=len(b"DKIM-Signature"))
         value = dkimcrypto.BTAG.sub(b"\\1", value)
         digest = dkimcrypto.header_digest(
-            headers, canon, include, (b"DKIM-Signature", b" " + value), {}, hashname
+            headers, canon, include, (b"DKIM-Signature", b" " + value), hashname
         )
         fields[-1] = (b"b", base64.b64encode(dkimcrypto.sign_digest(sel.key, hashname, digest)))
         final = dkimpy.fold(

@@ -87,7 +87,6 @@ def header_digest(
     pol: CanonicalizationPolicy,
     include: list[bytes],
     sig_header: tuple[bytes, bytes],
-    sig: dict[bytes, bytes],
     hashname: str,
 ) -> bytes:
     """Hash of the signed header fields followed by the signature header with empty b= (§3.7).

@@ -97,12 +97,6 @@ def _uris(v: str) -> tuple[URI, ...]:
     return tuple(out)
 
 
-def _parse_record_cached(text: str) -> DMARCRecord:
-    """``parse_record`` for lookups: the few records of the domains mail comes from, parsed once
-    (DMARCRecord is frozen; its ``unknown`` dict is only read)."""
-    return _parse_record_lru(text)
-
-
 def parse_record(text: str) -> DMARCRecord:
     """Parse a DMARC record (RFC 7489 §6.3, RFC 9989 §4.7); raises DMARCRecordError."""
     parts = [p.strip() for p in text.split(";")]
@@ -177,6 +171,11 @@ class DMARCLookup:
     authentic: bool = False
     reason: str = ""
     org_domain: str = ""
+
+
+# For lookups: the few records of the domains mail comes from, parsed once (DMARCRecord is
+# frozen; its ``unknown`` dict is only read).
+_parse_record_cached = functools.lru_cache(maxsize=512)(parse_record)
 
 
 def lookup(resolver: Resolver, domain: str) -> DMARCLookup:
@@ -343,6 +342,3 @@ def lookup_external_report(resolver: Resolver, from_domain: str, dest_domain: st
         if txt.strip().replace(" ", "").lower().startswith("v=dmarc1"):
             return True, f"accepted by record at {name}"
     return False, f"no v=DMARC1 record at {name}"
-
-
-_parse_record_lru = functools.lru_cache(maxsize=512)(parse_record)
