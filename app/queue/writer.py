@@ -52,9 +52,12 @@ class _Job(Job[Tx, T]):
     __slots__ = ("durable",)
 
     def __init__(
-        self, fn: Callable[[apsw.Connection, Tx], T], durable: bool, latch: Latch[T] | None = None
+        self,
+        fn: Callable[[apsw.Connection, Tx], T],
+        durable: bool,
+        future: concurrent.futures.Future[T] | Latch[T],
     ) -> None:
-        super().__init__(fn, Tx(), future=latch)
+        super().__init__(fn, Tx(), future=future)
         self.durable = durable
 
 
@@ -73,9 +76,7 @@ class QueueWriter(GroupCommitWriter[_Job[Any]]):
         self, fn: Callable[[apsw.Connection, Tx], T], durable: bool = True
     ) -> concurrent.futures.Future[T]:
         fut: concurrent.futures.Future[T] = concurrent.futures.Future()
-        job: _Job[T] = _Job(fn, durable)
-        job.future = fut
-        self._enqueue(job)
+        self._enqueue(_Job(fn, durable, fut))
         return fut
 
     def run(self, fn: Callable[[apsw.Connection, Tx], T], durable: bool = True) -> T:

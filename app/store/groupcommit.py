@@ -36,6 +36,10 @@ TxT = TypeVar("TxT")
 JobT = TypeVar("JobT", bound="Job[Any, Any]")
 
 
+# How a job may join the jobs queued right after it (see Job): (run_many, key).
+Batch = tuple[Callable[[apsw.Connection, list[Any]], list[Any]], object]
+
+
 class Job(Generic[TxT, T]):
     """One queued write: its function, the state it records while running, and its future.
 
@@ -51,7 +55,7 @@ class Job(Generic[TxT, T]):
         self,
         fn: Callable[[apsw.Connection, TxT], T],
         tx: TxT,
-        batch: tuple[Callable[[apsw.Connection, list[Any]], list[Any]], object] | None = None,
+        batch: Batch | None = None,
         arg: Any = None,
         future: concurrent.futures.Future[T] | Latch[T] | None = None,
     ) -> None:

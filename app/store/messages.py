@@ -122,11 +122,15 @@ _FACT_COLS = (
 )
 
 
-def _fact_values(conn: apsw.Connection, f: DeliveryFacts) -> tuple[Any, ...]:
-    destined = 0
-    if f.mailbox_destined:
-        rows = q(conn, "SELECT id FROM mailbox WHERE name = ?", (f.mailbox_destined,))
-        destined = rows[0][0] if rows else 0
+def _destined_id(conn: apsw.Connection, f: DeliveryFacts) -> int:
+    """Id of the mailbox the message was destined for (0: none, or no longer there)."""
+    if not f.mailbox_destined:
+        return 0
+    rows = q(conn, "SELECT id FROM mailbox WHERE name = ?", (f.mailbox_destined,))
+    return int(rows[0][0]) if rows else 0
+
+
+def _fact_values(f: DeliveryFacts, destined: int) -> tuple[Any, ...]:
     m1, m2, m3 = masked_ips(f.remote_ip)
     return (
         destined, f.remote_ip, m1, m2, m3, f.ehlo_domain,
@@ -142,9 +146,7 @@ def _fact_values(conn: apsw.Connection, f: DeliveryFacts) -> tuple[Any, ...]:
 @functools.lru_cache(maxsize=1)
 def _no_fact_values() -> tuple[Any, ...]:
     """The fact columns of a message stored without delivery facts (appends, imports)."""
-    f = DeliveryFacts()
-    assert not f.mailbox_destined  # so no database lookup is needed
-    return _fact_values(None, f)  # type: ignore[arg-type]
+    return _fact_values(DeliveryFacts(), 0)
 
 
 _NFACT = len(_FACT_COLS.split(","))
@@ -189,7 +191,9 @@ def add(
         tx1, f = txs[n], fl[n]
         fv = fv_cache.get(id(f))
         if fv is None:
-            fv = fv_cache[id(f)] = _fact_values(conn, f) if f is not None else _no_fact_values()
+            fv = fv_cache[id(f)] = (
+                _fact_values(f, _destined_id(conn, f)) if f is not None else _no_fact_values()
+            )
         data_id = blobs.write_data(conn, p.data, p.analyzed.parsed, p.analyzed.text, tx1.fts)
         mid = first_id + n
         th = threads.assign(conn, mid, p.analyzed, p.received, bool(f and f.is_dsn))

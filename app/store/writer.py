@@ -25,7 +25,7 @@ from app import mlog
 from app.store.blobs import PendingText
 from app.store.changes import Broadcaster, Change
 from app.store.errors import StorageFailure, StoreClosed
-from app.store.groupcommit import GroupCommitWriter, Job, Latch
+from app.store.groupcommit import Batch, GroupCommitWriter, Job, Latch
 
 T = TypeVar("T")
 log = mlog.get("store")
@@ -69,31 +69,39 @@ class Writer(GroupCommitWriter[Job[Tx, Any]]):
         self,
         fn: Callable[[apsw.Connection, Tx], T],
         origin: object | None = None,
-        batch: tuple[Callable[[apsw.Connection, list[Any]], list[Any]], object] | None = None,
+        batch: Batch | None = None,
         arg: Any = None,
     ) -> concurrent.futures.Future[T]:
         """Queue a write; the future completes after its transaction committed. ``batch`` and
         ``arg``: see ``groupcommit.Job``."""
-        tx = Tx()
-        tx.origin = origin
         fut: concurrent.futures.Future[T] = concurrent.futures.Future()
-        self._enqueue(Job(fn, tx, batch, arg, fut))
+        self._queue_job(fn, origin, batch, arg, fut)
         return fut
 
     def run(
         self,
         fn: Callable[[apsw.Connection, Tx], T],
         origin: object | None = None,
-        batch: tuple[Callable[[apsw.Connection, list[Any]], list[Any]], object] | None = None,
+        batch: Batch | None = None,
         arg: Any = None,
     ) -> T:
         """Queue a write and wait for it to commit."""
         self._check_thread()
+        latch: Latch[T] = Latch()
+        self._queue_job(fn, origin, batch, arg, latch)
+        return latch.result()
+
+    def _queue_job(
+        self,
+        fn: Callable[[apsw.Connection, Tx], T],
+        origin: object | None,
+        batch: Batch | None,
+        arg: Any,
+        future: concurrent.futures.Future[T] | Latch[T],
+    ) -> None:
         tx = Tx()
         tx.origin = origin
-        latch: Latch[T] = Latch()
-        self._enqueue(Job(fn, tx, batch, arg, latch))
-        return latch.result()
+        self._enqueue(Job(fn, tx, batch, arg, future))
 
     def _prepare(self, jobs: list[Job[Tx, Any]]) -> None:
         self._fts = fts = PendingText()
